@@ -1,0 +1,49 @@
+"""Stage list_clips: the clip list every later stage reads (data/clips.csv).
+
+Lists every file in data.raw_dir, parses CREMA-D names (ActorID_Sentence_Emotion_Level.flv), keeps the
+clips that pass data.classes / actors / sentences / levels, joins the actors' sex and age from
+data.demographics, and marks files whose name does not parse as failed, with the reason.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from avemo.dataset import list_clips, load_demographics, verify_against_official
+from avemo.params import load_section
+from avemo.perclip import atomic_write
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file (reads its `data` section)")
+    parser.add_argument("--out", default="data/clips.csv", help="where to write the clip list")
+    args = parser.parse_args()
+
+    data = load_section("data", args.params)
+    clips, left_out = list_clips(
+        data["raw_dir"],
+        classes=data.get("classes"),
+        actors=data.get("actors"),
+        sentences=data.get("sentences"),
+        levels=data.get("levels"),
+        demographics=load_demographics(data.get("demographics")),
+    )
+    if data.get("verify_checksums"):
+        clips = verify_against_official(clips, data["raw_dir"])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out, lambda tmp: clips.to_csv(tmp, index=False, lineterminator="\n"))
+
+    failed = clips[clips["status"] == "failed"]
+    filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
+    print(f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: {filtered})", file=sys.stderr)
+    for row in failed.itertuples():
+        print(f"  failed {row.file}: {row.reason}", file=sys.stderr)
+    if (clips["status"] == "ok").sum() == 0:
+        print("list_clips: no usable clip; check data.raw_dir and the filters in params.yaml", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

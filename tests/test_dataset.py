@@ -1,0 +1,93 @@
+import shutil
+
+import pandas as pd
+import pytest
+
+from avemo import dataset
+
+
+def test_parse_clip_name_reads_every_field():
+    name = dataset.parse_clip_name("1091_IEO_HAP_HI.flv")
+    assert (name.actor, name.sentence, name.emotion, name.level) == (1091, "IEO", "HAP", "HI")
+    assert name.stem == "1091_IEO_HAP_HI"
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("angry_clip.flv", "not ActorID_Sentence_Emotion_Level"),
+        ("1001_DFA_ANG.flv", "not ActorID_Sentence_Emotion_Level"),
+        ("1001_XYZ_ANG_XX", "unknown sentence"),
+        ("1001_DFA_JOY_XX", "unknown emotion"),
+        ("1001_DFA_ANG_ZZ", "unknown level"),
+        ("101_DFA_ANG_XX", "not ActorID"),
+    ],
+)
+def test_parse_clip_name_rejects_with_reason(bad, why):
+    with pytest.raises(dataset.ClipNameError, match=why):
+        dataset.parse_clip_name(bad)
+
+
+def test_validate_codes_rejects_typos():
+    assert dataset.validate_codes(["ang", "Sad"], dataset.EMOTIONS, "emotion") == ["ANG", "SAD"]
+    with pytest.raises(ValueError, match="unknown emotion"):
+        dataset.validate_codes(["ANGRY"], dataset.EMOTIONS, "emotion")
+
+
+def _touch(folder, *names):
+    for name in names:
+        (folder / name).write_bytes(b"x")
+
+
+def test_list_clips_filters_and_reports_bad_names(tmp_path):
+    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_NEU_XX.flv", "1002_IEO_SAD_HI.flv", "1003_DFA_HAP_XX.flv", "oops.flv", "1004_DFA_ANG_XX.mp4", ".hidden")
+    demographics = pd.DataFrame({"age": [51, 21], "sex": ["Male", "Female"], "race": ["", ""], "ethnicity": ["", ""]}, index=pd.Index([1001, 1002], name="actor"))
+    clips, left_out = dataset.list_clips(tmp_path, classes=["ANG", "SAD", "HAP"], actors=[1001, 1002, 1004], demographics=demographics)
+    ok = clips[clips.status == "ok"]
+    assert list(ok["clip"]) == ["1001_DFA_ANG_XX", "1002_IEO_SAD_HI"]
+    assert list(ok.sex) == ["Male", "Female"]
+    assert left_out == {"emotion": 1, "actor": 1, "sentence": 0, "level": 0}
+    failed = clips[clips.status == "failed"].set_index("file")
+    assert set(failed.index) == {"oops.flv", "1004_DFA_ANG_XX.mp4"}
+    assert "not ActorID_Sentence_Emotion_Level" in failed.at["oops.flv", "reason"]
+    assert "not a .flv clip" in failed.at["1004_DFA_ANG_XX.mp4", "reason"]
+
+
+def test_list_clips_missing_folder_names_the_param(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data.raw_dir"):
+        dataset.list_clips(tmp_path / "nope")
+
+
+def test_demographics_of_real_crema_d(crema_d_dir):
+    frame = dataset.load_demographics(crema_d_dir / "VideoDemographics.csv")
+    assert len(frame) == 91
+    assert frame.at[1001, "sex"] == "Male" and frame.at[1001, "age"] == 51
+    assert set(frame.sex) == {"Male", "Female"}
+
+
+def test_clip_list_round_trip(tmp_path, real_clips_dir, crema_d_dir):
+    clips, _ = dataset.list_clips(real_clips_dir, demographics=dataset.load_demographics(crema_d_dir / "VideoDemographics.csv"))
+    clips.to_csv(tmp_path / "clips.csv", index=False)
+    back = dataset.read_clip_list(tmp_path / "clips.csv")
+    assert list(back["clip"]) == list(clips["clip"])
+    assert back.actor.tolist() == [1001] * 6
+    assert set(back.emotion) == {"ANG", "DIS", "FEA", "HAP", "NEU", "SAD"}
+
+
+def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, real_clips_dir):
+    official = dataset.official_checksums()
+    assert len(official) == 7442
+    clips, _ = dataset.list_clips(real_clips_dir)
+    assert (dataset.verify_against_official(clips, real_clips_dir).status == "ok").all()
+
+    damaged_dir = tmp_path / "copy"
+    damaged_dir.mkdir()
+    for row in clips.itertuples():
+        shutil.copyfile(real_clips_dir / row.file, damaged_dir / row.file)
+    with open(damaged_dir / "1001_DFA_SAD_XX.flv", "r+b") as f:
+        f.seek(5000)
+        f.write(b"\0\0\0\0")
+    verified = dataset.verify_against_official(clips, damaged_dir).set_index("clip")
+    assert verified.at["1001_DFA_SAD_XX", "status"] == "failed"
+    assert "SHA-256 differs" in verified.at["1001_DFA_SAD_XX", "reason"]
+    assert (verified.drop("1001_DFA_SAD_XX").status == "ok").all()
