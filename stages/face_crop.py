@@ -5,22 +5,17 @@ resized to face.image_size. With no face at face.min_confidence, face.fallback d
 a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One detector per worker.
 """
 
-import argparse
 import sys
 
 from avemo.params import load_section
-from avemo.perclip import default_jobs, read_index, summarize
+from avemo.perclip import read_index, stage_parser, summarize
 from avemo.preprocess import run_face_crop
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file (reads `face` and `strict`)")
+    parser = stage_parser(__doc__, "face", "data/faces", reads_clips=False)
     parser.add_argument("--frames", default="data/frames", help="output folder of extract_middle_frame")
-    parser.add_argument("--out", default="data/faces", help="output folder for <clip>.png and index.csv")
-    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)")
     args = parser.parse_args()
-
     params = load_section("face", args.params)
     results = run_face_crop(read_index(args.frames), args.frames, args.out, params=params, jobs=args.jobs)
     return summarize("face_crop", results, strict=bool(load_section("strict", args.params)))

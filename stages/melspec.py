@@ -5,22 +5,17 @@ array has shape (n_mels, 1 + duration*sample_rate // hop_length), in dB within [
 melspec.previews, a greyscale PNG of each goes to --out/previews. index.csv covers every clip.
 """
 
-import argparse
 import sys
 
 from avemo.params import load_section
-from avemo.perclip import default_jobs, read_index, summarize
+from avemo.perclip import read_index, stage_parser, summarize
 from avemo.preprocess import run_melspec
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file (reads `melspec` and `strict`)")
+    parser = stage_parser(__doc__, "melspec", "data/melspec", reads_clips=False)
     parser.add_argument("--audio", default="data/audio", help="output folder of extract_audio")
-    parser.add_argument("--out", default="data/melspec", help="output folder for <clip>.npy and index.csv")
-    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)")
     args = parser.parse_args()
-
     params = load_section("melspec", args.params)
     results = run_melspec(read_index(args.audio), args.audio, args.out, params=params, jobs=args.jobs)
     return summarize("melspec", results, strict=bool(load_section("strict", args.params)))

@@ -1,3 +1,4 @@
+import librosa
 import numpy as np
 import pytest
 from conftest import tiny
@@ -12,30 +13,50 @@ def test_fixed_length_centre_crops_and_pads():
     assert padded.size == 14 and padded[:2].tolist() == [0, 0] and padded[2:12].tolist() == x.tolist()
 
 
+def _log_mel(samples, params, sample_rate=16000):
+    basis = features.mel_filterbank(sample_rate, **{k: params[k] for k in ("n_fft", "n_mels", "fmin", "fmax")})
+    return features.log_mel(samples, basis, sample_rate=sample_rate, **{k: params[k] for k in ("duration", "hop_length", "top_db")})
+
+
 @pytest.mark.parametrize("seconds", [0.3, 1.0, 2.7])
 def test_log_mel_shape_follows_params_whatever_the_length(seconds):
-    params = tiny("melspec")
-    rng = np.random.default_rng(0)
-    samples = rng.standard_normal(int(seconds * 16000)).astype(np.float32)
-    spec = features.log_mel(samples, 16000, **{k: params[k] for k in ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db")})
+    samples = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32)
+    spec = _log_mel(samples, tiny("melspec"))
     assert spec.shape == (16, features.frame_count(1.0, 16000, 160)) == (16, 101)
     assert spec.dtype == np.float32
     assert spec.max() == pytest.approx(0.0) and spec.min() >= -80.0
 
 
-def test_log_mel_puts_a_tone_in_the_right_band():
+def test_log_mel_equals_librosa():
+    params = {"duration": 1.0, "n_fft": 512, "hop_length": 160, "n_mels": 40, "fmin": 50, "fmax": 8000, "top_db": 80}
+    rng = np.random.default_rng(1)
     t = np.arange(16000) / 16000
-    tone = np.sin(2 * np.pi * 4000 * t).astype(np.float32)
-    spec = features.log_mel(tone, 16000, duration=1.0, n_fft=512, hop_length=160, n_mels=40, fmin=0, fmax=8000, top_db=80)
-    import librosa
+    samples = (0.3 * np.sin(2 * np.pi * 220 * t * (1 + t)) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    reference = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=samples, sr=16000, n_fft=512, hop_length=160, n_mels=40, fmin=50, fmax=8000),
+        ref=np.max, top_db=80,
+    )
+    ours = _log_mel(samples, params)
+    assert ours.shape == reference.shape
+    assert np.abs(ours - reference).max() < 0.01  # dB
 
+
+def test_log_mel_puts_a_tone_in_the_right_band():
+    tone = np.sin(2 * np.pi * 4000 * np.arange(16000) / 16000).astype(np.float32)
+    params = {"duration": 1.0, "n_fft": 512, "hop_length": 160, "n_mels": 40, "fmin": 0, "fmax": 8000, "top_db": 80}
+    spec = _log_mel(tone, params)
     centres = librosa.mel_frequencies(n_mels=42, fmin=0, fmax=8000)[1:-1]
     assert abs(centres[int(spec.mean(axis=1).argmax())] - 4000) < 300
 
 
-def test_log_mel_rejects_fmax_above_nyquist():
+def test_silence_gives_a_flat_spectrogram_not_nan():
+    spec = _log_mel(np.zeros(8000, np.float32), tiny("melspec"))
+    assert np.isfinite(spec).all() and (spec == 0).all()
+
+
+def test_filterbank_rejects_fmax_above_nyquist():
     with pytest.raises(ValueError, match="Nyquist"):
-        features.log_mel(np.zeros(100, np.float32), 8000, duration=0.1, n_fft=64, hop_length=16, n_mels=8, fmin=0, fmax=8000, top_db=80)
+        features.mel_filterbank(8000, n_fft=64, n_mels=8, fmin=0, fmax=8000)
 
 
 def test_preview_is_flipped_greyscale():

@@ -2,20 +2,30 @@
 
 Clips of different lengths are cropped or zero-padded to `duration` seconds (centred) before the
 spectrogram is taken; nothing is stretched, so a time step means the same everywhere.
+
+The spectrogram is librosa's `melspectrogram` + `power_to_db(ref=np.max)` (its defaults: centred frames,
+zero padding, periodic Hann window, Slaney mel filters), written with numpy around librosa's filter
+bank: importing librosa.feature costs seconds in every worker process, the filter bank is made once.
+tests/test_features.py checks that both give the same numbers.
 """
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import soundfile
 from PIL import Image
+
+AMIN = 1e-10  # power floor before the logarithm, as librosa's power_to_db
 
 
 def load_wav(path) -> tuple[np.ndarray, int]:
     """Mono float32 samples in [-1, 1] and the sample rate."""
     samples, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     return samples.mean(axis=1), sample_rate
+
+
+def wav_sample_rate(path) -> int:
+    return soundfile.info(str(path)).samplerate
 
 
 def fixed_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
@@ -32,32 +42,45 @@ def frame_count(duration: float, sample_rate: int, hop_length: int) -> int:
     return 1 + int(round(duration * sample_rate)) // hop_length
 
 
+def mel_filterbank(sample_rate: int, *, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """librosa's Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2)."""
+    if fmax > sample_rate / 2:
+        raise ValueError(f"melspec.fmax {fmax} Hz is above the Nyquist frequency {sample_rate / 2} Hz of the audio")
+    if not 0 <= fmin < fmax:
+        raise ValueError(f"melspec.fmin must be in [0, fmax), got {fmin}")
+    import librosa.filters
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+
+
+def power_spectrogram(samples: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
+    """|STFT|^2 with centred frames, zero padding and a periodic Hann window, shape (1 + n_fft // 2, frames)."""
+    padded = np.pad(samples.astype(np.float32), n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    return (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2).T
+
+
 def log_mel(
     samples: np.ndarray,
-    sample_rate: int,
+    mel_basis: np.ndarray,
     *,
+    sample_rate: int,
     duration: float,
-    n_fft: int,
     hop_length: int,
-    n_mels: int,
-    fmin: float,
-    fmax: float,
     top_db: float,
 ) -> np.ndarray:
     """Log-Mel power spectrogram in dB relative to the clip's peak, shape (n_mels, frames), float32.
 
     Values lie in [-top_db, 0]: 0 dB is the loudest bin of the clip, so loudness differences between
-    recordings do not dominate.
+    recordings do not dominate. `mel_basis` comes from mel_filterbank (its shape gives n_fft).
     """
-    if fmax > sample_rate / 2:
-        raise ValueError(f"melspec.fmax {fmax} Hz is above the Nyquist frequency {sample_rate / 2} Hz of the audio")
-    if not 0 <= fmin < fmax:
-        raise ValueError(f"melspec.fmin must be in [0, fmax), got {fmin}")
+    n_fft = 2 * (mel_basis.shape[1] - 1)
     samples = fixed_length(samples, int(round(duration * sample_rate)))
-    power = librosa.feature.melspectrogram(
-        y=samples, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax, power=2.0
-    )
-    return librosa.power_to_db(power, ref=np.max, top_db=top_db).astype(np.float32)
+    mel = mel_basis @ power_spectrogram(samples, n_fft=n_fft, hop_length=hop_length)
+    # One logarithm of the ratio (not a difference of two) so that the peak is exactly 0 dB.
+    db = 10.0 * np.log10(np.maximum(mel, AMIN) / max(AMIN, float(mel.max())))
+    return np.maximum(db, db.max() - top_db).astype(np.float32)
 
 
 def preview_image(spectrogram: np.ndarray, top_db: float) -> Image.Image:

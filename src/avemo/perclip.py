@@ -8,6 +8,7 @@ half-written file.
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import sys
@@ -152,3 +153,18 @@ def summarize(stage: str, results: list[ClipResult], strict: bool) -> int:
         print(f"{stage}: strict is set and {len(failed)} clip(s) failed: {', '.join(r.clip for r in failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def stage_parser(doc: str, section: str, out_default: str, *, reads_clips: bool) -> argparse.ArgumentParser:
+    """The command line every per-clip stage shares: --params, its input, --out and --jobs.
+
+    Stages that read the clips themselves take --clips and --raw-dir; the others add their own input.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help=f"params file (reads `{section}` and `strict`)")
+    if reads_clips:
+        parser.add_argument("--clips", default="data/clips.csv", help="clip list from the list_clips stage")
+        parser.add_argument("--raw-dir", required=True, help="folder of the clips (params.yaml data.raw_dir)")
+    parser.add_argument("--out", default=out_default, help="output folder for the per-clip files and index.csv")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)")
+    return parser

@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image
 
 from avemo import faces, features, media
-from avemo.perclip import ClipResult, atomic_write, prepare_output_dir, run_per_clip, write_index
+from avemo.perclip import ClipFailure, ClipResult, atomic_write, prepare_output_dir, run_per_clip, write_index
 
 USABLE = ("ok", "fallback")
 
@@ -55,16 +55,15 @@ def run_extract_audio(clips: pd.DataFrame, raw_dir, out_dir, *, sample_rate: int
 
 # --- melspec -------------------------------------------------------------------------------------
 
-SPECTROGRAM_PARAMS = ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db")
-
-
-def melspec_job(_state, clip: str, wav: str, dst: str, preview: str | None, spec_params: dict) -> ClipResult:
+def melspec_job(_state, clip: str, wav: str, dst: str, preview: str | None, mel_basis: np.ndarray, params: dict) -> ClipResult:
     samples, sample_rate = features.load_wav(wav)
-    spectrogram = features.log_mel(samples, sample_rate, **spec_params)
+    if sample_rate != params["sample_rate"]:
+        raise ClipFailure(f"WAV at {sample_rate} Hz, but the others are at {params['sample_rate']} Hz")
+    spectrogram = features.log_mel(samples, mel_basis, sample_rate=sample_rate, duration=params["duration"], hop_length=params["hop_length"], top_db=params["top_db"])
     atomic_write(Path(dst), lambda tmp: np.save(tmp, spectrogram, allow_pickle=False))
     if preview:
-        _save_png(features.preview_image(spectrogram, spec_params["top_db"]), Path(preview))
-    target = round(spec_params["duration"] * sample_rate)
+        _save_png(features.preview_image(spectrogram, params["top_db"]), Path(preview))
+    target = round(params["duration"] * sample_rate)
     fit = "cropped" if samples.size > target else "padded" if samples.size < target else "exact"
     return ClipResult(clip, "ok", extra={"frames": spectrogram.shape[1], "audio_s": f"{samples.size / sample_rate:.4f}", "fit": fit})
 
@@ -74,11 +73,15 @@ def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, *, params: dict, 
     previews = out_dir / "previews" if params.get("previews") else None
     if previews:
         prepare_output_dir(previews, [".png"])
-    spec_params = {k: params[k] for k in SPECTROGRAM_PARAMS}
     todo, carried = _split_usable(audio_index, "extract_audio")
+    wavs = [Path(audio_dir) / f"{clip}.wav" for clip in todo["clip"]]
+    # One filter bank for all clips, at the rate extract_audio wrote (read from the first WAV).
+    sample_rate = features.wav_sample_rate(wavs[0]) if wavs else 16000
+    mel_basis = features.mel_filterbank(sample_rate, n_fft=params["n_fft"], n_mels=params["n_mels"], fmin=params["fmin"], fmax=params["fmax"])
+    job_params = {"sample_rate": sample_rate, **{k: params[k] for k in ("duration", "hop_length", "top_db")}}
     tasks = [
-        (r.clip, str(Path(audio_dir) / f"{r.clip}.wav"), str(out_dir / f"{r.clip}.npy"), str(previews / f"{r.clip}.png") if previews else None, spec_params)
-        for r in todo.itertuples()
+        (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews / f"{r.clip}.png") if previews else None, mel_basis, job_params)
+        for r, wav in zip(todo.itertuples(), wavs)
     ]
     return _run(melspec_job, tasks, carried, out_dir, ["frames", "audio_s", "fit"], jobs=jobs, desc="melspec")
 

@@ -1,0 +1,49 @@
+"""Stage split: which clips train, validate and test each model, by actor (no actor in two parts).
+
+split.scheme `stratified`: actors shuffled with split.seed, cut into split.fractions, stratified by sex
+(where the demographics give it) and by emotion (see avemo.splits). `published`: the actor lists of
+split.published (a JSON of train, dev and test actor ids, such as CREMA-D's speaker_splits.json; that
+file is not a DVC dependency, so after editing it run `dvc repro -f split`; its SHA-256 is recorded in
+the metrics).
+
+Reads only the clip list and the `split` params, never a preprocessing output, so changing a face or
+spectrogram parameter does not rerun it. Writes the split table (clip, actor, emotion, part) and a
+summary (actors, clips, emotions and sexes per part) as metrics.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from avemo.dataset import read_clip_list, sha256_of
+from avemo.params import load_section
+from avemo.perclip import atomic_write
+from avemo.splits import PARTS, make_split
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file (reads its `split` section)")
+    parser.add_argument("--clips", default="data/clips.csv", help="clip list written by list_clips")
+    parser.add_argument("--out", default="data/split.csv", help="where to write the split table")
+    parser.add_argument("--metrics", default="metrics/split.json", help="where to write the split summary")
+    args = parser.parse_args()
+
+    params = load_section("split", args.params)
+    table, summary = make_split(read_clip_list(args.clips), params)
+    if summary["scheme"] == "published":
+        summary["published_sha256"] = sha256_of(params["published"])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
+    Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.metrics, lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
+
+    parts = ", ".join(f"{p} {summary[p]['clips']} clips / {summary[p]['actors']} actors" for p in PARTS)
+    print(f"split ({summary['scheme']}): {parts}; left out: {summary['clips_not_ok']} not ok, "
+          f"{summary['clips_actor_not_in_split']} of actors outside the split", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
