@@ -116,3 +116,32 @@ def run_stage(script: str, *args: str, cwd: Path = REPO_ROOT, env: dict | None =
         [sys.executable, str(REPO_ROOT / "stages" / f"{script}.py"), *args],
         cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
     )
+
+
+def make_repo_copy(target: Path, params: dict) -> Path:
+    """A fresh git repository at `target` holding this checkout's files (not data/, models/ or caches),
+    with `params` merged over params.yaml section by section."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    merged = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    for key, value in params.items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    write_params(target / "params.yaml", merged)
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(command, cwd=target, check=True)
+    return target
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run DVC in `repo` with this interpreter's environment first on PATH (as `python` in dvc.yaml)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    done = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=repo, capture_output=True, text=True, env=env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
