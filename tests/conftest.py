@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_PARAMS = {
     "lr": 0.001,
     "strict": False,
-    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "duration": 1.0, "fps": 15, "seed": 0},
+    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
     "audio": {"sample_rate": 16000},
     "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80, "previews": True},
     "frame": {"position": 0.5},
