@@ -23,7 +23,7 @@ TINY_PARAMS = {
     "audio": {"sample_rate": 16000},
     "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80, "previews": True},
     "frame": {"position": 0.5},
-    "face": {"min_face_size": 40, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
+    "face": {"min_face_size": 60, "detect_scale": 0.5, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
 }
 
 

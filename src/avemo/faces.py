@@ -15,28 +15,41 @@ class Detection:
     faces_found: int
 
 
-def make_detector(min_face_size: int = 40):
-    """One MTCNN on the CPU; build it once per worker, never per frame (it loads three networks)."""
-    import torch
-    from facenet_pytorch import MTCNN
+class FaceDetector:
+    """MTCNN on the CPU, run on a copy of the frame scaled by `detect_scale`; boxes come back in frame pixels.
 
-    # Parallelism comes from worker processes; one thread each also keeps results identical across runs.
-    torch.set_num_threads(1)
-    return MTCNN(keep_all=True, min_face_size=min_face_size, device="cpu")
+    Build one per worker, never per frame (it loads three networks). Detecting on a half-size copy
+    roughly halves the time, most of which goes into resizing the full frame for every pyramid level;
+    `min_face_size` stays in frame pixels.
+    """
 
+    def __init__(self, min_face_size: int = 60, detect_scale: float = 1.0):
+        import torch
+        from facenet_pytorch import MTCNN
 
-def detect_face(detector, image: Image.Image, min_confidence: float) -> Detection | None:
-    """The most confident face at or above `min_confidence`, or None."""
-    boxes, probs = detector.detect(image)
-    if boxes is None:
-        return None
-    candidates = [(float(p), tuple(float(v) for v in b)) for b, p in zip(boxes, probs) if p is not None]
-    if not candidates:
-        return None
-    confidence, box = max(candidates, key=lambda c: c[0])
-    if confidence < min_confidence:
-        return None
-    return Detection(box, confidence, len(candidates))
+        if not 0 < detect_scale <= 1:
+            raise ValueError(f"face.detect_scale must be in (0, 1], got {detect_scale}")
+        # Parallelism comes from worker processes; one thread each also keeps results identical across runs.
+        torch.set_num_threads(1)
+        self.detect_scale = detect_scale
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=max(12, round(min_face_size * detect_scale)), device="cpu")
+
+    def best_face(self, image: Image.Image, min_confidence: float) -> Detection | None:
+        """The most confident face at or above `min_confidence`, or None."""
+        scaled = image
+        if self.detect_scale != 1:
+            size = (round(image.width * self.detect_scale), round(image.height * self.detect_scale))
+            scaled = image.resize(size, Image.Resampling.BILINEAR)
+        boxes, probs = self.mtcnn.detect(scaled)
+        if boxes is None:
+            return None
+        candidates = [(float(p), tuple(float(v) / self.detect_scale for v in b)) for b, p in zip(boxes, probs) if p is not None]
+        if not candidates:
+            return None
+        confidence, box = max(candidates, key=lambda c: c[0])
+        if confidence < min_confidence:
+            return None
+        return Detection(box, confidence, len(candidates))
 
 
 def square_crop_box(box, margin: float, width: int, height: int) -> tuple[int, int, int, int]:

@@ -15,9 +15,12 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from tqdm import tqdm
+
+if TYPE_CHECKING:  # pandas is imported where used: worker processes never need it
+    import pandas as pd
 
 STATUSES = ("ok", "fallback", "failed")
 INDEX_NAME = "index.csv"
@@ -98,6 +101,7 @@ def run_per_clip(
     initializer: Callable | None = None,
     initargs: tuple = (),
     desc: str = "clips",
+    uses_torch: bool = False,
 ) -> list[ClipResult]:
     """Run `job(state, clip, *args)` for every task `(clip, *args)`, in `jobs` processes.
 
@@ -108,8 +112,10 @@ def run_per_clip(
     if jobs == 1:
         _init_worker(initializer, initargs)
         return [_call(job, task) for task in tqdm(tasks, **bar)]
-    # spawn: torch and FFmpeg are not fork-safe once their thread pools exist.
-    context = multiprocessing.get_context("spawn")
+    # Forked workers start at once with the parent's modules; torch's thread pools are not fork-safe,
+    # so jobs that use torch get freshly spawned interpreters.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("spawn" if uses_torch or "fork" not in methods else "fork")
     with context.Pool(jobs, initializer=_init_worker, initargs=(initializer, initargs)) as pool:
         work = pool.imap(_call_packed, [(job, task) for task in tasks], chunksize=1)
         return list(tqdm(work, **bar))
@@ -117,6 +123,8 @@ def run_per_clip(
 
 def write_index(out_dir: str | Path, results: list[ClipResult], columns: Iterable[str] = ()) -> Path:
     """Write `index.csv` (sorted by clip) with clip, status, reason and the stage's own columns."""
+    import pandas as pd
+
     columns = list(columns)
     rows = [{"clip": r.clip, "status": r.status, "reason": r.reason, **{c: r.extra.get(c, "") for c in columns}} for r in results]
     frame = pd.DataFrame(rows, columns=["clip", "status", "reason", *columns]).sort_values("clip", kind="stable")
@@ -125,6 +133,8 @@ def write_index(out_dir: str | Path, results: list[ClipResult], columns: Iterabl
 
 def read_index(path: str | Path) -> pd.DataFrame:
     """A stage's index.csv (`path` is the file or its folder)."""
+    import pandas as pd
+
     path = Path(path)
     if path.is_dir():
         path = path / INDEX_NAME

@@ -8,13 +8,16 @@ failed upstream is carried through as failed with the upstream reason, so every 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from avemo import faces, features, media
 from avemo.perclip import ClipFailure, ClipResult, atomic_write, prepare_output_dir, run_per_clip, write_index
+
+if TYPE_CHECKING:  # worker processes import this module and never need pandas
+    import pandas as pd
 
 USABLE = ("ok", "fallback")
 
@@ -26,8 +29,8 @@ def _split_usable(rows: pd.DataFrame, upstream: str) -> tuple[pd.DataFrame, list
     return rows[usable], carried
 
 
-def _run(job, tasks, carried, out_dir, columns, *, jobs, desc, initializer=None, initargs=()):
-    results = run_per_clip(job, tasks, jobs=jobs, desc=desc, initializer=initializer, initargs=initargs)
+def _run(job, tasks, carried, out_dir, columns, *, jobs, desc, **runner_options):
+    results = run_per_clip(job, tasks, jobs=jobs, desc=desc, **runner_options)
     results = sorted(results + carried, key=lambda r: r.clip)
     write_index(out_dir, results, columns)
     return results
@@ -110,7 +113,7 @@ FALLBACKS = ("centre", "drop")
 
 def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> ClipResult:
     image = Image.open(src).convert("RGB")
-    found = faces.detect_face(detector, image, params["min_confidence"])
+    found = detector.best_face(image, params["min_confidence"])
     if found:
         box = faces.square_crop_box(found.box, params["margin"], *image.size)
         status, reason = "ok", ""
@@ -134,5 +137,5 @@ def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dic
     tasks = [(r.clip, str(Path(frames_dir) / f"{r.clip}.png"), str(out_dir / f"{r.clip}.png"), params) for r in todo.itertuples()]
     return _run(
         face_crop_job, tasks, carried, out_dir, ["confidence", "faces_found", "box"],
-        jobs=jobs, desc="face_crop", initializer=faces.make_detector, initargs=(params["min_face_size"],),
+        jobs=jobs, desc="face_crop", initializer=faces.FaceDetector, initargs=(params["min_face_size"], params["detect_scale"]), uses_torch=True,
     )
