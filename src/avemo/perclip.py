@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pandas is imported where used: worker processes never need 
     import pandas as pd
 
 STATUSES = ("ok", "fallback", "failed")
+USABLE = ("ok", "fallback")  # statuses whose output later stages use (a fallback is counted, not dropped)
 INDEX_NAME = "index.csv"
 
 

@@ -14,12 +14,10 @@ import numpy as np
 from PIL import Image
 
 from avemo import faces, features, media
-from avemo.perclip import ClipFailure, ClipResult, atomic_write, prepare_output_dir, run_per_clip, write_index
+from avemo.perclip import USABLE, ClipFailure, ClipResult, atomic_write, prepare_output_dir, run_per_clip, write_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd
-
-USABLE = ("ok", "fallback")
 
 
 def _split_usable(rows: pd.DataFrame, upstream: str) -> tuple[pd.DataFrame, list[ClipResult]]:

@@ -35,10 +35,9 @@ from torch.utils.data import DataLoader, Dataset
 from avemo.evaluation import score
 from avemo.inputs import MODALITIES, ClipImages
 from avemo.models import AVClassifier, build_model, model_config, save_checkpoint
-from avemo.perclip import atomic_write, read_index
+from avemo.perclip import USABLE, atomic_write, read_index
 from avemo.splits import PARTS, read_split
 
-USABLE = ("ok", "fallback")
 MODALITIES_OF = {"audio": ("audio",), "video": ("video",), "av": ("audio", "video")}
 
 
