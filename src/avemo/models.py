@@ -28,6 +28,8 @@ A checkpoint holds the model's config (primitive values only) and its state dict
 
 from __future__ import annotations
 
+import io
+
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -270,7 +272,11 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+    # Saved through a buffer: torch.save names the zip's folder after the file it writes, and the
+    # temporary name holds the process id, so writing the file directly made every run's bytes differ.
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
