@@ -9,13 +9,12 @@ clips (that file is not a DVC dependency: after editing it, run `dvc repro -f ev
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from avemo.crosstest import CROSS_TESTS, cross_evaluate, human_baseline
 from avemo.params import load_section
-from avemo.perclip import atomic_write, read_index
+from avemo.perclip import read_index, write_json
 from avemo.splits import read_split
 
 
@@ -50,8 +49,7 @@ def main() -> int:
         live.log_sklearn_plot("confusion_matrix", true, predicted, name=f"confusion/{key}.json", title=f"{key} (test)")
     live.end()
 
-    Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.metrics, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+    write_json(args.metrics, results)
     for key in CROSS_TESTS:
         r = results[key]
         low, high = r["accuracy_ci95"]

@@ -7,7 +7,6 @@ data.demographics, and marks files whose name does not parse as failed, with the
 
 import argparse
 import sys
-from pathlib import Path
 
 from avemo.dataset import list_clips, load_demographics, verify_against_official
 from avemo.params import load_section
@@ -31,7 +30,6 @@ def main() -> int:
     )
     if data.get("verify_checksums"):
         clips = verify_against_official(clips, data["raw_dir"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out, lambda tmp: clips.to_csv(tmp, index=False, lineterminator="\n"))
 
     failed = clips[clips["status"] == "failed"]

@@ -12,13 +12,11 @@ summary (actors, clips, emotions and sexes per part) as metrics.
 """
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from avemo.dataset import read_clip_list, sha256_of
 from avemo.params import load_section
-from avemo.perclip import atomic_write
+from avemo.perclip import atomic_write, write_json
 from avemo.splits import PARTS, make_split
 
 
@@ -34,10 +32,8 @@ def main() -> int:
     table, summary = make_split(read_clip_list(args.clips), params)
     if summary["scheme"] == "published":
         summary["published_sha256"] = sha256_of(params["published"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
-    Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.metrics, lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
+    write_json(args.metrics, summary)
 
     parts = ", ".join(f"{p} {summary[p]['clips']} clips / {summary[p]['actors']} actors" for p in PARTS)
     print(f"split ({summary['scheme']}): {parts}; left out: {summary['clips_not_ok']} not ok, "

@@ -270,8 +270,6 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict
         "info": info or {},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Saved through a buffer: torch.save names the zip's folder after the file it writes, and the
     # temporary name holds the process id, so writing the file directly made every run's bytes differ.
     buffer = io.BytesIO()

@@ -9,6 +9,7 @@ half-written file.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import sys
@@ -49,8 +50,9 @@ def default_jobs() -> int:
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` on a temporary name beside `path`, then rename it into place."""
+    """Call `write(tmp)` on a temporary name beside `path` (its folder made if need be), then rename it into place."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
         write(tmp)
@@ -59,6 +61,11 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_json(path: str | Path, data: dict) -> Path:
+    """Pretty JSON with a final newline, written atomically (git-tracked metrics diff well)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
 
 
 def prepare_output_dir(out_dir: str | Path, suffixes: Iterable[str]) -> Path:

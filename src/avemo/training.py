@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import random
 import sys
 import time
@@ -33,9 +32,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from avemo.evaluation import score
-from avemo.inputs import MODALITIES, ClipImages
+from avemo.inputs import ClipImages
 from avemo.models import AVClassifier, build_model, model_config, save_checkpoint
-from avemo.perclip import USABLE, atomic_write, read_index
+from avemo.perclip import USABLE, read_index, write_json
 from avemo.splits import PARTS, read_split
 
 MODALITIES_OF = {"audio": ("audio",), "video": ("video",), "av": ("audio", "video")}
@@ -315,13 +314,6 @@ def train_and_save(
     print(f"train_{kind}: epoch {result['best_epoch']} of {result['epochs_run']} kept (val acc {result['val_accuracy']:.3f}); "
           f"test acc {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}; {time.monotonic() - started:.0f} s", file=sys.stderr)
     return metrics
-
-
-def write_json(path: str | Path, data: dict) -> Path:
-    """Pretty, key-ordered JSON with a final newline, written atomically (git-tracked metrics diff well)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
 
 
 # --- the three training stages' command line -----------------------------------------------------
