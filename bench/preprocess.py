@@ -24,10 +24,15 @@ from pathlib import Path
 
 import psutil
 
-from avemo import dataset, preprocess
+from avemo import dataset
+from avemo.clipindex import read_index
+from avemo.extract_audio import run_extract_audio
+from avemo.extract_middle_frame import run_extract_middle_frame
+from avemo.face_crop import run_face_crop
 from avemo.media import ffmpeg_binary
+from avemo.melspec import run_melspec
 from avemo.params import load_section
-from avemo.perclip import default_jobs, read_index
+from avemo.pool import default_jobs
 
 FULL_DATASET_CLIPS = 7442
 DEFAULT_CREMA_D = Path(__file__).resolve().parents[1].parent / "shared" / "crema-d"
@@ -73,13 +78,13 @@ def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
     clips, _ = dataset.list_clips(raw_dir)
     n = len(clips)
     with measured(results, "extract_audio", n):
-        preprocess.run_extract_audio(clips, raw_dir, out / "audio", sample_rate=int(load_section("audio")["sample_rate"]), jobs=jobs)
+        run_extract_audio(clips, out / "audio", sample_rate=int(load_section("audio")["sample_rate"]), jobs=jobs)
     with measured(results, "melspec", n):
-        preprocess.run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", params=load_section("melspec"), jobs=jobs)
+        run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=load_section("melspec"), jobs=jobs)
     with measured(results, "extract_middle_frame", n):
-        preprocess.run_extract_middle_frame(clips, raw_dir, out / "frames", position=float(load_section("frame")["position"]), jobs=jobs)
+        run_extract_middle_frame(clips, out / "frames", position=float(load_section("frame")["position"]), jobs=jobs)
     with measured(results, "face_crop", n):
-        preprocess.run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=load_section("face"), jobs=jobs)
+        run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=load_section("face"), jobs=jobs)
     for stage in ("audio", "melspec", "frames", "faces"):
         bad = read_index(out / stage).query("status == 'failed'")
         if len(bad):

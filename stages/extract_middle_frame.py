@@ -2,21 +2,21 @@
 
 The frame is chosen by frame count: index floor(frame.position * frames), counted from the clip's video
 packets and decoded from the first frame (no inexact seeking). index.csv records the index, the count
-and the frame's time for every clip.
+and the frame's time for every clip. The clips are opened at the paths the clip list holds.
 """
 
 import sys
 
 from avemo.dataset import read_clip_list
+from avemo.extract_middle_frame import run_extract_middle_frame
 from avemo.params import load_section
-from avemo.perclip import stage_parser, summarize
-from avemo.preprocess import run_extract_middle_frame
+from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
-    args = stage_parser(__doc__, "frame", "data/frames", reads_clips=True).parse_args()
+    args = stage_parser(__doc__, "frame", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/frames").parse_args()
     frame = load_section("frame", args.params)
-    results = run_extract_middle_frame(read_clip_list(args.clips), args.raw_dir, args.out, position=float(frame["position"]), jobs=args.jobs)
+    results = run_extract_middle_frame(read_clip_list(args.clips), args.out, position=float(frame["position"]), jobs=args.jobs)
     return summarize("extract_middle_frame", results, strict=bool(load_section("strict", args.params)))
 
 

@@ -7,15 +7,14 @@ a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One 
 
 import sys
 
+from avemo.clipindex import read_index
+from avemo.face_crop import run_face_crop
 from avemo.params import load_section
-from avemo.perclip import read_index, stage_parser, summarize
-from avemo.preprocess import run_face_crop
+from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
-    parser = stage_parser(__doc__, "face", "data/faces", reads_clips=False)
-    parser.add_argument("--frames", default="data/frames", help="output folder of extract_middle_frame")
-    args = parser.parse_args()
+    args = stage_parser(__doc__, "face", "--frames", "data/frames", "output folder of extract_middle_frame", "data/faces").parse_args()
     params = load_section("face", args.params)
     results = run_face_crop(read_index(args.frames), args.frames, args.out, params=params, jobs=args.jobs)
     return summarize("face_crop", results, strict=bool(load_section("strict", args.params)))

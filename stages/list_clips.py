@@ -2,15 +2,18 @@
 
 Lists every file in data.raw_dir, parses CREMA-D names (ActorID_Sentence_Emotion_Level.flv), keeps the
 clips that pass data.classes / actors / sentences / levels, joins the actors' sex and age from
-data.demographics, and marks files whose name does not parse as failed, with the reason.
+data.demographics, and marks files whose name does not parse as failed, with the reason. Each row holds
+the clip's path (data.raw_dir joined with its file name): later stages open the clips from there, so no
+folder name ever passes through a shell command line.
 """
 
 import argparse
 import sys
 
-from avemo.dataset import list_clips, load_demographics, verify_against_official
+from avemo.checksums import verify_against_official
+from avemo.dataset import list_clips, load_demographics
+from avemo.files import write_csv
 from avemo.params import load_section
-from avemo.perclip import atomic_write
 
 
 def main() -> int:
@@ -29,8 +32,8 @@ def main() -> int:
         demographics=load_demographics(data.get("demographics")),
     )
     if data.get("verify_checksums"):
-        clips = verify_against_official(clips, data["raw_dir"])
-    atomic_write(args.out, lambda tmp: clips.to_csv(tmp, index=False, lineterminator="\n"))
+        clips = verify_against_official(clips)
+    write_csv(args.out, clips)
 
     failed = clips[clips["status"] == "failed"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"

@@ -1,23 +1,26 @@
 """Stage melspec: a fixed-duration log-Mel spectrogram of every WAV, saved as a float32 .npy array.
 
 Each clip is centre-cropped or zero-padded to melspec.duration seconds (never stretched), so every
-array has shape (n_mels, 1 + duration*sample_rate // hop_length), in dB within [-top_db, 0]. With
-melspec.previews, a greyscale PNG of each goes to --out/previews. index.csv covers every clip.
+array has shape (n_mels, 1 + duration*sample_rate // hop_length), in dB within [-top_db, 0]. Beside
+the arrays: index.csv (every clip) and settings.json (the sample rate and every melspec setting; the
+models read the dB range from there). A greyscale PNG preview of each goes to --previews, an output of
+its own, so that looking at spectrograms never reruns training.
 """
 
 import sys
 
+from avemo.clipindex import read_index
+from avemo.melspec import run_melspec
 from avemo.params import load_section
-from avemo.perclip import read_index, stage_parser, summarize
-from avemo.preprocess import run_melspec
+from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
-    parser = stage_parser(__doc__, "melspec", "data/melspec", reads_clips=False)
-    parser.add_argument("--audio", default="data/audio", help="output folder of extract_audio")
+    parser = stage_parser(__doc__, "melspec", "--audio", "data/audio", "output folder of extract_audio", "data/melspec")
+    parser.add_argument("--previews", default="data/melspec_previews", help="folder for the PNG previews (default: data/melspec_previews)")
     args = parser.parse_args()
     params = load_section("melspec", args.params)
-    results = run_melspec(read_index(args.audio), args.audio, args.out, params=params, jobs=args.jobs)
+    results = run_melspec(read_index(args.audio), args.audio, args.out, args.previews, params=params, jobs=args.jobs)
     return summarize("melspec", results, strict=bool(load_section("strict", args.params)))
 
 

@@ -13,7 +13,7 @@ import argparse
 import time
 
 from avemo.params import load_section
-from avemo.perclip import default_jobs
+from avemo.pool import default_jobs
 from avemo.synth import generate_corpus
 
 KNOBS = {"actors", "sentences", "emotions", "duration", "fps", "noise", "seed"}

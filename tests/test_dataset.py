@@ -1,5 +1,3 @@
-import shutil
-
 import pandas as pd
 import pytest
 
@@ -72,22 +70,3 @@ def test_clip_list_round_trip(tmp_path, real_clips_dir, crema_d_dir):
     assert list(back["clip"]) == list(clips["clip"])
     assert back.actor.tolist() == [1001] * 6
     assert set(back.emotion) == {"ANG", "DIS", "FEA", "HAP", "NEU", "SAD"}
-
-
-def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, real_clips_dir):
-    official = dataset.official_checksums()
-    assert len(official) == 7442
-    clips, _ = dataset.list_clips(real_clips_dir)
-    assert (dataset.verify_against_official(clips, real_clips_dir).status == "ok").all()
-
-    damaged_dir = tmp_path / "copy"
-    damaged_dir.mkdir()
-    for row in clips.itertuples():
-        shutil.copyfile(real_clips_dir / row.file, damaged_dir / row.file)
-    with open(damaged_dir / "1001_DFA_SAD_XX.flv", "r+b") as f:
-        f.seek(5000)
-        f.write(b"\0\0\0\0")
-    verified = dataset.verify_against_official(clips, damaged_dir).set_index("clip")
-    assert verified.at["1001_DFA_SAD_XX", "status"] == "failed"
-    assert "SHA-256 differs" in verified.at["1001_DFA_SAD_XX", "reason"]
-    assert (verified.drop("1001_DFA_SAD_XX").status == "ok").all()

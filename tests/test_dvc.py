@@ -1,11 +1,16 @@
-"""The front half as DVC runs it, in a temporary copy of the repository on a tiny synthetic sample."""
+"""The front half as DVC runs it, in a temporary copy of the repository: caching by params, and clip
+folders whose names a shell would misread."""
 
 import json
+import shutil
 
 import pytest
-from conftest import TINY_PARAMS, dvc, make_repo_copy
+from helpers import TINY_PARAMS, dvc, make_repo_copy
 
-from avemo.perclip import read_index
+from avemo.clipindex import read_index
+
+FRONT_HALF = ["list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop"]
+
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
@@ -36,3 +41,29 @@ def test_repro_face_crop_then_nothing_then_only_melspec(repo):
 @pytest.mark.slow
 def test_dvc_config_turns_analytics_off(repo):
     assert dvc(repo, "config", "core.analytics").stdout.strip() == "false"
+
+
+# A space, both quotes, a `;` that a shell would take for the end of a command, and non-ASCII letters.
+AWKWARD_NAME = """clips 'quoted' "twice"; touch stray; émotions"""
+
+
+@pytest.mark.slow
+def test_a_clip_folder_named_with_shell_characters_is_only_ever_a_path(tmp_path, crema_d_dir):
+    raw = tmp_path / AWKWARD_NAME
+    shutil.copytree(crema_d_dir / "VideoFlash", raw)
+    demographics = tmp_path / "VideoDemographics.csv"
+    shutil.copyfile(crema_d_dir / "VideoDemographics.csv", demographics)
+    repo = make_repo_copy(tmp_path / "repo", {**TINY_PARAMS, "data": {"raw_dir": str(raw), "demographics": str(demographics), "classes": []}})
+    before = {p.name for p in tmp_path.iterdir()}
+
+    done = dvc(repo, "repro", *FRONT_HALF)
+    for stage in FRONT_HALF:
+        assert f"Running stage '{stage}'" in done.stdout, done.stdout
+    for folder in ("audio", "melspec", "frames", "faces"):
+        index = read_index(repo / "data" / folder)
+        assert len(index) == 6 and (index.status == "ok").all(), (folder, index)
+    assert "Running stage" not in dvc(repo, "repro", *FRONT_HALF).stdout  # the odd folder is tracked as a dependency
+
+    assert not list(tmp_path.rglob("stray")) and not list(repo.rglob("stray"))  # nothing ran as a command
+    assert {p.name for p in tmp_path.iterdir()} == before
+    assert sorted(p.name for p in raw.iterdir()) == sorted(p.name for p in (crema_d_dir / "VideoFlash").iterdir())  # input untouched

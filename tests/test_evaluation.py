@@ -67,5 +67,5 @@ def test_read_ratings_refuses_another_table(tmp_path):
     pd.DataFrame({"FileName": ["1001_IEO_NEU_XX"], "Vote": ["N"]}).to_csv(tmp_path / "table.csv", index=False)
     with pytest.raises(ValueError, match="summaryTable columns"):
         read_ratings(tmp_path / "table.csv")
-    with pytest.raises(FileNotFoundError, match="data.ratings"):
+    with pytest.raises(FileNotFoundError, match="eval.ratings"):
         read_ratings(tmp_path / "missing.csv")

@@ -1,7 +1,7 @@
 import librosa
 import numpy as np
 import pytest
-from conftest import tiny
+from helpers import tiny
 
 from avemo import features
 

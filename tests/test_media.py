@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 from avemo import media
 
@@ -51,7 +51,7 @@ def test_frame_position_picks_by_frame_count(real_clip):
 
 @pytest.mark.parametrize("name", ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1005_DFA_ANG_XX.flv", "1007_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"])
 def test_damaged_audio_raises_media_error_with_reason(bad_clips_dir, name):
-    from conftest import BAD_INPUTS
+    from helpers import BAD_INPUTS
 
     with pytest.raises(media.MediaError, match=BAD_INPUTS[name][0]):
         media.decode_audio(bad_clips_dir / name, 16000)
@@ -59,7 +59,7 @@ def test_damaged_audio_raises_media_error_with_reason(bad_clips_dir, name):
 
 @pytest.mark.parametrize("name", ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1006_DFA_SAD_XX.flv", "1008_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"])
 def test_damaged_video_raises_media_error_with_reason(bad_clips_dir, name):
-    from conftest import BAD_INPUTS
+    from helpers import BAD_INPUTS
 
     with pytest.raises(media.MediaError, match=BAD_INPUTS[name][1]):
         media.middle_frame(bad_clips_dir / name)

@@ -1,43 +1,58 @@
-"""The whole pipeline as DVC runs it, in a temporary git repository on a tiny synthetic sample:
-repro then nothing, `dvc exp run -S lr=...`, a face parameter, metrics diff between branches, plots."""
+"""The whole pipeline as DVC runs it, in a temporary git repository on a tiny synthetic sample: repro
+then nothing; `dvc status` after a one-line edit of each library file; a fresh clone reproduces the
+committed metrics and plot data byte for byte; `dvc exp run -S lr=...`, metrics and plots diff between
+branches; a face parameter; the `dvc exp show` line of the README fits 120 columns."""
 
 import json
+import re
 import subprocess
 
 import pytest
-from conftest import TINY_PARAMS, dvc, make_repo_copy
+import yaml
+from helpers import REPO_ROOT, TINY_PARAMS, code_closure, dvc, git, make_repo_copy, stage_scripts
 
 ALL_STAGES = ["sample", "list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop",
               "split", "train_audio", "train_video", "train_av", "eval_cross"]
 CROSS_KEYS = ["audio_on_audio", "audio_on_faces", "video_on_faces", "video_on_audio", "av_on_both", "av_on_audio_only", "av_on_faces_only"]
+TRACKED_RESULTS = ["metrics", "dvclive", "plots"]  # git-tracked outputs: metrics and plot data
 
-# The front half's tiny params, with enough actors for three parts, and the back half shrunk for the CPU.
-# lr differs from the 0.001 the test sets with `dvc exp run -S lr=0.001`.
-PARAMS = {
-    **TINY_PARAMS,
-    "lr": 0.003,
-    "sample": {**TINY_PARAMS["sample"], "actors": 5},
-    "split": {"scheme": "stratified", "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20},
-    "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32, "spectrogram_top_db": 80},
-    "fusion": {"method": "concat", "modality_dropout": 0.5},
-    "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seed": 0, "patience": 2, "augmentation": True,
-              "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2},
-    "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16},
-}
+# Enough actors for three parts; lr differs from the 0.001 the test sets with `dvc exp run -S lr=0.001`.
+PARAMS = {**TINY_PARAMS, "lr": 0.003, "sample": {**TINY_PARAMS["sample"], "actors": 5}}
 
 
 def ran(output: str) -> set[str]:
     return {stage for stage in ALL_STAGES if f"Running stage '{stage}'" in output}
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True, text=True)
-
-
 def set_param(repo, old: str, new: str):
     text = (repo / "params.yaml").read_text()
     assert text.count(old) == 1, old
     (repo / "params.yaml").write_text(text.replace(old, new))
+
+
+def stages_running(path, repo) -> set[str]:
+    """The stages whose code (imports, resources) or param-named data files include `path`."""
+    dvc_yaml = yaml.safe_load((repo / "dvc.yaml").read_text())
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    found = set()
+    for name, stage in dvc_yaml["stages"].items():
+        code = set().union(*(code_closure(s, repo / "src") for s in stage_scripts(stage, repo)))
+        named = set()
+        for dep in stage["deps"]:
+            for section, key in re.findall(r"\$\{(\w+)\.(\w+)\}", dep):
+                named.add((repo / params[section][key]).resolve())
+        if path in code or path.resolve() in named:
+            found.add(name)
+    return found
+
+
+def readme_command(prefix: str) -> list[str]:
+    """The README's line that starts with `prefix`, split as a shell would."""
+    import shlex
+
+    lines = [line.split("#")[0].strip() for line in (REPO_ROOT / "README.md").read_text().splitlines() if line.startswith(prefix)]
+    assert lines, f"README.md has no line starting with {prefix!r}"
+    return shlex.split(lines[0])
 
 
 @pytest.mark.slow
@@ -48,12 +63,12 @@ def test_full_pipeline_under_dvc(tmp_path):
     assert ran(first.stdout) == set(ALL_STAGES), first.stdout
     for kind in ("audio", "video", "av"):
         metrics = json.loads((repo / "metrics" / f"train_{kind}.json").read_text())
-        assert {"val_accuracy", "test_accuracy", "test_macro_f1", "epochs_run"} <= set(metrics)
+        assert {"val_accuracy", "epochs_run", "best_epoch"} <= set(metrics)
+        assert not [k for k in metrics if k.startswith("test")]  # the test part is scored by eval_cross only
         assert (repo / "models" / f"{kind}.pt").is_file()
     cross = json.loads((repo / "metrics" / "eval_cross.json").read_text())
     for key in CROSS_KEYS:
-        assert {"accuracy", "macro_f1", "uar", "accuracy_ci95"} <= set(cross[key]), key
-
+        assert {"accuracy", "macro_f1", "uar", "accuracy_ci95", "n"} <= set(cross[key]), key
     assert ran(dvc(repo, "repro").stdout) == set()  # nothing changed: nothing runs
 
     # Metrics are git-tracked; DVC shows them, and the plots (curves, confusion matrices) render.
@@ -68,25 +83,54 @@ def test_full_pipeline_under_dvc(tmp_path):
             assert {v["filename"] for v in values} == {f"train/{metric}.tsv", f"val/{metric}.tsv"}  # both curves
     for key in CROSS_KEYS:
         assert drawn[f"dvclive/eval_cross/plots/sklearn/confusion/{key}.json"][0]["content"]["data"]["values"], key
-
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "lr 0.003")
-    git(repo, "branch", "lr-0.003")
+    assert git(repo, "status", "--porcelain").stdout == ""  # every result is either git-tracked or DVC-cached
 
-    exp = dvc(repo, "exp", "run", "-S", "lr=0.001")
+    # A one-line edit of any library file marks exactly the stages that run it, and no others.
+    for path in sorted(p for p in (repo / "src" / "avemo").rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# an edit\n")
+        marked = set(json.loads(dvc(repo, "status", "--json").stdout))
+        path.write_bytes(original)
+        assert marked == stages_running(path, repo), path.relative_to(repo)
+    assert json.loads(dvc(repo, "status", "--json").stdout) == {}
+
+    # The README's `dvc exp show` line fits 120 columns and shows lr and the three models' test accuracy.
+    table = dvc(repo, *readme_command("dvc exp show")[1:], env={"COLUMNS": "120"}).stdout
+    assert max(len(line) for line in table.splitlines()) <= 120 and "…" not in table, table
+    for column in ("lr", "audio_on_audio.accuracy", "video_on_faces.accuracy", "av_on_both.accuracy"):
+        assert column in table, table
+
+    # A fresh clone (no DVC cache, no remote) reproduces the committed metrics and plot data byte for byte.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {"eval_cross"}  # eval_cross: inputs reproduced byte for byte
+    assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
+    dvc(clone, "repro", "--force", "eval_cross")
+    assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
+
+    # An experiment with another learning rate reruns training and evaluation only; committed on a branch,
+    # `dvc metrics diff` and `dvc plots diff` against main compare both revisions.
+    exp = dvc(clone, "exp", "run", "-S", "lr=0.001")
     assert ran(exp.stdout) == {"train_audio", "train_video", "train_av", "eval_cross"}, exp.stdout
-    assert "lr: 0.001" in (repo / "params.yaml").read_text()
-
-    git(repo, "checkout", "-qb", "lr-0.001")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "lr 0.001")
-    diff = json.loads(dvc(repo, "metrics", "diff", "lr-0.003", "lr-0.001", "--json").stdout)
+    assert "lr: 0.001" in (clone / "params.yaml").read_text()
+    git(clone, "checkout", "-qb", "lr-0.001")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "lr 0.001")
+    diff = json.loads(dvc(clone, "metrics", "diff", "master", "--json").stdout)
     for kind in ("audio", "video", "av"):
         changed = diff.get(f"metrics/train_{kind}.json", {})
         assert any(v.get("diff") not in (0, None) for v in changed.values()), (kind, changed)
-    lr = json.loads(dvc(repo, "params", "diff", "lr-0.003", "lr-0.001", "--json").stdout)["params.yaml"]["lr"]
+    lr = json.loads(dvc(clone, "params", "diff", "master", "--json").stdout)["params.yaml"]["lr"]
     assert (lr["old"], lr["new"]) == (0.003, 0.001)
+    plots_diff = dvc(clone, "plots", "diff", "master", "--json")
+    assert "failed to load" not in plots_diff.stderr, plots_diff.stderr
+    curves = json.loads(plots_diff.stdout)
+    assert not curves.get("errors"), curves.get("errors")
+    revisions = {v["rev"] for v in curves["data"]["train_audio_loss"][0]["content"]["data"]["values"]}
+    assert revisions == {"master", "workspace"}, revisions
 
-    set_param(repo, "margin: 0.2", "margin: 0.35")
-    margin = dvc(repo, "repro")
+    set_param(clone, "margin: 0.2", "margin: 0.35")
+    margin = dvc(clone, "repro")
     assert ran(margin.stdout) == {"face_crop", "train_video", "train_av", "eval_cross"}, margin.stdout

@@ -1,9 +1,9 @@
 """The stage scripts as dvc.yaml runs them: --help, exit codes, strict mode."""
 
 import pytest
-from conftest import REPO_ROOT, run_stage, tiny, write_params
+from helpers import REPO_ROOT, run_stage, tiny, write_params
 
-from avemo.perclip import read_index
+from avemo.clipindex import read_index
 
 PER_CLIP = {"extract_audio": "audio", "melspec": "melspec", "extract_middle_frame": "frame", "face_crop": "face"}
 
@@ -35,7 +35,7 @@ def bad_clip_list(tmp_path, bad_clips_dir):
 
 
 def test_failed_clips_do_not_fail_the_stage_unless_strict(tmp_path, bad_clip_list, bad_clips_dir):
-    args = ["--params", str(bad_clip_list), "--clips", str(tmp_path / "clips.csv"), "--raw-dir", str(bad_clips_dir), "--jobs", "1"]
+    args = ["--params", str(bad_clip_list), "--clips", str(tmp_path / "clips.csv"), "--jobs", "1"]
     lenient = run_stage("extract_audio", *args, "--out", str(tmp_path / "audio"))
     assert lenient.returncode == 0, lenient.stderr
     assert "failed 1002_DFA_ANG_XX: empty file (0 bytes)" in lenient.stderr
@@ -54,6 +54,6 @@ def test_a_stage_where_no_clip_survives_fails(tmp_path):
     (raw / "1001_DFA_ANG_XX.flv").write_bytes(b"")
     params = write_params(tmp_path / "params.yaml", {"strict": False, "data": {"raw_dir": str(raw), "demographics": None}, "frame": {"position": 0.5}})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
-    done = run_stage("extract_middle_frame", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--raw-dir", str(raw), "--out", str(tmp_path / "frames"), "--jobs", "1")
+    done = run_stage("extract_middle_frame", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--out", str(tmp_path / "frames"), "--jobs", "1")
     assert done.returncode == 1 and "no clip survived" in done.stderr
     assert read_index(tmp_path / "frames").reason.tolist() == ["empty file (0 bytes)"]

@@ -11,8 +11,8 @@
 | av_on_faces_only | av    | faces; the spectrograms are given as missing                     |
 
 Each evaluation uses the test clips that have every modality it gives (a clip whose preprocessing
-failed in one is left out of it and counted). Each model gets the inputs its own checkpoint describes
-(image size, spectrogram scaling).
+failed in one is left out of it and counted). Each model gets images of its own checkpoint's size;
+spectrograms are scaled with the dB range the melspec stage wrote them with (its settings.json).
 """
 
 from __future__ import annotations
@@ -21,9 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from avemo.evaluation import human_accuracy, read_ratings, score
+from avemo.clipindex import read_settings
+from avemo.evaluation import RATER_GROUPS, human_accuracy, read_ratings, score
+from avemo.inference import pick_device, predict
+from avemo.loading import clips_for, image_dataset, loader, modality_table
 from avemo.models import load_checkpoint
-from avemo.training import clips_for, image_dataset, loader, modality_table, pick_device, predict
+
+# What goes into the metrics file of each evaluation: scalars (and the interval's two ends). The
+# confusion matrix, which holds the per-class figures, is a plot.
+METRIC_KEYS = ("n", "accuracy", "accuracy_ci95", "macro_f1", "uar")
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -47,14 +53,15 @@ def cross_evaluate(
     seed: int = 0,
     batch_size: int = 64,
 ) -> tuple[dict, dict[str, tuple[list[str], list[str]]]]:
-    """Scores of every CROSS_TESTS entry and, per entry, the (true, predicted) labels for its confusion plot.
+    """Metrics of every CROSS_TESTS entry and, per entry, the (true, predicted) labels for its confusion plot.
 
     `models` maps "audio", "video", "av" to checkpoints; `indexes` and `folders` map "audio" and "video"
     to the melspec and faces index.csv tables and folders.
     """
     device = pick_device()
-    test, counts = modality_table(split[split["part"] == "test"], indexes)
+    test, _ = modality_table(split[split["part"] == "test"], indexes)
     loaded = {kind: load_checkpoint(path, device) for kind, path in models.items()}
+    top_db = float(read_settings(folders["audio"])["top_db"])
     results, labels = {}, {}
     for key, (kind, modalities) in CROSS_TESTS.items():
         model, checkpoint = loaded[kind]
@@ -62,17 +69,18 @@ def cross_evaluate(
         classes = config["classes"]
         rows = clips_for(test, modalities, "all")
         rows = rows[rows["emotion"].isin(classes)]
-        data = loader(image_dataset(rows, modalities, folders, classes, config), batch_size)
+        data = loader(image_dataset(rows, modalities, folders, classes, image_size=config["image_size"], top_db=top_db), batch_size)
         y_true, y_pred, _ = predict(model, data, modalities, device)
         true, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
-        results[key] = score(true, predicted, classes, n_boot=n_boot, seed=seed)
-        results[key]["clips_left_out"] = int(len(test) - len(rows))
+        scores = score(true, predicted, classes, n_boot=n_boot, seed=seed)
+        results[key] = {k: scores[k] for k in METRIC_KEYS} | {"clips_left_out": int(len(test) - len(rows))}
         labels[key] = (true, predicted)
-    results["test_clips"] = {"total": int(len(test)), **{m: counts[m]["test"] for m in counts}}
+    results["test_clips"] = int(len(test))
     return results, labels
 
 
 def human_baseline(ratings_path: str | Path, split: pd.DataFrame) -> dict:
-    """The raters' accuracy on the test clips (see avemo.evaluation)."""
+    """The raters' accuracy on the test clips (see avemo.evaluation), flat: <group>_accuracy and clips_rated."""
     test = split[split["part"] == "test"]
-    return human_accuracy(read_ratings(ratings_path), test["clip"], test["emotion"])
+    human = human_accuracy(read_ratings(ratings_path), test["clip"], test["emotion"])
+    return {"clips_rated": human["clips_rated"], **{f"{group}_accuracy": human[group]["accuracy"] for group in RATER_GROUPS}}

@@ -6,11 +6,8 @@ parse is reported as failed with the reason, never guessed at.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -27,8 +24,9 @@ SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS
 LEVELS = ("LO", "MD", "HI", "XX")
 VIDEO_SUFFIX = ".flv"
 
-# Columns of the clip list that every later stage reads (data/clips.csv).
-CLIP_COLUMNS = ["clip", "file", "actor", "sentence", "emotion", "level", "sex", "age", "status", "reason"]
+# Columns of the clip list that every later stage reads (data/clips.csv). `path` is the clip's path as
+# the stages open it (data.raw_dir joined with `file`), so no stage needs the folder on its command line.
+CLIP_COLUMNS = ["clip", "file", "path", "actor", "sentence", "emotion", "level", "sex", "age", "status", "reason"]
 
 _NAME = re.compile(r"^(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<level>[A-Z]{2})$")
 
@@ -115,10 +113,10 @@ def list_clips(
             name = parse_clip_name(path.name)
         except ClipNameError as err:
             clip = path.name[: -len(VIDEO_SUFFIX)] if path.name.lower().endswith(VIDEO_SUFFIX) else path.name
-            rows.append(_row(clip, path.name, None, demographics, "failed", str(err)))
+            rows.append(_row(clip, path, None, demographics, "failed", str(err)))
             continue
         if not path.name.endswith(VIDEO_SUFFIX):
-            rows.append(_row(path.name, path.name, None, demographics, "failed", f"not a {VIDEO_SUFFIX} clip"))
+            rows.append(_row(path.name, path, None, demographics, "failed", f"not a {VIDEO_SUFFIX} clip"))
             continue
         excluded_by = next(
             (
@@ -136,16 +134,17 @@ def list_clips(
         if excluded_by:
             left_out[excluded_by] += 1
             continue
-        rows.append(_row(name.stem, path.name, name, demographics, "ok", ""))
+        rows.append(_row(name.stem, path, name, demographics, "ok", ""))
     clips = pd.DataFrame(rows, columns=CLIP_COLUMNS)
     return clips, left_out
 
 
-def _row(clip, file, name: ClipName | None, demographics: pd.DataFrame, status: str, reason: str) -> dict:
+def _row(clip, path: Path, name: ClipName | None, demographics: pd.DataFrame, status: str, reason: str) -> dict:
     known = name is not None and name.actor in demographics.index
     return {
         "clip": clip,
-        "file": file,
+        "file": path.name,
+        "path": str(path),
         "actor": name.actor if name else None,
         "sentence": name.sentence if name else None,
         "emotion": name.emotion if name else None,
@@ -159,34 +158,6 @@ def _row(clip, file, name: ClipName | None, demographics: pd.DataFrame, status: 
 
 def read_clip_list(path: str | Path) -> pd.DataFrame:
     """The clip list written by the list_clips stage (actor ids as nullable ints)."""
-    clips = pd.read_csv(path, dtype={"clip": str, "file": str, "reason": str}, keep_default_na=False, na_values={"actor": [""], "age": [""]})
+    clips = pd.read_csv(path, dtype={"clip": str, "file": str, "path": str, "reason": str}, keep_default_na=False, na_values={"actor": [""], "age": [""]})
     clips["actor"] = clips["actor"].astype("Int64")
-    return clips
-
-
-def official_checksums() -> dict[str, str]:
-    """SHA-256 of every VideoFlash clip of the official CREMA-D release, by file name (shipped as data)."""
-    table = resources.files("avemo") / "resources" / "crema_d_videoflash_sha256.csv"
-    with table.open() as f:
-        return {row["file"]: row["sha256"] for row in csv.DictReader(f)}
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_against_official(clips: pd.DataFrame, raw_dir: str | Path) -> pd.DataFrame:
-    """Mark clips whose bytes differ from the official release's SHA-256 as failed (a damaged download)."""
-    official = official_checksums()
-    clips = clips.copy()
-    for i, row in clips[clips["status"] == "ok"].iterrows():
-        expected = official.get(row["file"])
-        if expected is None:
-            clips.loc[i, ["status", "reason"]] = ["failed", "not a clip of the official CREMA-D release"]
-        elif sha256_of(Path(raw_dir) / row["file"]) != expected:
-            clips.loc[i, ["status", "reason"]] = ["failed", "SHA-256 differs from the official release (damaged copy)"]
     return clips

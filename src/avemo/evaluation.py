@@ -94,7 +94,7 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
     """CREMA-D's summaryTable.csv as a frame indexed by clip name, with the three vote columns."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"ratings file not found: {path} (params.yaml data.ratings)")
+        raise FileNotFoundError(f"ratings file not found: {path} (params.yaml eval.ratings)")
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     needed = {"FileName", *RATER_GROUPS.values()}
     if not needed <= set(table.columns):

@@ -5,7 +5,7 @@ and normalised with the ImageNet mean and std, as the pretrained encoders expect
 
 Spectrograms (fixed normalisation, the same for every clip):
 1. dB values in [-top_db, 0] (0 dB = the clip's peak) map linearly to [0, 1]; anything below -top_db
-   is clipped to 0. `top_db` is the constant `encoder.spectrogram_top_db` (80, as melspec.top_db).
+   is clipped to 0. `top_db` is melspec.top_db, read from the settings.json the melspec stage wrote.
 2. The array is flipped so that low frequencies are at the bottom, like the melspec previews.
 3. The (n_mels, frames) array is resized to `image_size` x `image_size` as an image. Every clip's
    spectrogram already has the same duration (melspec crops or pads, never stretches), so this resize
@@ -112,12 +112,14 @@ class ClipImages(Dataset):
         present: dict[str, list[bool]],
         *,
         image_size: int,
-        top_db: float,
+        top_db: float | None = None,
         augment: bool = False,
     ):
         unknown = set(folders) - set(MODALITIES)
         if unknown or not folders:
             raise ValueError(f"modalities must be some of {MODALITIES}, got {sorted(folders)}")
+        if "audio" in folders and top_db is None:
+            raise ValueError("spectrogram inputs need top_db, the dB range melspec wrote them with")
         self.clips, self.labels = list(clips), list(labels)
         self.folders = {m: Path(f) for m, f in folders.items()}
         self.present = {m: list(present[m]) for m in folders}

@@ -29,12 +29,13 @@ A checkpoint holds the model's config (primitive values only) and its state dict
 from __future__ import annotations
 
 import io
-
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 from torch import nn
+
+from avemo.files import atomic_write
 
 ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
 FUSIONS = ("concat", "mean")
@@ -229,18 +230,20 @@ def _presence(flags, given: bool, batch: int, device) -> torch.Tensor:
     return torch.as_tensor(flags, dtype=torch.bool, device=device)
 
 
-def model_config(kind: str, encoder: dict, classes: list[str], train: dict, fusion: dict | None = None) -> dict:
-    """What rebuilds a model (saved in its checkpoint): primitive values only."""
+def model_config(kind: str, encoder: dict, classes: list[str], train: dict, fusion: dict | None = None, preprocessing: dict | None = None) -> dict:
+    """What rebuilds a model (saved in its checkpoint): primitive values only. `preprocessing` maps each
+    modality the model was trained on to the settings its inputs were made with (the settings.json of
+    the melspec and face_crop outputs), so the model's inputs can be made again the same way."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     config = {
         "kind": kind,
         "arch": str(encoder["arch"]),
         "image_size": int(encoder["image_size"]),
-        "spectrogram_top_db": float(encoder["spectrogram_top_db"]),
         "classes": [str(c) for c in classes],
         "head_hidden": int(train.get("head_hidden", 0)),
         "dropout": float(train.get("dropout", 0.0)),
+        "preprocessing": {str(m): dict(settings) for m, settings in (preprocessing or {}).items()},
     }
     if kind == "av":
         config["fusion"] = str((fusion or {}).get("method", "concat"))
@@ -262,8 +265,6 @@ def build_model(config: dict, pretrained: bool = False) -> nn.Module:
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> Path:
     """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically."""
-    from avemo.perclip import atomic_write
-
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "config": config,

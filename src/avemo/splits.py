@@ -144,8 +144,9 @@ def split_table(clips: pd.DataFrame, actor_parts: pd.Series) -> tuple[pd.DataFra
     return kept, int(table["part"].isna().sum())
 
 
-def make_split(clips: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
-    """Split the ok clips of a clip list as `params` (the `split` section) says; returns the table and a summary."""
+def make_split(clips: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Split the ok clips of a clip list as `params` (the `split` section) says; returns the table, a
+    flat summary and the parts' composition (see summarize_split)."""
     scheme = params.get("scheme", "stratified")
     if scheme not in SCHEMES:
         raise ValueError(f"split.scheme must be one of {SCHEMES}, got {scheme!r}")
@@ -158,9 +159,9 @@ def make_split(clips: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
         actor_parts = stratified_actor_split(usable, params["fractions"], int(params["seed"]), int(params.get("candidates", 200)))
     table, unassigned = split_table(usable, actor_parts)
     check_actor_disjoint(table)
-    summary = summarize_split(table, usable)
-    summary.update(scheme=scheme, clips_listed=len(clips), clips_not_ok=int(len(clips) - len(usable)), clips_actor_not_in_split=unassigned)
-    return table, summary
+    summary, composition = summarize_split(table, usable)
+    summary.update(clips_listed=len(clips), clips_not_ok=int(len(clips) - len(usable)), clips_actor_not_in_split=unassigned)
+    return table, summary, composition
 
 
 def check_actor_disjoint(table: pd.DataFrame) -> None:
@@ -171,20 +172,20 @@ def check_actor_disjoint(table: pd.DataFrame) -> None:
         raise AssertionError(f"actors in more than one part: {leaking}")
 
 
-def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> dict:
-    """Per part: actors, clips, clips per emotion and actors per sex (for metrics/split.json)."""
+def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Actors and clips per part (flat, for metrics/split.json), and the composition of every part: one
+    row per part and group (an emotion: its clips; a sex: its actors), for a plot."""
     sex = clips.drop_duplicates("actor").set_index("actor")["sex"].fillna("").astype(str).replace("", UNKNOWN_SEX)
-    summary = {}
+    summary, composition = {}, []
     for part in PARTS:
         rows = table[table["part"] == part]
         actors = sorted(rows["actor"].unique().tolist())
-        summary[part] = {
-            "actors": len(actors),
-            "clips": len(rows),
-            "emotions": {e: int(n) for e, n in rows["emotion"].value_counts().sort_index().items()},
-            "sex": {s: int(n) for s, n in sex.reindex(actors).value_counts().sort_index().items()},
-        }
-    return summary
+        summary[f"{part}_actors"], summary[f"{part}_clips"] = len(actors), len(rows)
+        for emotion, n in rows["emotion"].value_counts().sort_index().items():
+            composition.append({"group": f"{part} {emotion}", "count": int(n), "of": "clips"})
+        for s, n in sex.reindex(actors).value_counts().sort_index().items():
+            composition.append({"group": f"{part} {s}", "count": int(n), "of": "actors"})
+    return summary, pd.DataFrame(composition, columns=["group", "count", "of"])
 
 
 def read_split(path: str | Path) -> pd.DataFrame:

@@ -1,0 +1,52 @@
+"""The melspec stage's work: a fixed-duration log-Mel spectrogram of every WAV as a float32 .npy array,
+a greyscale PNG preview of each in a folder of its own, and settings.json (the sample rate and every
+spectrogram setting, so later stages read the dB range from here rather than from a second param)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from avemo import features
+from avemo.clipindex import ClipFailure, ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.files import atomic_write, save_png
+from avemo.pool import run_and_index
+
+if TYPE_CHECKING:  # worker processes import this module and never need pandas
+    import pandas as pd
+
+SETTINGS = ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db")
+DEFAULT_SAMPLE_RATE = 16000  # only for the filter bank when no WAV is usable (nothing is computed then)
+
+
+def melspec_job(_state, clip: str, wav: str, dst: str, preview: str, mel_basis: np.ndarray, params: dict) -> ClipResult:
+    samples, sample_rate = features.load_wav(wav)
+    if sample_rate != params["sample_rate"]:
+        raise ClipFailure(f"WAV at {sample_rate} Hz, but the others are at {params['sample_rate']} Hz")
+    spectrogram = features.log_mel(samples, mel_basis, sample_rate=sample_rate, duration=params["duration"], hop_length=params["hop_length"], top_db=params["top_db"])
+    atomic_write(Path(dst), lambda tmp: np.save(tmp, spectrogram, allow_pickle=False))
+    save_png(features.preview_image(spectrogram, params["top_db"]), preview)
+    target = round(params["duration"] * sample_rate)
+    fit = "cropped" if samples.size > target else "padded" if samples.size < target else "exact"
+    return ClipResult(clip, "ok", extra={"frames": spectrogram.shape[1], "audio_s": f"{samples.size / sample_rate:.4f}", "fit": fit})
+
+
+def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, params: dict, jobs=None) -> list[ClipResult]:
+    """Spectrograms of the usable WAVs of `audio_dir` (rows of its index.csv) in `out_dir` with index.csv
+    and settings.json, and their previews in `previews_dir`."""
+    out_dir = prepare_output_dir(out_dir, [".npy"])
+    previews_dir = prepare_output_dir(previews_dir, [".png"])
+    todo, carried = split_usable(audio_index, "extract_audio")
+    wavs = [Path(audio_dir) / f"{clip}.wav" for clip in todo["clip"]]
+    # One filter bank for all clips, at the rate extract_audio wrote (read from the first WAV).
+    sample_rate = features.wav_sample_rate(wavs[0]) if wavs else DEFAULT_SAMPLE_RATE
+    mel_basis = features.mel_filterbank(sample_rate, n_fft=params["n_fft"], n_mels=params["n_mels"], fmin=params["fmin"], fmax=params["fmax"])
+    settings = {"sample_rate": sample_rate, **{k: params[k] for k in SETTINGS}}
+    write_settings(out_dir, settings)
+    tasks = [
+        (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews_dir / f"{r.clip}.png"), mel_basis, settings)
+        for r, wav in zip(todo.itertuples(), wavs)
+    ]
+    return run_and_index(melspec_job, tasks, carried, out_dir, ["frames", "audio_s", "fit"], jobs=jobs, desc="melspec")

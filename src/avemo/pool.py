@@ -1,0 +1,82 @@
+"""Running one job per clip across processes, with a progress bar; results in task order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from avemo.clipindex import ClipFailure, ClipResult, write_index
+
+
+def default_jobs() -> int:
+    """All cores, unless AVEMO_JOBS says otherwise (a machine setting, so not in params.yaml)."""
+    return int(os.environ.get("AVEMO_JOBS", "0")) or os.cpu_count() or 1
+
+
+_worker_state: dict = {}
+
+
+def _init_worker(initializer, initargs):
+    # One set-up per worker process (e.g. one face detector), never one per clip.
+    _worker_state["state"] = initializer(*initargs) if initializer else None
+
+
+def _call(job, task):
+    clip = task[0]
+    try:
+        return job(_worker_state.get("state"), *task)
+    except ClipFailure as err:
+        return ClipResult(clip, "failed", str(err))
+    except Exception as err:  # one broken clip must not stop the others; its reason is kept
+        return ClipResult(clip, "failed", f"{type(err).__name__}: {err}".splitlines()[0])
+
+
+def _call_packed(args):
+    return _call(*args)
+
+
+def run_per_clip(
+    job: Callable[..., ClipResult],
+    tasks: list[tuple],
+    *,
+    jobs: int | None = None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    desc: str = "clips",
+    uses_torch: bool = False,
+) -> list[ClipResult]:
+    """Run `job(state, clip, *args)` for every task `(clip, *args)`, in `jobs` processes.
+
+    `state` is what `initializer(*initargs)` returned in that worker. Results come back in task order.
+    """
+    jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
+    bar = dict(total=len(tasks), desc=desc, unit="clip", file=sys.stderr, disable=None)
+    if jobs == 1:
+        _init_worker(initializer, initargs)
+        return [_call(job, task) for task in tqdm(tasks, **bar)]
+    # Forked workers start at once with the parent's modules; torch's thread pools are not fork-safe,
+    # so jobs that use torch get freshly spawned interpreters.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("spawn" if uses_torch or "fork" not in methods else "fork")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(initializer, initargs)) as pool:
+        work = pool.imap(_call_packed, [(job, task) for task in tasks], chunksize=1)
+        return list(tqdm(work, **bar))
+
+
+def run_and_index(
+    job: Callable[..., ClipResult],
+    tasks: list[tuple],
+    carried: list[ClipResult],
+    out_dir: str | Path,
+    columns: list[str],
+    **runner_options,
+) -> list[ClipResult]:
+    """run_per_clip, then index.csv in `out_dir` for those results and the `carried` upstream failures."""
+    results = sorted(run_per_clip(job, tasks, **runner_options) + carried, key=lambda r: r.clip)
+    write_index(out_dir, results, columns)
+    return results

@@ -1,0 +1,248 @@
+"""Helpers the tests share: shrunk params, running stages and DVC in a copy of the repository, damaged
+inputs, and the import graph that says which code each stage runs."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SRC = REPO_ROOT / "src"
+PACKAGE = "avemo"
+
+# Every section of params.yaml shrunk so that a test runs in seconds on a 2-core CPU.
+TINY_PARAMS = {
+    "lr": 0.001,
+    "strict": False,
+    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
+    "audio": {"sample_rate": 16000},
+    "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80},
+    "frame": {"position": 0.5},
+    "face": {"min_face_size": 60, "detect_scale": 0.5, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
+    "split": {"scheme": "stratified", "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20},
+    "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32},
+    "fusion": {"method": "concat", "modality_dropout": 0.5},
+    "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seed": 0, "patience": 2, "augmentation": True,
+              "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2},
+    "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16},
+}
+
+
+def tiny(section: str) -> dict:
+    return copy.deepcopy(TINY_PARAMS[section])
+
+
+def run_ffmpeg(*args: str) -> bytes:
+    from avemo.media import ffmpeg_binary
+
+    return subprocess.run([ffmpeg_binary(), "-loglevel", "error", *args], check=True, capture_output=True).stdout
+
+
+# Damaged inputs, each with the start of the reason it must get in index.csv (per stage kind).
+BAD_INPUTS = {
+    "1002_DFA_ANG_XX.flv": ("empty file", "empty file"),
+    "1003_DFA_HAP_XX.flv": ("truncated", "truncated"),
+    "1005_DFA_ANG_XX.flv": ("not a readable media file", "not a readable media file"),
+    "1006_DFA_SAD_XX.flv": ("not a readable media file", "not a readable media file"),
+    "1007_DFA_HAP_XX.flv": ("no audio track", None),
+    "1008_DFA_HAP_XX.flv": (None, "no video track"),
+    "1009_DFA_ANG_XX.flv": ("corrupt audio stream", "corrupt video stream"),
+    "angry_clip.flv": ("clip list: name", "clip list: name"),
+    "notes.txt": ("clip list: name", "clip list: name"),
+}
+
+
+def folder_state(folder: Path) -> dict[str, tuple[int, float]]:
+    """Size and modification time of every file: proof that a folder was not written to."""
+    return {p.name: (p.stat().st_size, p.stat().st_mtime) for p in sorted(folder.iterdir())}
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def run_stage(script: str, *args: str, cwd: Path = REPO_ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run stages/<script>.py with this interpreter, as dvc.yaml does."""
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "stages" / f"{script}.py"), *args],
+        cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+    )
+
+
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True, text=True)
+
+
+def merged_params(params: dict) -> dict:
+    """params.yaml with `params` merged over it section by section."""
+    merged = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    for key, value in params.items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def make_repo_copy(target: Path, params: dict) -> Path:
+    """A fresh git repository at `target` holding this checkout's files (not data/, models/ or caches),
+    with `params` merged over params.yaml section by section."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    write_params(target / "params.yaml", merged_params(params))
+    git(target, "init", "-q")
+    git(target, "add", "-A")
+    git(target, "commit", "-qm", "copy")
+    return target
+
+
+def dvc(repo: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run DVC in `repo` with this interpreter's environment first on PATH (as `python` in dvc.yaml)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", **(env or {})}
+    done = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=repo, capture_output=True, text=True, env=env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+# --- which code each stage runs ------------------------------------------------------------------
+
+
+def module_files(module: str, src: Path = SRC) -> list[Path]:
+    """The source files that importing `module` (dotted) runs: every package __init__ on the way and the module."""
+    parts = module.split(".")
+    files = []
+    for i in range(1, len(parts) + 1):
+        base = src.joinpath(*parts[:i])
+        if (base / "__init__.py").is_file():
+            files.append(base / "__init__.py")
+        elif i == len(parts) and base.with_suffix(".py").is_file():
+            files.append(base.with_suffix(".py"))
+    return files
+
+
+def imported_modules(path: Path, src: Path = SRC) -> set[str]:
+    """Dotted names of the package's modules that `path` imports, at module level or inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolved against the importing file's package
+                package = list(path.relative_to(src).parent.parts)
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join([*package, base] if base else package)
+            names.add(base)
+            names |= {f"{base}.{alias.name}" for alias in node.names}  # `from pkg import module`
+    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+
+
+def resources_named(path: Path, src: Path = SRC) -> set[Path]:
+    """Package resource files whose name appears as a string in `path` (what it opens at run time)."""
+    resources = src / PACKAGE / "resources"
+    shipped = {p.name: p for p in resources.iterdir() if p.is_file()} if resources.is_dir() else {}
+    strings = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return {shipped[s] for s in strings if s in shipped}
+
+
+def code_closure(script: Path, src: Path = SRC) -> set[Path]:
+    """`script` and every package file it runs: transitive imports and the resources they name."""
+    seen, todo = set(), [script]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for module in imported_modules(path, src):
+            todo.extend(module_files(module, src))
+    return seen | {r for path in seen for r in resources_named(path, src)}
+
+
+def stage_scripts(stage: dict, root: Path = REPO_ROOT) -> list[Path]:
+    """The stages/*.py scripts a dvc.yaml stage's command runs."""
+    cmd = stage["cmd"] if isinstance(stage["cmd"], str) else " ".join(stage["cmd"])
+    return [root / token for token in cmd.split() if token.endswith(".py") and (root / token).is_file()]
+
+
+def declared_code(stage: dict, root: Path = REPO_ROOT) -> set[Path]:
+    """The files under stages/ and src/ that a dvc.yaml stage lists as deps (folders expanded), leaving
+    out paths interpolated from params (data files such as the ratings a param names)."""
+    files = set()
+    for dep in stage.get("deps", []):
+        if "${" in dep or not dep.startswith(("stages/", "src/")):
+            continue
+        path = root / dep
+        if path.is_dir():
+            files |= {p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+        else:
+            files.add(path)
+    return files
+
+
+def dependency_mismatches(dvc_yaml: dict, root: Path = REPO_ROOT) -> list[str]:
+    """One line per code file a stage runs but does not list, or lists but does not run."""
+    problems = []
+    for name, stage in dvc_yaml["stages"].items():
+        expected = set().union(*(code_closure(s, root / "src") for s in stage_scripts(stage, root)))
+        declared = declared_code(stage, root)
+        problems += [f"{name}: runs {p.relative_to(root)} but dvc.yaml does not list it" for p in sorted(expected - declared)]
+        problems += [f"{name}: dvc.yaml lists {p.relative_to(root)} but the stage does not run it" for p in sorted(declared - expected)]
+    return problems
+
+
+def params_read(script: Path) -> set[str]:
+    """The params.yaml keys a stage script reads: the first argument of every load_section call."""
+    keys = set()
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "load_section":
+            first = node.args[0]
+            if not isinstance(first, ast.Constant):
+                raise AssertionError(f"{script}: load_section with a computed name; write the key out")
+            keys.add(first.value)
+    return keys
+
+
+def param_mismatches(dvc_yaml: dict, root: Path = REPO_ROOT) -> list[str]:
+    """One line per params key a stage reads but does not declare, or declares but does not read."""
+    problems = []
+    for name, stage in dvc_yaml["stages"].items():
+        read = set().union(*(params_read(s) for s in stage_scripts(stage, root)))
+        declared = {p for p in stage.get("params", []) if isinstance(p, str)}
+        problems += [f"{name}: reads params `{k}` but dvc.yaml does not declare it" for k in sorted(read - declared)]
+        problems += [f"{name}: dvc.yaml declares params `{k}` but the stage does not read it" for k in sorted(declared - read)]
+    return problems
+
+
+def run_preprocessing(raw_dir: Path, out: Path, jobs: int):
+    """The four per-clip stages' library functions on a folder of clips, tiny params; returns the clip list."""
+    from avemo import dataset
+    from avemo.clipindex import read_index
+    from avemo.extract_audio import run_extract_audio
+    from avemo.extract_middle_frame import run_extract_middle_frame
+    from avemo.face_crop import run_face_crop
+    from avemo.melspec import run_melspec
+
+    clips, _ = dataset.list_clips(raw_dir)
+    run_extract_audio(clips, out / "audio", sample_rate=16000, jobs=jobs)
+    run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=tiny("melspec"), jobs=jobs)
+    run_extract_middle_frame(clips, out / "frames", position=0.5, jobs=jobs)
+    run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=tiny("face"), jobs=jobs)
+    return clips
+
+
+def reason_of(out: Path, stage: str, clip: str) -> str:
+    from avemo.clipindex import read_index
+
+    return read_index(out / stage).set_index("clip").at[clip, "reason"]

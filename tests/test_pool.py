@@ -1,0 +1,55 @@
+import hashlib
+
+import pytest
+from helpers import run_preprocessing
+
+from avemo import pool
+from avemo.clipindex import ClipFailure, ClipResult, read_index
+
+
+def _square(state, clip, value):
+    if value < 0:
+        raise ClipFailure(f"negative value {value}")
+    if value == 13:
+        raise RuntimeError("unlucky")
+    return ClipResult(clip, "ok", extra={"square": value * value, "state": state})
+
+
+def _state():
+    return "ready"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_per_clip_keeps_order_and_turns_errors_into_failed_rows(jobs):
+    tasks = [("a", 2), ("b", -1), ("c", 13), ("d", 3)]
+    results = pool.run_per_clip(_square, tasks, jobs=jobs, initializer=_state)
+    assert [r.clip for r in results] == ["a", "b", "c", "d"]
+    assert [r.status for r in results] == ["ok", "failed", "failed", "ok"]
+    assert results[1].reason == "negative value -1"
+    assert results[2].reason == "RuntimeError: unlucky"
+    assert results[3].extra == {"square": 9, "state": "ready"}  # the worker's initializer ran
+
+
+def test_run_and_index_writes_every_clip_with_the_carried_failures(tmp_path):
+    carried = [ClipResult("b", "failed", "upstream: broken")]
+    results = pool.run_and_index(_square, [("c", 3), ("a", 2)], carried, tmp_path, ["square"], jobs=1)
+    assert [r.clip for r in results] == ["a", "b", "c"]
+    index = read_index(tmp_path)
+    assert index["clip"].tolist() == ["a", "b", "c"] and index["square"].tolist() == ["4", "", "9"]
+
+
+def test_jobs_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AVEMO_JOBS", "3")
+    assert pool.default_jobs() == 3
+
+
+def _digests(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_the_four_stages_rerun_with_another_job_count_byte_identical(real_run, tmp_path, real_clips_dir):
+    out, _ = real_run
+    run_preprocessing(real_clips_dir, tmp_path, jobs=1)
+    for stage in ("audio", "melspec", "melspec_previews", "frames", "faces"):
+        assert _digests(tmp_path / stage) == _digests(out / stage), stage
