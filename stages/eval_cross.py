@@ -1,24 +1,53 @@
-"""Stage eval_cross: the three trained models on the test part, on their own and on the other modality.
+"""Stage eval_cross: every trained model on the test parts, on its own modality and on the other one.
 
-audio_on_audio, audio_on_faces, video_on_faces, video_on_audio, av_on_both, av_on_audio_only and
-av_on_faces_only (see avemo.crosstest), each with accuracy, a 95% bootstrap interval for it
-(eval.bootstrap resamples, eval.seed), macro-F1 and unweighted average recall as metrics, and its
-confusion matrix as a DVC plot (under --live). `human`: the voice-only, face-only and audio-visual
-raters' majority-vote accuracy on the same test clips, from eval.ratings (CREMA-D's summaryTable.csv,
-shipped with the package; a dependency of this stage). The raters judged the real CREMA-D recordings of
-these clip names: on the synthetic sample they describe those recordings, not the sample's clips.
-This is the only stage that reads the test part.
+The only stage that reads the test parts. For every fold of the split and every training seed, the
+three models of that repeat score the seven comparisons of avemo.crosstest (audio_on_audio,
+audio_on_faces, video_on_faces, video_on_audio, av_on_both, av_on_audio_only, av_on_faces_only). Per
+comparison, metrics/eval_cross.json holds the mean accuracy over the repeats, its std, a 95% interval
+(actor bootstrap of the pooled predictions, eval.bootstrap resamples, eval.seed; exact binomial at 0 or
+1), macro-F1, UAR, the number of repeats, test clips per repeat and a test against chance; and
+`av_vs_best_single`: the AV model against the better single-modality model (mean difference, its
+interval, McNemar's p-value). See avemo.evaluation for the methods. The confusion matrices (pooled over
+the repeats) are DVC plots under --live, every prediction goes to --predictions.
+
+`human`: the voice-only, face-only and audio-visual raters' majority vote on the test clips, from
+eval.ratings (CREMA-D's summaryTable.csv, shipped with the package; a dependency of this stage), by
+CREMA-D's rule (a tied vote is wrong) and with ties shared. The raters chose among all six emotions and
+judged the real CREMA-D recordings: on the synthetic sample these figures describe the real recordings
+of the test clips' names, not the sample's clips.
 """
 
 import argparse
 import sys
-from pathlib import Path
 
-from avemo.crosstest import CROSS_TESTS, cross_evaluate, human_baseline
 from avemo.clipindex import read_index
-from avemo.files import write_metrics
+from avemo.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
+from avemo.evaluation import RATER_GROUPS
+from avemo.files import write_csv, write_metrics
 from avemo.params import load_section
 from avemo.splits import read_split
+
+CHANCE_LEVEL = 0.05  # below this p-value, a result differs from chance
+
+
+def print_table(results: dict, human: dict, n_classes: int) -> None:
+    out = sys.stderr
+    print(f"\neval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
+          f"{n_classes} classes (chance {1 / n_classes:.3f})", file=out)
+    print(f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance", file=out)
+    for key in CROSS_TESTS:
+        r = results[key]
+        low, high = r["accuracy_ci95"]
+        verdict = "above" if r["accuracy"] > 1 / n_classes else "below"
+        chance = f"{verdict} (p {r['chance_p_value']:.2g})" if r["chance_p_value"] < CHANCE_LEVEL else f"not distinguishable (p {r['chance_p_value']:.2f})"
+        print(f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} {r['uar']:>6.3f} {r['n']:>6.1f}  {chance}", file=out)
+    av = results["av_vs_best_single"]
+    low, high = av["difference_ci95"]
+    print(f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
+          f"McNemar p {av['p_value']:.2g} ({av['pairs']} pairs)", file=out)
+    rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
+    print(f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
+          f"{rated or 'no test clip is rated'}", file=out)
 
 
 def main() -> int:
@@ -27,37 +56,36 @@ def main() -> int:
     parser.add_argument("--split", default="data/split.csv", help="split table written by the split stage")
     parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage")
     parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage")
-    parser.add_argument("--models", default="models", help="folder holding audio.pt, video.pt and av.pt")
+    parser.add_argument("--embeddings", default="data/embeddings", help="output folder of the embed stage")
+    parser.add_argument("--models", default="models", help="folder holding the audio, video and av models folders")
     parser.add_argument("--metrics", default="metrics/eval_cross.json", help="where to write the metrics JSON")
+    parser.add_argument("--predictions", default="data/predictions.csv", help="where to write every test prediction")
     parser.add_argument("--live", default="dvclive/eval_cross", help="dvclive folder for the confusion matrices")
     args = parser.parse_args()
 
     params = load_section("eval", args.params)
     split = read_split(args.split)
     folders = {"audio": args.melspec, "video": args.faces}
-    models = {kind: Path(args.models) / f"{kind}.pt" for kind in ("audio", "video", "av")}
-    results, labels = cross_evaluate(
-        models, split, {m: read_index(f) for m, f in folders.items()}, folders,
-        n_boot=int(params["bootstrap"]), seed=int(params["seed"]), batch_size=int(params["batch_size"]),
-    )
+    models = {kind: f"{args.models}/{kind}" for kind in ("audio", "video", "av")}
+    predictions = cross_predictions(models, split, {m: read_index(f) for m, f in folders.items()}, folders, args.embeddings,
+                                    batch_size=int(params["batch_size"]))
+    classes = sorted(split["emotion"].unique().tolist())
+    results = cross_metrics(predictions, classes, n_boot=int(params["bootstrap"]), seed=int(params["seed"]))
     results["human"] = human_baseline(params["ratings"], split)
+    write_csv(args.predictions, predictions)
 
     from dvclive import Live
 
     # No dvc.yaml rewriting and no experiment saving: the confusion plots are declared in dvc.yaml by hand.
     live = Live(dir=args.live, save_dvc_exp=False, dvcyaml=None)
-    for key, (true, predicted) in labels.items():
-        live.log_sklearn_plot("confusion_matrix", true, predicted, name=f"confusion/{key}.json", title=f"{key} (test)")
+    for key, rows in predictions.groupby("comparison"):
+        model, given = key.split("_on_")
+        title = f"{model} model on {given.replace('_', ' ')}: test clips of every fold and seed"
+        live.log_sklearn_plot("confusion_matrix", rows["true"].tolist(), rows["predicted"].tolist(), name=f"confusion/{key}.json", title=title)
     live.end()
 
     write_metrics(args.metrics, results)
-    for key in CROSS_TESTS:
-        r = results[key]
-        low, high = r["accuracy_ci95"]
-        print(f"eval_cross: {key:17s} n {r['n']:4d}  acc {r['accuracy']:.3f} [{low:.3f}, {high:.3f}]  macro-F1 {r['macro_f1']:.3f}  UAR {r['uar']:.3f}", file=sys.stderr)
-    human = results["human"]
-    print(f"eval_cross: human raters of the real CREMA-D recordings of these {human['clips_rated']} clip names: "
-          + ", ".join(f"{g} {human[f'{g}_accuracy']:.3f}" for g in ("voice", "face", "audio_visual") if human[f"{g}_accuracy"] is not None), file=sys.stderr)
+    print_table(results, results["human"], len(classes))
     return 0
 
 

@@ -1,43 +1,59 @@
-"""Stage split: which clips train, validate and test each model, by actor (no actor in two parts).
+"""Stage split: which clips train, validate and test the models, fold by fold (see avemo.splits).
 
-split.scheme `stratified`: actors shuffled with split.seed, cut into split.fractions, stratified by sex
-(where the demographics give it) and by emotion (see avemo.splits). `published`: the actor lists of
-split.published (a JSON of train, dev and test actor ids, such as CREMA-D's speaker_splits.json, which
-the package ships and params.yaml names by default). That file is a dependency of this stage whatever
-the scheme, so editing it reruns the split.
+split.scheme `actors` (default): speaker-independent; with split.folds K >= 3 every actor is tested in
+exactly one of K folds (validation: the next fold's actors; training: the rest), with split.folds 1 one
+split into split.fractions of the actors. `clips`: the course project's random split of clips, which
+shares actors between train and test (the speaker leaks; for comparison only). `published`: the actor
+lists of split.published (CREMA-D's speaker_splits.json, shipped with the package; a dependency of this
+stage whatever the scheme). Groups are stratified by sex and emotion.
 
-Reads only the clip list and the `split` params, never a preprocessing output, so changing a face or
-spectrogram parameter does not rerun it. Writes the split table (clip, actor, emotion, part), actors and
-clips per part as metrics, and the parts' composition (clips per emotion, actors per sex) as a plot.
+Only clips with status ok in the clip list that survived preprocessing in at least one modality (their
+spectrogram or their face) are split; the others are counted. Writes the split table (clip, actor,
+emotion, fold, part), a summary as metrics and the parts' composition (clips per emotion, actors per
+sex) as a plot. A split that leaves a part without clips stops here, with one line saying what to change.
 """
 
 import argparse
 import sys
 
+from avemo.clipindex import USABLE, read_index
 from avemo.dataset import read_clip_list
 from avemo.files import write_csv, write_metrics
 from avemo.params import load_section
-from avemo.splits import PARTS, make_split
+from avemo.splits import LEAK_WARNING, SplitError, make_split
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="params file (reads its `split` section)")
     parser.add_argument("--clips", default="data/clips.csv", help="clip list written by list_clips")
+    parser.add_argument("--melspec", default="data/melspec", help="output folder of melspec (its index.csv says which clips have a spectrogram)")
+    parser.add_argument("--faces", default="data/faces", help="output folder of face_crop (its index.csv says which clips have a face)")
     parser.add_argument("--out", default="data/split.csv", help="where to write the split table")
-    parser.add_argument("--metrics", default="metrics/split.json", help="where to write actors and clips per part")
+    parser.add_argument("--metrics", default="metrics/split.json", help="where to write the split's summary")
     parser.add_argument("--composition", default="plots/split_composition.csv", help="where to write the parts' composition (a plot)")
     args = parser.parse_args()
 
     params = load_section("split", args.params)
-    table, summary, composition = make_split(read_clip_list(args.clips), params)
+    survived = set()
+    for folder in (args.melspec, args.faces):
+        index = read_index(folder)
+        survived |= set(index.loc[index["status"].isin(USABLE), "clip"])
+    try:
+        table, summary, composition = make_split(read_clip_list(args.clips), params, survived)
+    except SplitError as err:
+        print(f"split: {err}", file=sys.stderr)
+        return 1
     write_csv(args.out, table)
     write_metrics(args.metrics, summary)
     write_csv(args.composition, composition)
 
-    parts = ", ".join(f"{p} {summary[f'{p}_clips']} clips / {summary[f'{p}_actors']} actors" for p in PARTS)
-    print(f"split ({params.get('scheme', 'stratified')}): {parts}; left out: {summary['clips_not_ok']} not ok, "
-          f"{summary['clips_actor_not_in_split']} of actors outside the split", file=sys.stderr)
+    print(f"split ({params.get('scheme', 'actors')}): {summary['clips']} clips of {summary['actors']} actors in {summary['folds']} fold(s), "
+          f"{summary['test_clips_per_fold']} test clips a fold; left out: {summary['clips_not_ok']} not ok in the clip list, "
+          f"{summary['clips_without_modality']} without a spectrogram or a face, {summary['clips_actor_not_in_split']} of actors "
+          f"outside the split", file=sys.stderr)
+    if summary["actors_in_two_parts"]:
+        print(f"split: WARNING: {summary['actors_in_two_parts']} actors are in two parts of a fold. {LEAK_WARNING}", file=sys.stderr)
     return 0
 
 

@@ -10,7 +10,29 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, TINY_PARAMS, folder_state, run_ffmpeg, run_preprocessing
+import numpy as np
+import pandas as pd
+from helpers import (
+    CLASSES,
+    COLOURS,
+    ENCODER,
+    FACE_SETTINGS,
+    FAILED_FACE,
+    FALLBACK_FACE,
+    FOLDS,
+    REPO_ROOT,
+    SPECTROGRAM_SETTINGS,
+    TINY_PARAMS,
+    folder_state,
+    part_of,
+    run_ffmpeg,
+    run_preprocessing,
+)
+from PIL import Image
+
+from avemo.clipindex import write_settings
+from avemo.embedding import embed_modality, write_embeddings
+from avemo.models import build_encoder
 
 
 @pytest.fixture
@@ -80,3 +102,39 @@ def bad_run(tmp_path_factory, bad_clips_dir):
     clips = run_preprocessing(bad_clips_dir, out, jobs=2)
     assert folder_state(bad_clips_dir) == before
     return out, clips
+
+
+@pytest.fixture(scope="session")
+def model_corpus(tmp_path_factory) -> dict:
+    """6 actors x 2 sentences x 3 emotions: random spectrograms and faces with a class-dependent pattern,
+    split into two folds, and their frozen-encoder features. One face failed, one is a fallback crop."""
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    melspec, faces = root / "melspec", root / "faces"
+    melspec.mkdir(), faces.mkdir()
+    rows, audio_index, face_index = [], [], []
+    for actor in range(1001, 1007):
+        for sentence in ("IEO", "TIE"):
+            for k, emotion in enumerate(CLASSES):
+                clip = f"{actor}_{sentence}_{emotion}_XX"
+                spectrogram = rng.uniform(-80, -40, size=(16, 40)).astype(np.float32)
+                spectrogram[5 * k : 5 * k + 5] = 0.0  # the emotion's band is loud
+                np.save(melspec / f"{clip}.npy", spectrogram)
+                audio_index.append({"clip": clip, "status": "ok", "reason": ""})
+                noise = rng.integers(0, 40, size=(48, 48, 3))
+                face = np.clip(np.array(COLOURS[emotion]) + noise, 0, 255).astype(np.uint8)
+                status = "failed" if clip == FAILED_FACE else "fallback" if clip == FALLBACK_FACE else "ok"
+                if status != "failed":
+                    Image.fromarray(face).save(faces / f"{clip}.png")
+                face_index.append({"clip": clip, "status": status, "reason": "no face" if status != "ok" else ""})
+                rows += [{"clip": clip, "actor": actor, "emotion": emotion, "fold": fold, "part": part_of(actor, fold)} for fold in FOLDS]
+    pd.DataFrame(audio_index).to_csv(melspec / "index.csv", index=False)
+    pd.DataFrame(face_index).to_csv(faces / "index.csv", index=False)
+    write_settings(melspec, SPECTROGRAM_SETTINGS)
+    write_settings(faces, FACE_SETTINGS)
+    pd.DataFrame(rows).sort_values(["fold", "clip"]).to_csv(root / "split.csv", index=False)
+    encoder = build_encoder(ENCODER["arch"], pretrained=True)
+    for modality, folder in (("audio", melspec), ("video", faces)):
+        clips, features = embed_modality(encoder, modality, folder, image_size=32, batch_size=8, device="cpu")
+        write_embeddings(root / "embeddings", modality, clips, features, ENCODER)
+    return {"root": root, "split": root / "split.csv", "folders": {"audio": melspec, "video": faces}, "embeddings": root / "embeddings"}

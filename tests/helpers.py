@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,12 +28,12 @@ TINY_PARAMS = {
     "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80},
     "frame": {"position": 0.5},
     "face": {"min_face_size": 60, "detect_scale": 0.5, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
-    "split": {"scheme": "stratified", "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20},
+    "split": {"scheme": "actors", "folds": 3, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20},
     "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32},
     "fusion": {"method": "concat", "modality_dropout": 0.5},
-    "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seed": 0, "patience": 2, "augmentation": True,
+    "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seeds": [0, 1], "patience": 2, "augmentation": True,
               "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2},
-    "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16},
+    "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16, "ratings": "src/avemo/resources/summaryTable.csv"},
 }
 
 
@@ -246,3 +248,36 @@ def reason_of(out: Path, stage: str, clip: str) -> str:
     from avemo.clipindex import read_index
 
     return read_index(out / stage).set_index("clip").at[clip, "reason"]
+
+
+# A tiny fake corpus for the model tests (the model_corpus fixture): 6 actors x 2 sentences x 3 emotions.
+CLASSES = ["ANG", "HAP", "SAD"]
+COLOURS = {"ANG": (200, 40, 40), "HAP": (40, 200, 40), "SAD": (40, 40, 200)}
+ENCODER = {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32}
+SPECTROGRAM_SETTINGS = {"sample_rate": 16000, "top_db": 80, "n_mels": 16}
+FACE_SETTINGS = {"image_size": 48, "margin": 0.2}
+FAILED_FACE, FALLBACK_FACE = "1001_IEO_ANG_XX", "1002_IEO_HAP_XX"
+# Two folds of six actors: fold 0 trains on 1001-1004, validates on 1005, tests 1006; fold 1 trains on
+# 1002-1005, validates on 1006, tests 1001.
+FOLDS = {0: {"validation": 1005, "test": 1006}, 1: {"validation": 1006, "test": 1001}}
+
+
+def part_of(actor: int, fold: int) -> str:
+    return next((part for part, who in FOLDS[fold].items() if who == actor), "train")
+
+
+TRAIN = {"epochs": 6, "batch_size": 8, "weight_decay": 0.0, "seeds": [0, 1], "patience": 3, "augmentation": True,
+         "freeze_encoder": True, "head_hidden": 0, "dropout": 0.0}
+
+
+def train_models(model_corpus, out, kind, split=None, **overrides):
+    """train_repeats on the model_corpus fixture: (returned metrics, metrics file, repeats.csv)."""
+    from avemo.training import train_repeats
+
+    folders = {m: model_corpus["folders"][m] for m in (("audio", "video") if kind == "av" else ("audio",) if kind == "audio" else ("video",))}
+    metrics = train_repeats(
+        kind, split_path=split or model_corpus["split"], folders=folders, embeddings_dir=model_corpus["embeddings"], encoder=ENCODER,
+        train={**TRAIN, **overrides}, lr=0.01, fusion={"method": "concat", "modality_dropout": 0.3}, models_dir=out / kind,
+        metrics_path=out / f"train_{kind}.json", live_dir=out / "live",
+    )
+    return metrics, json.loads((out / f"train_{kind}.json").read_text()), pd.read_csv(out / "live" / "repeats.csv")

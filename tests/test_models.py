@@ -21,7 +21,7 @@ from avemo.models import (
 )
 
 CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = {"arch": "efficientnet_lite0", "pretrained": False, "image_size": 32, "spectrogram_top_db": 80}
+ENCODER = {"arch": "efficientnet_lite0", "pretrained": False, "image_size": 32}
 TRAIN = {"head_hidden": 0, "dropout": 0.2}
 # A randomly initialised encoder in eval mode maps every image to almost the same features: tests that
 # compare outputs use the offline ImageNet weights.
@@ -166,9 +166,38 @@ def test_encoder_standardisation_is_saved_and_applied():
     encoder = build_encoder("efficientnet_lite0", pretrained=True).eval()
     images = torch.randn(6, 3, 32, 32)
     with torch.no_grad():
-        raw = encoder(images)
+        raw = encoder.raw(images)
         encoder.set_standardisation(raw)
         scaled = encoder(images)
+    informative = encoder.feature_mask.bool()
     assert torch.allclose(scaled.mean(dim=0), torch.zeros(encoder.feature_dim), atol=1e-4)
-    assert torch.allclose(scaled, (raw - raw.mean(dim=0)) / raw.std(dim=0).clamp(min=1e-3), atol=1e-4)
-    assert {"feature_mean", "feature_std"} <= {k.split(".")[-1] for k in encoder.state_dict()}
+    assert torch.allclose(scaled[:, informative], ((raw - raw.mean(dim=0)) / raw.std(dim=0))[:, informative], atol=1e-4)
+    assert {"feature_mean", "feature_std", "feature_mask"} <= {k.split(".")[-1] for k in encoder.state_dict()}
+
+
+def test_a_feature_constant_in_training_cannot_dominate_another_input():
+    encoder = build_encoder("efficientnet_lite0", pretrained=False)
+    training = torch.randn(50, encoder.feature_dim)
+    training[:, :43] = 0.25  # constant on the training inputs (as 43 features are on spectrograms)
+    training[:, 43] = 0.25 + 1e-7 * torch.randn(50)  # constant but for float noise
+    encoder.set_standardisation(training)
+    assert encoder.feature_mask[:44].sum() == 0 and encoder.feature_mask[44:].all()
+    other = training[:2] + torch.tensor([5.0]).repeat(encoder.feature_dim)  # another modality: far off everywhere
+    z = encoder.standardise(other)
+    assert torch.equal(z[:, :44], torch.zeros(2, 44))  # the masked features say nothing
+    assert z.abs().max() <= 10.0  # and none says more than Z_LIMIT
+
+
+def test_a_frozen_checkpoint_keeps_the_head_and_rebuilds_the_pretrained_encoder(tmp_path):
+    config = model_config("video", PRETRAINED, CLASSES, {"head_hidden": 0, "dropout": 0.1, "freeze_encoder": True})
+    model = build_model(config, pretrained=True).eval()
+    model.encoder.set_standardisation(torch.randn(8, model.encoder.feature_dim))
+    path = save_checkpoint(tmp_path / "video.pt", model, config)
+    saved = torch.load(path, weights_only=True)["state_dict"]
+    assert config["frozen_encoder"] and not [k for k in saved if k.startswith("encoder.features.")]
+    assert {"encoder.feature_mean", "encoder.feature_mask", "head.1.weight"} <= set(saved)
+    assert path.stat().st_size < 100_000  # the 13 MB of ImageNet weights are not copied into every repeat's model
+    loaded, _ = load_checkpoint(path)
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(images), model(images))

@@ -12,7 +12,7 @@ import yaml
 from helpers import REPO_ROOT, TINY_PARAMS, code_closure, dvc, git, make_repo_copy, stage_scripts
 
 ALL_STAGES = ["sample", "list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop",
-              "split", "train_audio", "train_video", "train_av", "eval_cross"]
+              "split", "embed", "train_audio", "train_video", "train_av", "eval_cross"]
 CROSS_KEYS = ["audio_on_audio", "audio_on_faces", "video_on_faces", "video_on_audio", "av_on_both", "av_on_audio_only", "av_on_faces_only"]
 TRACKED_RESULTS = ["metrics", "dvclive", "plots"]  # git-tracked outputs: metrics and plot data
 
@@ -61,14 +61,17 @@ def test_full_pipeline_under_dvc(tmp_path):
 
     first = dvc(repo, "repro")
     assert ran(first.stdout) == set(ALL_STAGES), first.stdout
+    repeats = 3 * 2  # TINY_PARAMS: 3 folds x 2 seeds
     for kind in ("audio", "video", "av"):
         metrics = json.loads((repo / "metrics" / f"train_{kind}.json").read_text())
-        assert {"val_accuracy", "epochs_run", "best_epoch"} <= set(metrics)
-        assert not [k for k in metrics if k.startswith("test")]  # the test part is scored by eval_cross only
-        assert (repo / "models" / f"{kind}.pt").is_file()
+        assert {"val_accuracy", "val_accuracy_std", "best_epoch"} <= set(metrics) and metrics["repeats"] == repeats
+        assert not [k for k in metrics if k.startswith("test")]  # the test parts are scored by eval_cross only
+        assert len(list((repo / "models" / kind).glob("fold*_seed*.pt"))) == repeats
     cross = json.loads((repo / "metrics" / "eval_cross.json").read_text())
     for key in CROSS_KEYS:
-        assert {"accuracy", "macro_f1", "uar", "accuracy_ci95", "n"} <= set(cross[key]), key
+        assert {"accuracy", "accuracy_std", "accuracy_ci95", "macro_f1", "uar", "repeats", "n"} <= set(cross[key]), key
+        assert cross[key]["repeats"] == repeats and cross[key]["accuracy_ci95"][0] < cross[key]["accuracy_ci95"][1]
+    assert 0 <= cross["av_vs_best_single"]["p_value"] <= 1
     assert ran(dvc(repo, "repro").stdout) == set()  # nothing changed: nothing runs
 
     # Metrics are git-tracked; DVC shows them, and the plots (curves, confusion matrices) render.
@@ -131,6 +134,11 @@ def test_full_pipeline_under_dvc(tmp_path):
     revisions = {v["rev"] for v in curves["data"]["train_audio_loss"][0]["content"]["data"]["values"]}
     assert revisions == {"master", "workspace"}, revisions
 
+    set_param(clone, "n_mels: 16", "n_mels: 20")
+    mels = dvc(clone, "repro")
+    assert ran(mels.stdout) == {"melspec", "embed", "train_audio", "train_av", "eval_cross"}, mels.stdout
+
     set_param(clone, "margin: 0.2", "margin: 0.35")
     margin = dvc(clone, "repro")
-    assert ran(margin.stdout) == {"face_crop", "train_video", "train_av", "eval_cross"}, margin.stdout
+    # split and embed rerun (they read the faces) and give the audio features unchanged: train_audio stays.
+    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross"}, margin.stdout

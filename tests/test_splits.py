@@ -1,4 +1,5 @@
-"""Actor splits: no actor in two parts, stratification by sex and emotion, published splits, the stage."""
+"""Splits: actor folds (every actor tested once, none in two parts of a fold), one stratified split, the
+course project's clip split, published splits, the stage."""
 
 import json
 
@@ -8,9 +9,10 @@ import yaml
 from helpers import REPO_ROOT, run_stage, write_params
 
 from avemo.dataset import CLIP_COLUMNS, read_clip_list
-from avemo.splits import PARTS, make_split, part_sizes, read_published_split, read_split, stratified_actor_split
+from avemo.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
 
 FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
+ONE_SPLIT = {"scheme": "actors", "folds": 1, "fractions": FRACTIONS}
 EMOTIONS = ("ANG", "HAP", "SAD")
 
 
@@ -26,30 +28,63 @@ def clip_list(actors: int = 20, sentences: int = 2, sex=lambda a: "Female" if a 
 
 def test_no_actor_in_two_parts_and_every_ok_clip_split_once():
     clips = clip_list(actors=23)
-    table, summary, _ = make_split(clips, {"scheme": "stratified", "fractions": FRACTIONS, "seed": 3})
+    table, summary, _ = make_split(clips, {**ONE_SPLIT, "seed": 3})
     assert table.groupby("actor")["part"].nunique().max() == 1
     assert sorted(table["clip"]) == sorted(clips["clip"]) and table["clip"].is_unique
-    assert list(table.columns) == ["clip", "actor", "emotion", "part"]
-    assert set(table["part"]) == set(PARTS)
-    assert sum(summary[f"{p}_actors"] for p in PARTS) == 23
-    assert sum(summary[f"{p}_clips"] for p in PARTS) == len(clips)
+    assert list(table.columns) == ["clip", "actor", "emotion", "fold", "part"]
+    assert set(table["part"]) == set(PARTS) and set(table["fold"]) == {0}
+    assert summary["actors"] == 23 and summary["clips"] == len(clips) and summary["actors_in_two_parts"] == 0
 
 
-def test_part_sizes_follow_fractions_and_never_leave_a_part_empty():
-    assert part_sizes(30, FRACTIONS) == {"train": 18, "validation": 6, "test": 6}
-    assert part_sizes(3, {"train": 0.9, "validation": 0.05, "test": 0.05}) == {"train": 1, "validation": 1, "test": 1}
-    with pytest.raises(ValueError, match="cannot be split"):
-        part_sizes(2, FRACTIONS)
+def test_actor_folds_test_every_actor_exactly_once_and_never_share_one():
+    clips = clip_list(actors=23)
+    table, summary, _ = make_split(clips, {"scheme": "actors", "folds": 5, "seed": 1})
+    assert summary["folds"] == 5 and summary["actors_in_two_parts"] == 0
+    assert table.groupby(["fold", "actor"])["part"].nunique().max() == 1  # no actor in two parts of a fold
+    tested = table[table["part"] == "test"].groupby("actor")["fold"].nunique()
+    assert len(tested) == 23 and (tested == 1).all()  # every actor tested in exactly one fold
+    assert table[table["part"] == "test"]["clip"].is_unique and len(table[table["part"] == "test"]) == len(clips)
+    for fold in range(5):  # every clip in every fold; validation actors are the next fold's test actors
+        rows = table[table["fold"] == fold]
+        assert sorted(rows["clip"]) == sorted(clips["clip"])
+        next_test = set(table[(table["fold"] == (fold + 1) % 5) & (table["part"] == "test")]["actor"])
+        assert set(rows[rows["part"] == "validation"]["actor"]) == next_test
+    sizes = table[table["part"] == "test"].groupby("fold")["actor"].nunique()
+    assert sorted(sizes) == [4, 4, 5, 5, 5]  # 23 actors dealt into 5 even groups
+
+
+def test_the_course_projects_clip_split_shares_actors_and_says_so():
+    clips = clip_list(actors=10)
+    table, summary, _ = make_split(clips, {"scheme": "clips", "folds": 5, "seed": 0})
+    assert summary["actors_in_two_parts"] == 10  # every actor's clips land in several parts
+    tested = table[table["part"] == "test"]
+    assert tested["clip"].is_unique and len(tested) == len(clips)  # every clip tested exactly once
+    shares = tested.groupby("fold")["emotion"].value_counts().unstack()
+    assert (shares.max() - shares.min()).max() <= 1  # stratified by emotion
+
+
+def test_group_sizes_follow_fractions_and_never_leave_a_group_empty():
+    assert group_sizes(30, [0.6, 0.2, 0.2]) == [18, 6, 6]
+    assert group_sizes(3, [0.9, 0.05, 0.05]) == [1, 1, 1]
+    assert group_sizes(23, [0.2] * 5) == [5, 5, 5, 4, 4]
+    with pytest.raises(SplitError, match="cannot be dealt into 3 groups"):
+        group_sizes(2, [0.6, 0.2, 0.2])
+
+
+def test_one_actor_is_one_clear_error_not_a_traceback():
+    with pytest.raises(SplitError, match="1 actor"):
+        make_split(clip_list(actors=1), {"scheme": "actors", "folds": 5, "seed": 0})
 
 
 def test_stratified_by_sex_and_emotion():
     # 12 women, 8 men; emotions uneven per actor (some actors lack SAD), so emotion balance needs the search.
     clips = clip_list(actors=20, sex=lambda a: "Female" if a < 12 else "Male")
     clips = clips[~((clips["actor"] % 3 == 0) & (clips["emotion"] == "SAD"))]
-    table, summary, composition = make_split(clips, {"scheme": "stratified", "fractions": FRACTIONS, "seed": 0})
+    table, summary, composition = make_split(clips, {**ONE_SPLIT, "seed": 0})
     actors = composition[composition["of"] == "actors"].set_index("group")["count"]
     for part in PARTS:  # each part gets its share of women (60%) to within one actor
-        assert abs(actors.get(f"{part} Female", 0) - 0.6 * summary[f"{part}_actors"]) <= 1, composition
+        in_part = table[table["part"] == part]["actor"].nunique()
+        assert abs(actors.get(f"fold 0 {part} Female", 0) - 0.6 * in_part) <= 1, composition
     overall = clips["emotion"].value_counts(normalize=True)
     for part in PARTS:
         shares = table[table["part"] == part]["emotion"].value_counts(normalize=True)
@@ -69,17 +104,22 @@ def test_unknown_sex_is_its_own_stratum_and_the_seed_decides():
 def test_failed_clips_are_not_split_and_are_counted():
     failed = {"clip": "angry_clip", "file": "angry_clip.flv", "path": "raw/angry_clip.flv", "actor": None, "sentence": None, "emotion": None, "level": None,
               "sex": None, "age": None, "status": "failed", "reason": "name ..."}
-    table, summary, _ = make_split(clip_list(actors=6, extra_rows=[failed]), {"scheme": "stratified", "fractions": FRACTIONS, "seed": 0})
-    assert "angry_clip" not in set(table["clip"]) and summary["clips_not_ok"] == 1
+    clips = clip_list(actors=6, extra_rows=[failed])
+    survived = set(clips["clip"]) - {"1001_IEO_ANG_XX", "1002_TIE_SAD_XX"}  # no spectrogram and no face
+    table, summary, _ = make_split(clips, {**ONE_SPLIT, "seed": 0}, survived)
+    assert not {"angry_clip", "1001_IEO_ANG_XX", "1002_TIE_SAD_XX"} & set(table["clip"])
+    assert (summary["clips_not_ok"], summary["clips_without_modality"], summary["clips"]) == (1, 2, 34)
 
 
 def test_bad_fractions_are_refused():
-    with pytest.raises(ValueError, match="sum to 1"):
-        make_split(clip_list(), {"scheme": "stratified", "fractions": {"train": 0.6, "validation": 0.2, "test": 0.3}, "seed": 0})
-    with pytest.raises(ValueError, match="> 0"):
-        make_split(clip_list(), {"scheme": "stratified", "fractions": {"train": 0.8, "validation": 0.2, "test": 0.0}, "seed": 0})
-    with pytest.raises(ValueError, match="scheme"):
+    with pytest.raises(SplitError, match="sum to 1"):
+        make_split(clip_list(), {**ONE_SPLIT, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.3}, "seed": 0})
+    with pytest.raises(SplitError, match="> 0"):
+        make_split(clip_list(), {**ONE_SPLIT, "fractions": {"train": 0.8, "validation": 0.2, "test": 0.0}, "seed": 0})
+    with pytest.raises(SplitError, match="scheme"):
         make_split(clip_list(), {"scheme": "random", "fractions": FRACTIONS, "seed": 0})
+    with pytest.raises(SplitError, match="folds must be 1"):
+        make_split(clip_list(), {"scheme": "actors", "folds": 2, "seed": 0})
 
 
 def test_published_split_is_read_and_unlisted_actors_are_left_out(tmp_path):
@@ -90,6 +130,13 @@ def test_published_split_is_read_and_unlisted_actors_are_left_out(tmp_path):
         "train": [1001, 1002, 1003], "validation": [1004], "test": [1005],
     }
     assert summary["clips_actor_not_in_split"] == 6  # actor 1006: 3 emotions x 2 sentences
+
+
+def test_a_published_split_of_other_actors_fails_in_one_line(tmp_path):
+    published = tmp_path / "speaker_splits.json"
+    published.write_text(json.dumps({"train": [1001, 1002, 1003], "dev": [1004], "test": [1090, 1091]}))
+    with pytest.raises(SplitError, match=r"^fold 0: no clip in part\(s\) test: split.published .* lists no actor of this corpus"):
+        make_split(clip_list(actors=6), {"scheme": "published", "published": str(published)})
 
 
 def test_the_real_published_crema_d_split_is_shipped_and_is_the_default(crema_d_dir):
@@ -110,19 +157,37 @@ def test_published_split_with_an_actor_in_two_parts_is_refused(tmp_path):
 def test_split_stage_writes_the_table_and_summary(tmp_path):
     clips = clip_list(actors=10)
     clips.to_csv(tmp_path / "clips.csv", index=False)
-    write_params(tmp_path / "params.yaml", {"split": {"scheme": "stratified", "fractions": FRACTIONS, "seed": 0, "candidates": 20}})
-    done = run_stage("split", "--params", str(tmp_path / "params.yaml"), "--clips", str(tmp_path / "clips.csv"),
-                     "--out", str(tmp_path / "split.csv"), "--metrics", str(tmp_path / "split.json"),
-                     "--composition", str(tmp_path / "composition.csv"), cwd=tmp_path)
+    for name in ("melspec", "faces"):  # every clip has a spectrogram, one clip has no face
+        (tmp_path / name).mkdir()
+        index = pd.DataFrame({"clip": clips["clip"], "status": "ok", "reason": ""})
+        if name == "faces":
+            index.loc[0, "status"] = "failed"
+        index.to_csv(tmp_path / name / "index.csv", index=False)
+    args = ["--clips", str(tmp_path / "clips.csv"), "--melspec", str(tmp_path / "melspec"), "--faces", str(tmp_path / "faces"),
+            "--out", str(tmp_path / "split.csv"), "--metrics", str(tmp_path / "split.json"), "--composition", str(tmp_path / "composition.csv")]
+    write_params(tmp_path / "params.yaml", {"split": {"scheme": "actors", "folds": 5, "seed": 0, "candidates": 20}})
+    done = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     table = read_split(tmp_path / "split.csv")
-    assert len(table) == len(read_clip_list(tmp_path / "clips.csv"))
+    assert len(table) == 5 * len(read_clip_list(tmp_path / "clips.csv"))  # every clip in every fold
     summary = json.loads((tmp_path / "split.json").read_text())
-    assert summary == {"train_actors": 6, "train_clips": 36, "validation_actors": 2, "validation_clips": 12, "test_actors": 2,
-                       "test_clips": 12, "clips_listed": 60, "clips_not_ok": 0, "clips_actor_not_in_split": 0}
+    assert summary == {"folds": 5, "clips": 60, "actors": 10, "test_clips_per_fold": 12.0, "actors_in_two_parts": 0,
+                       "clips_listed": 60, "clips_not_ok": 0, "clips_without_modality": 0, "clips_actor_not_in_split": 0}
     composition = pd.read_csv(tmp_path / "composition.csv")
-    assert composition[composition["of"] == "clips"]["count"].sum() == 60
-    assert composition.set_index("group").at["test ANG", "count"] == 4  # 2 actors x 2 sentences
+    assert composition[composition["of"] == "clips"]["count"].sum() == 5 * 60
+    assert composition.set_index("group").at["fold 0 test ANG", "count"] == 4  # 2 actors x 2 sentences
+
+    write_params(tmp_path / "params.yaml", {"split": {"scheme": "clips", "folds": 5, "seed": 0, "candidates": 20}})
+    leaky = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
+    assert leaky.returncode == 0 and "WARNING: 10 actors are in two parts of a fold" in leaky.stderr
+
+    published = tmp_path / "other_actors.json"
+    published.write_text(json.dumps({"train": [1001], "dev": [1002], "test": [1091]}))
+    write_params(tmp_path / "params.yaml", {"split": {"scheme": "published", "published": str(published)}})
+    refused = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor "
+                                                   f"of this corpus in it; use split.scheme actors"]
 
 
 def test_split_stage_help_names_its_params():
@@ -130,9 +195,8 @@ def test_split_stage_help_names_its_params():
     assert done.returncode == 0 and "split.scheme" in done.stdout and "--clips" in done.stdout
 
 
-def test_read_split_refuses_a_leaking_table(tmp_path):
+def test_read_split_refuses_a_table_of_the_old_layout(tmp_path):
     path = tmp_path / "split.csv"
-    pd.DataFrame({"clip": ["1001_IEO_ANG_XX", "1001_IEO_HAP_XX"], "actor": [1001, 1001], "emotion": ["ANG", "HAP"],
-                  "part": ["train", "test"]}).to_csv(path, index=False)
-    with pytest.raises(AssertionError, match="1001"):
+    pd.DataFrame({"clip": ["1001_IEO_ANG_XX"], "actor": [1001], "emotion": ["ANG"], "part": ["train"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="rerun the split stage"):
         read_split(path)

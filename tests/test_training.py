@@ -1,4 +1,5 @@
-"""Training on a tiny fake corpus: epoch chosen on validation, test part never read, failed clips left out."""
+"""Training on a tiny fake corpus: one model per fold and seed, epoch chosen on validation, test parts
+never read, frozen features computed once, failed clips left out."""
 
 import json
 
@@ -6,129 +7,104 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import REPO_ROOT, run_stage
-from PIL import Image
+from helpers import CLASSES, ENCODER, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
 
-from avemo.clipindex import read_index, write_settings
+from avemo.clipindex import read_index
+from avemo.embedding import embed_modality
 from avemo.inference import predict
-from avemo.loading import FeatureBatches, clips_for, image_dataset, loader, modality_table
-from avemo.models import load_checkpoint
+from avemo.inputs import loader
+from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table
+from avemo.models import Encoder, build_encoder, load_checkpoint
 from avemo.splits import read_split
-from avemo.training import set_seed, train_and_save
-
-CLASSES = ["ANG", "HAP", "SAD"]
-COLOURS = {"ANG": (200, 40, 40), "HAP": (40, 200, 40), "SAD": (40, 40, 200)}
-ENCODER = {"arch": "efficientnet_lite0", "pretrained": False, "image_size": 32}
-SPECTROGRAM_SETTINGS = {"sample_rate": 16000, "top_db": 80, "n_mels": 16}
-FACE_SETTINGS = {"image_size": 48, "margin": 0.2}
-TRAIN = {"epochs": 6, "batch_size": 8, "weight_decay": 0.0, "seed": 0, "patience": 3, "augmentation": True,
-         "freeze_encoder": True, "head_hidden": 0, "dropout": 0.0}
-FAILED_FACE, FALLBACK_FACE = "1001_IEO_ANG_XX", "1002_IEO_HAP_XX"
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> dict:
-    """6 actors x 2 sentences x 3 emotions: random spectrograms and faces with a class-dependent pattern.
-    Actors 1001-1004 train, 1005 validation, 1006 test. One face failed, one is a fallback crop."""
-    root = tmp_path_factory.mktemp("corpus")
-    rng = np.random.default_rng(0)
-    melspec, faces = root / "melspec", root / "faces"
-    melspec.mkdir(), faces.mkdir()
-    rows, audio_index, face_index = [], [], []
-    for actor in range(1001, 1007):
-        for sentence in ("IEO", "TIE"):
-            for k, emotion in enumerate(CLASSES):
-                clip = f"{actor}_{sentence}_{emotion}_XX"
-                spectrogram = rng.uniform(-80, -40, size=(16, 40)).astype(np.float32)
-                spectrogram[5 * k : 5 * k + 5] = 0.0  # the emotion's band is loud
-                np.save(melspec / f"{clip}.npy", spectrogram)
-                audio_index.append({"clip": clip, "status": "ok", "reason": ""})
-                noise = rng.integers(0, 40, size=(48, 48, 3))
-                face = np.clip(np.array(COLOURS[emotion]) + noise, 0, 255).astype(np.uint8)
-                status = "failed" if clip == FAILED_FACE else "fallback" if clip == FALLBACK_FACE else "ok"
-                if status != "failed":
-                    Image.fromarray(face).save(faces / f"{clip}.png")
-                face_index.append({"clip": clip, "status": status, "reason": "no face" if status != "ok" else ""})
-                part = "train" if actor <= 1004 else "validation" if actor == 1005 else "test"
-                rows.append({"clip": clip, "actor": actor, "emotion": emotion, "part": part})
-    pd.DataFrame(audio_index).to_csv(melspec / "index.csv", index=False)
-    pd.DataFrame(face_index).to_csv(faces / "index.csv", index=False)
-    write_settings(melspec, SPECTROGRAM_SETTINGS)
-    write_settings(faces, FACE_SETTINGS)
-    pd.DataFrame(rows).to_csv(root / "split.csv", index=False)
-    return {"root": root, "split": root / "split.csv", "folders": {"audio": melspec, "video": faces}}
-
-
-def train(corpus, tmp_path, kind, split=None, **overrides):
-    folders = {m: corpus["folders"][m] for m in (("audio", "video") if kind == "av" else ("audio",) if kind == "audio" else ("video",))}
-    metrics = train_and_save(
-        kind, split_path=split or corpus["split"], folders=folders, encoder=ENCODER, train={**TRAIN, **overrides}, lr=0.01,
-        fusion={"method": "concat", "modality_dropout": 0.3}, model_path=tmp_path / f"{kind}.pt",
-        metrics_path=tmp_path / f"train_{kind}.json", live_dir=tmp_path / "live",
-    )
-    return metrics, json.loads((tmp_path / f"train_{kind}.json").read_text())
-
+from avemo.training import set_seed
 
 def read_curve(live_dir, name):
     return pd.read_csv(live_dir / "plots" / "metrics" / name, sep="\t")
 
 
-def test_epoch_is_chosen_on_validation_and_the_checkpoint_reproduces_it(corpus, tmp_path):
-    metrics, written = train(corpus, tmp_path, "audio")
-    assert set(written) == {"val_accuracy", "val_loss", "train_accuracy", "best_epoch", "epochs_run", "train_clips", "validation_clips"}
+def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model_corpus, tmp_path):
+    metrics, written, repeats = train_models(model_corpus, tmp_path, "audio")
+    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["fold0_seed0.pt", "fold0_seed1.pt", "fold1_seed0.pt", "fold1_seed1.pt"]
+    assert set(written) == {"repeats", "val_accuracy", "val_accuracy_std", "val_loss", "train_accuracy", "best_epoch"}
+    assert not [k for k in written if k.startswith("test")]
     assert metrics == pytest.approx(written, abs=5e-5)  # the file holds them rounded to 4 decimals
-    val = read_curve(tmp_path / "live", "val/accuracy.tsv")
-    val_loss = read_curve(tmp_path / "live", "val/loss.tsv")
-    assert list(val["step"]) == list(range(1, written["epochs_run"] + 1))  # one point per epoch, from 1
-    assert (tmp_path / "live" / "plots" / "metrics" / "train" / "loss.tsv").is_file()
-    # the kept epoch: best validation accuracy, ties broken by the lower validation loss
+    assert written["repeats"] == 4 and list(zip(repeats["fold"], repeats["seed"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert written["val_accuracy"] == pytest.approx(repeats["val_accuracy"].mean(), abs=1e-4)
+
+    # The curves are the first repeat's: the kept epoch is its best validation accuracy (ties: lower loss).
+    val, val_loss = read_curve(tmp_path / "live", "val/accuracy.tsv"), read_curve(tmp_path / "live", "val/loss.tsv")
+    first = repeats.iloc[0].to_dict()
+    first = {k: int(v) if k in ("best_epoch", "epochs_run") else v for k, v in first.items()}
+    assert list(val["step"]) == list(range(1, first["epochs_run"] + 1))
     best = max(range(len(val)), key=lambda i: (val["accuracy"][i], -val_loss["loss"][i]))
-    assert written["best_epoch"] == best + 1 and written["val_accuracy"] == pytest.approx(val["accuracy"][best], abs=1e-4)
-    assert written["epochs_run"] == TRAIN["epochs"] or written["epochs_run"] - written["best_epoch"] == TRAIN["patience"]
+    assert first["best_epoch"] == best + 1 and first["val_accuracy"] == pytest.approx(val["accuracy"][best], abs=1e-4)
+    assert first["epochs_run"] == TRAIN["epochs"] or first["epochs_run"] - first["best_epoch"] == TRAIN["patience"]
 
-    checkpoint = torch.load(tmp_path / "audio.pt", weights_only=True)
-    assert checkpoint["info"]["best_epoch"] == written["best_epoch"] and checkpoint["config"]["classes"] == CLASSES
-    assert checkpoint["config"]["preprocessing"] == {"audio": SPECTROGRAM_SETTINGS}  # how its inputs were made
-    model, _ = load_checkpoint(tmp_path / "audio.pt")
-    table, _ = modality_table(read_split(corpus["split"]), {"audio": read_index(corpus["folders"]["audio"])})
+    # A checkpoint holds the head and the standardisation only; rebuilt on the pretrained encoder, it gives
+    # on images the validation accuracy it reached on the cached features.
+    checkpoint = torch.load(tmp_path / "audio" / "fold1_seed1.pt", weights_only=True)
+    assert checkpoint["config"]["frozen_encoder"] and not [k for k in checkpoint["state_dict"] if k.startswith("encoder.features.")]
+    assert checkpoint["config"]["preprocessing"] == {"audio": SPECTROGRAM_SETTINGS} and checkpoint["config"]["classes"] == CLASSES
+    model, _ = load_checkpoint(tmp_path / "audio" / "fold1_seed1.pt")
+    split = read_split(model_corpus["split"])
+    table, _ = modality_table(split[split["fold"] == 1], {"audio": read_index(model_corpus["folders"]["audio"])})
     rows = clips_for(table[table["part"] == "validation"], ("audio",))
-    images = image_dataset(rows, ("audio",), corpus["folders"], CLASSES, image_size=32, top_db=80)
-    labels, predictions, _ = predict(model, loader(images, 8), ("audio",), "cpu")
-    assert (labels == predictions).mean() == pytest.approx(written["val_accuracy"], abs=1e-4)
+    labels, predictions, _ = predict(model, loader(image_dataset(rows, ("audio",), model_corpus["folders"], CLASSES, image_size=32, top_db=80), 8), ("audio",), "cpu")
+    assert (labels == predictions).mean() == pytest.approx(checkpoint["info"]["val_accuracy"], abs=1e-6)
 
 
-def test_test_labels_do_not_influence_training(corpus, tmp_path):
-    first, _ = train(corpus, tmp_path / "a", "audio")
-    split = pd.read_csv(corpus["split"])
+def test_frozen_features_are_computed_once_per_clip_whatever_the_folds_and_seeds(model_corpus, tmp_path, monkeypatch):
+    seen = []
+    raw = Encoder.raw
+    monkeypatch.setattr(Encoder, "raw", lambda self, images: seen.append(len(images)) or raw(self, images))
+    embed_modality(build_encoder("efficientnet_lite0", True), "audio", model_corpus["folders"]["audio"], image_size=32, batch_size=8, device="cpu")
+    assert sum(seen) == 36  # every clip once
+    seen.clear()
+    train_models(model_corpus, tmp_path, "av", seeds=[0, 1, 2])  # 2 folds x 3 seeds, both modalities
+    assert seen == []  # training reads the cached features: the encoder never runs
+
+
+def test_test_labels_do_not_influence_training(model_corpus, tmp_path):
+    first = train_models(model_corpus, tmp_path / "a", "audio")[1]
+    split = pd.read_csv(model_corpus["split"])
     test = split["part"] == "test"
     split.loc[test, "emotion"] = split.loc[test, "emotion"].map({"ANG": "HAP", "HAP": "SAD", "SAD": "ANG"})
     split.to_csv(tmp_path / "relabelled.csv", index=False)
-    second, _ = train(corpus, tmp_path / "b", "audio", split=tmp_path / "relabelled.csv")
-    assert first == second  # same seed, same run: the test labels change nothing
-    a, b = torch.load(tmp_path / "a" / "audio.pt", weights_only=True), torch.load(tmp_path / "b" / "audio.pt", weights_only=True)
-    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    second = train_models(model_corpus, tmp_path / "b", "audio", split=tmp_path / "relabelled.csv")[1]
+    assert first == second  # same seeds, same runs: the test labels change nothing
+    for name in ("fold0_seed0.pt", "fold1_seed1.pt"):
+        a, b = (torch.load(tmp_path / run / "audio" / name, weights_only=True) for run in ("a", "b"))
+        assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
-def test_fine_tuned_video_leaves_out_the_failed_face_and_counts_the_fallback(corpus, tmp_path):
-    _, written = train(corpus, tmp_path, "video", freeze_encoder=False, epochs=1)
-    assert written["epochs_run"] == 1
-    assert (written["train_clips"], written["validation_clips"]) == (23, 6)  # 24 minus the failed face
-    assert load_checkpoint(tmp_path / "video.pt")[1]["config"]["preprocessing"] == {"video": FACE_SETTINGS}
+def test_fine_tuned_video_leaves_out_the_failed_face_and_keeps_the_fallback(model_corpus, tmp_path):
+    split = pd.read_csv(model_corpus["split"])
+    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)  # fine-tuning is slow: one repeat
+    _, written, repeats = train_models(model_corpus, tmp_path, "video", split=tmp_path / "one_fold.csv", freeze_encoder=False, epochs=1, seeds=[0])
+    assert (repeats["epochs_run"] == 1).all() and written["repeats"] == 1
+    # fold 0 trains on 1001-1004: 24 clips less the failed face (the fallback crop is used)
+    assert list(repeats["train_clips"]) == [23] and list(repeats["validation_clips"]) == [6]
+    assert "1002_IEO_HAP_XX" in set(clips_for(modality_table(split[(split["fold"] == 0) & (split["part"] == "train")],
+                                                              {"video": read_index(model_corpus["folders"]["video"])})[0], ("video",))["clip"])
+    checkpoint = load_checkpoint(tmp_path / "video" / "fold0_seed0.pt")[1]
+    assert checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and not checkpoint["config"]["frozen_encoder"]
+    assert any(k.startswith("encoder.features.") for k in checkpoint["state_dict"])  # a fine-tuned encoder is saved
 
 
-def test_av_keeps_a_clip_with_one_modality_and_rebuilds_from_its_checkpoint(corpus, tmp_path):
-    _, written = train(corpus, tmp_path, "av", freeze_encoder=False, epochs=1)
-    assert written["train_clips"] == 24  # the clip without a face still has its spectrogram
-    model, checkpoint = load_checkpoint(tmp_path / "av.pt")
+def test_av_keeps_a_clip_with_one_modality_and_rebuilds_from_its_checkpoint(model_corpus, tmp_path):
+    _, _, repeats = train_models(model_corpus, tmp_path, "av", seeds=[0])
+    assert list(repeats["train_clips"]) == [24, 24]  # the clip without a face still has its spectrogram
+    model, checkpoint = load_checkpoint(tmp_path / "av" / "fold0_seed0.pt")
     assert checkpoint["config"]["kind"] == "av" and checkpoint["config"]["fusion"] == "concat"
     with torch.no_grad():
         assert model(audio=torch.randn(2, 3, 32, 32)).shape == (2, 3)
 
 
-def test_seeded_runs_are_identical(corpus, tmp_path):
-    first, _ = train(corpus, tmp_path / "a", "video", epochs=3)
-    second, _ = train(corpus, tmp_path / "b", "video", epochs=3)
-    assert first == second
+def test_seeded_runs_are_identical(model_corpus, tmp_path):
+    first = train_models(model_corpus, tmp_path / "a", "video", epochs=3)
+    second = train_models(model_corpus, tmp_path / "b", "video", epochs=3)
+    assert first[1] == second[1] and first[2].equals(second[2])
+    assert (tmp_path / "a" / "video" / "fold1_seed1.pt").read_bytes() == (tmp_path / "b" / "video" / "fold1_seed1.pt").read_bytes()
 
 
 def test_feature_batches_are_deterministic_and_never_a_single_clip():
@@ -148,5 +124,5 @@ def test_feature_batches_are_deterministic_and_never_a_single_clip():
 @pytest.mark.parametrize("stage", ["train_audio", "train_video", "train_av"])
 def test_training_stage_help_names_its_params(stage):
     done = run_stage(stage, "--help", cwd=REPO_ROOT)
-    assert done.returncode == 0 and "`lr`" in done.stdout and "--model" in done.stdout
+    assert done.returncode == 0 and "`lr`" in done.stdout and "--models" in done.stdout and "train.seeds" in done.stdout
     assert ("fusion" in done.stdout) == (stage == "train_av")

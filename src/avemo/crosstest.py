@@ -1,4 +1,5 @@
-"""The cross test on the test part: every trained model on its own modality and on the other one.
+"""The cross test on the test parts: every trained model on its own modality and on the other one, in
+every fold of the split and for every training seed.
 
 | key              | model | inputs given                                                     |
 |------------------|-------|------------------------------------------------------------------|
@@ -10,26 +11,33 @@
 | av_on_audio_only | av    | spectrograms; the faces are given as missing                     |
 | av_on_faces_only | av    | faces; the spectrograms are given as missing                     |
 
-Each evaluation uses the test clips that have every modality it gives (a clip whose preprocessing
-failed in one is left out of it and counted). Each model gets images of its own checkpoint's size;
-spectrograms are scaled with the dB range the melspec stage wrote them with (its settings.json).
+Each evaluation uses the fold's test clips that have every modality it gives (a clip whose
+preprocessing failed in one is left out of it). A model with a frozen encoder reads the embed stage's
+cached features, standardised with its own training part's statistics; a fine-tuned one reads images
+of its checkpoint's size (spectrograms scaled with the dB range melspec wrote them with).
+
+What the cross test measures: whether what a model learnt from one modality says anything about the
+other. Spectrograms and faces land in different regions of the shared encoder's feature space, so a
+model trained on one sees the other as inputs far outside its training range (standardised features
+are clipped, so no single feature decides); an accuracy that a binomial test cannot tell from chance
+means nothing carried over.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from avemo.clipindex import read_settings
-from avemo.evaluation import RATER_GROUPS, human_accuracy, read_ratings, score
-from avemo.inference import pick_device, predict
-from avemo.loading import clips_for, image_dataset, loader, modality_table
+from avemo.embedding import read_embeddings
+from avemo.evaluation import RATER_GROUPS, human_accuracy, paired_difference, read_ratings, summarise
+from avemo.inference import logits_of, pick_device, predict
+from avemo.inputs import loader
+from avemo.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
 from avemo.models import load_checkpoint
-
-# What goes into the metrics file of each evaluation: scalars (and the interval's two ends). The
-# confusion matrix, which holds the per-class figures, is a plot.
-METRIC_KEYS = ("n", "accuracy", "accuracy_ci95", "macro_f1", "uar")
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -41,46 +49,75 @@ CROSS_TESTS = {
     "av_on_audio_only": ("av", ("audio",)),
     "av_on_faces_only": ("av", ("video",)),
 }
+SINGLE_MODALITY = {"audio": "audio_on_audio", "video": "video_on_faces"}  # each unimodal model on its own modality
+PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "predicted"]
+_CHECKPOINT = re.compile(r"^fold(\d+)_seed(\d+)\.pt$")
 
 
-def cross_evaluate(
-    models: dict[str, str | Path],
+def repeats_of(models_dir: str | Path) -> list[tuple[int, int]]:
+    """(fold, seed) of every checkpoint in a training stage's models folder."""
+    found = [_CHECKPOINT.match(p.name) for p in Path(models_dir).glob("*.pt")]
+    return sorted((int(m.group(1)), int(m.group(2))) for m in found if m)
+
+
+@torch.no_grad()
+def _predicted(model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, top_db, batch_size, device) -> list[str]:
+    if checkpoint["config"].get("frozen_encoder"):
+        items = raw_feature_items(rows, modalities, embeddings, classes)
+        items = standardised({k: v.to(device) for k, v in items.items()}, model.encoder, modalities)
+        predicted = logits_of(model.eval(), items, modalities, device, features=True).argmax(dim=1).cpu().numpy()
+    else:
+        images = image_dataset(rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db)
+        _, predicted, _ = predict(model, loader(images, batch_size), modalities, device)
+    return [classes[i] for i in predicted]
+
+
+def cross_predictions(
+    models_dirs: dict[str, str | Path],
     split: pd.DataFrame,
     indexes: dict[str, pd.DataFrame],
     folders: dict[str, str | Path],
+    embeddings_dir: str | Path,
     *,
-    n_boot: int = 1000,
-    seed: int = 0,
     batch_size: int = 64,
-) -> tuple[dict, dict[str, tuple[list[str], list[str]]]]:
-    """Metrics of every CROSS_TESTS entry and, per entry, the (true, predicted) labels for its confusion plot.
-
-    `models` maps "audio", "video", "av" to checkpoints; `indexes` and `folders` map "audio" and "video"
-    to the melspec and faces index.csv tables and folders.
-    """
+) -> pd.DataFrame:
+    """Predictions (PREDICTION_COLUMNS) of every CROSS_TESTS entry on the test part of every fold, for
+    every seed. `models_dirs` maps "audio", "video", "av" to the training stages' models folders;
+    `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
     device = pick_device()
-    test, _ = modality_table(split[split["part"] == "test"], indexes)
-    loaded = {kind: load_checkpoint(path, device) for kind, path in models.items()}
+    repeats = {kind: repeats_of(folder) for kind, folder in models_dirs.items()}
+    if len({tuple(r) for r in repeats.values()}) != 1 or not repeats["audio"]:
+        raise ValueError(f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)")
+    embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
     top_db = float(read_settings(folders["audio"])["top_db"])
-    results, labels = {}, {}
-    for key, (kind, modalities) in CROSS_TESTS.items():
-        model, checkpoint = loaded[kind]
-        config = checkpoint["config"]
-        classes = config["classes"]
-        rows = clips_for(test, modalities, "all")
-        rows = rows[rows["emotion"].isin(classes)]
-        data = loader(image_dataset(rows, modalities, folders, classes, image_size=config["image_size"], top_db=top_db), batch_size)
-        y_true, y_pred, _ = predict(model, data, modalities, device)
-        true, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
-        scores = score(true, predicted, classes, n_boot=n_boot, seed=seed)
-        results[key] = {k: scores[k] for k in METRIC_KEYS} | {"clips_left_out": int(len(test) - len(rows))}
-        labels[key] = (true, predicted)
-    results["test_clips"] = int(len(test))
-    return results, labels
+    records = []
+    for fold, seed in repeats["audio"]:
+        test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
+        loaded = {kind: load_checkpoint(Path(folder) / f"fold{fold}_seed{seed}.pt", device) for kind, folder in models_dirs.items()}
+        for key, (kind, modalities) in CROSS_TESTS.items():
+            model, checkpoint = loaded[kind]
+            classes = checkpoint["config"]["classes"]
+            rows = clips_for(test, modalities, "all")
+            rows = rows[rows["emotion"].isin(classes)]
+            predicted = _predicted(model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device)
+            records.append(pd.DataFrame({"comparison": key, "fold": fold, "seed": seed, "clip": rows["clip"].to_numpy(),
+                                         "actor": rows["actor"].to_numpy(), "true": rows["emotion"].to_numpy(), "predicted": predicted}))
+    return pd.concat(records, ignore_index=True)[PREDICTION_COLUMNS]
+
+
+def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Figures of every comparison (evaluation.summarise), and the AV model on both modalities against
+    the better single-modality model (evaluation.paired_difference)."""
+    by_key = {key: rows for key, rows in predictions.groupby("comparison")}
+    results = {key: summarise(by_key[key], classes, n_boot, seed) for key in CROSS_TESTS if key in by_key}
+    best = max(SINGLE_MODALITY, key=lambda kind: results[SINGLE_MODALITY[kind]]["accuracy"])
+    comparison = paired_difference(by_key["av_on_both"], by_key[SINGLE_MODALITY[best]], n_boot, seed)
+    results["av_vs_best_single"] = {"best_single": best, **comparison}
+    return results
 
 
 def human_baseline(ratings_path: str | Path, split: pd.DataFrame) -> dict:
-    """The raters' accuracy on the test clips (see avemo.evaluation), flat: <group>_accuracy and clips_rated."""
-    test = split[split["part"] == "test"]
+    """The raters' accuracy (see avemo.evaluation) on the test clips of all folds, each clip once."""
+    test = split[split["part"] == "test"].drop_duplicates("clip")
     human = human_accuracy(read_ratings(ratings_path), test["clip"], test["emotion"])
-    return {"clips_rated": human["clips_rated"], **{f"{group}_accuracy": human[group]["accuracy"] for group in RATER_GROUPS}}
+    return {"clips_rated": human["clips_rated"], **{group: human[group] for group in RATER_GROUPS}}

@@ -1,5 +1,5 @@
-"""Running a model: logits for a batch given some modalities, predictions over a loader, encoder
-features of every clip, and the device to run on."""
+"""Running a model: logits for a batch given some modalities, predictions over a loader, and the
+device to run on."""
 
 from __future__ import annotations
 
@@ -46,16 +46,3 @@ def predict(model: nn.Module, data: DataLoader, modalities, device, features: bo
         predictions.append(logits.argmax(dim=1).cpu().numpy())
     labels, predictions = np.concatenate(labels), np.concatenate(predictions)
     return labels, predictions, loss_sum / max(len(labels), 1)
-
-
-@torch.no_grad()
-def encode_all(model: nn.Module, data: DataLoader, modalities, device) -> dict[str, torch.Tensor]:
-    """Encoder features (eval mode) of every clip of a loader, as FeatureBatches items."""
-    model.eval()
-    parts: dict[str, list] = {"label": []}
-    for batch in data:
-        parts["label"].append(torch.as_tensor(batch["label"]))
-        for m in modalities:
-            parts.setdefault(m, []).append(model.encoder(batch[m].to(device)).cpu())
-            parts.setdefault(f"{m}_present", []).append(torch.as_tensor(batch[f"{m}_present"]))
-    return {k: torch.cat(v) for k, v in parts.items()}

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 MODALITIES = ("audio", "video")
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
@@ -140,3 +140,11 @@ class ClipImages(Dataset):
             image = self._image(modality, self.clips[i]) if present else torch.zeros(3, self.image_size, self.image_size)
             item[modality], item[f"{modality}_present"] = image, present
         return item
+
+
+def loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+    """Batches in a fixed order, or shuffled by a seeded generator. A last training batch of one clip is
+    dropped (batch norm cannot train on a single example)."""
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    drop_last = shuffle and len(dataset) % batch_size == 1
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, num_workers=0)

@@ -9,9 +9,9 @@ counted.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
 
 from avemo.clipindex import USABLE
 from avemo.inputs import ClipImages
@@ -71,9 +71,22 @@ class FeatureBatches:
             yield {k: v[index] for k, v in self.items.items()}
 
 
-def loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
-    """Batches in a fixed order, or shuffled by a seeded generator. A last training batch of one clip is
-    dropped (batch norm cannot train on a single example)."""
-    generator = torch.Generator().manual_seed(seed) if shuffle else None
-    drop_last = shuffle and len(dataset) % batch_size == 1
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, num_workers=0)
+def raw_feature_items(rows: pd.DataFrame, modalities, embeddings: dict[str, pd.DataFrame], classes: list[str]) -> dict[str, torch.Tensor]:
+    """FeatureBatches items of `rows` from cached raw encoder features (avemo.embedding): per modality the
+    features (zeros where the clip has none) and whether they are present."""
+    items = {"label": torch.as_tensor([classes.index(e) for e in rows["emotion"]], dtype=torch.long)}
+    for m in modalities:
+        table = embeddings[m]
+        present = rows[f"{m}_present"].to_numpy(dtype=bool) & rows["clip"].isin(table.index).to_numpy()
+        raw = np.zeros((len(rows), table.shape[1]), dtype=np.float32)
+        raw[present] = table.loc[rows["clip"][present]].to_numpy(dtype=np.float32)
+        items[m], items[f"{m}_present"] = torch.from_numpy(raw), torch.from_numpy(present)
+    return items
+
+
+def standardised(items: dict[str, torch.Tensor], encoder, modalities) -> dict[str, torch.Tensor]:
+    """`items` with each modality's raw features standardised by `encoder` (zero where absent)."""
+    out = dict(items)
+    for m in modalities:
+        out[m] = encoder.standardise(items[m]) * items[f"{m}_present"].unsqueeze(1)
+    return out

@@ -40,7 +40,9 @@ from avemo.files import atomic_write
 ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
 FUSIONS = ("concat", "mean")
 KINDS = ("audio", "video", "av")
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+STD_FLOOR = 0.01  # a feature whose training std is below this share of the median feature's is masked
+Z_LIMIT = 10.0  # standardised features are clipped to +-Z_LIMIT
 # torchvision ImageNet weights used when encoder.pretrained is true (their file names come from the URLs).
 TORCHVISION_WEIGHTS = {"mobilenet_v3_small": "MobileNet_V3_Small_Weights", "resnet18": "ResNet18_Weights", "vgg16": "VGG16_Weights"}
 
@@ -80,9 +82,9 @@ def _load_weights(path: Path, arch: str, url: str | None = None) -> dict:
 
 
 class Encoder(nn.Module):
-    """(B, 3, S, S) images -> (B, feature_dim) features: a backbone's last feature map, average-pooled,
-    then standardised by `feature_mean` and `feature_std` (identity unless `set_standardisation` was
-    called, as training with a frozen encoder does; they are saved with the weights)."""
+    """(B, 3, S, S) images -> (B, feature_dim) features: a backbone's last feature map, average-pooled
+    (`raw`), then standardised (`standardise`): identity unless `set_standardisation` was called, as
+    training with a frozen encoder does; its buffers are saved with the weights."""
 
     def __init__(self, arch: str, features: nn.Module, feature_dim: int):
         super().__init__()
@@ -90,16 +92,33 @@ class Encoder(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.register_buffer("feature_mean", torch.zeros(feature_dim))
         self.register_buffer("feature_std", torch.ones(feature_dim))
+        self.register_buffer("feature_mask", torch.ones(feature_dim))
+
+    def raw(self, images: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features, before standardisation (what the embed stage caches)."""
+        return self.pool(self.features(images)).flatten(1)
+
+    def standardise(self, raw: torch.Tensor) -> torch.Tensor:
+        """z-scores of raw features, zero for the features masked out, within [-Z_LIMIT, Z_LIMIT]."""
+        z = (raw - self.feature_mean) / self.feature_std * self.feature_mask
+        return z.clamp(-Z_LIMIT, Z_LIMIT)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (self.pool(self.features(images)).flatten(1) - self.feature_mean) / self.feature_std
+        return self.standardise(self.raw(images))
 
     @torch.no_grad()
-    def set_standardisation(self, features: torch.Tensor, floor: float = 1e-3) -> None:
-        """Standardise future outputs with the per-feature mean and std of `features` (N, feature_dim),
-        which must be outputs of this encoder before standardisation (identity buffers)."""
-        self.feature_mean.copy_(features.mean(dim=0))
-        self.feature_std.copy_(features.std(dim=0).clamp(min=floor))
+    def set_standardisation(self, raw: torch.Tensor) -> None:
+        """Standardise future outputs with the per-feature mean and std of `raw` (N, feature_dim), the
+        training part's raw features. A feature nearly constant there (std below STD_FLOOR of the median
+        feature's std) is masked out: the head cannot learn from it, and on other inputs (the cross test:
+        faces through a spectrogram model) dividing by its tiny std gave z-scores in the thousands that
+        outweighed every other feature. z-scores are clipped to +-Z_LIMIT for the same reason."""
+        std = raw.std(dim=0)
+        floor = STD_FLOOR * float(std.median()) if raw.shape[0] > 1 else 0.0
+        informative = std > max(floor, 1e-12)
+        self.feature_mean.copy_(raw.mean(dim=0))
+        self.feature_std.copy_(torch.where(informative, std, torch.ones_like(std)))
+        self.feature_mask.copy_(informative.to(self.feature_mask.dtype))
 
 
 class _EfficientNetFeatures(nn.Module):
@@ -244,6 +263,8 @@ def model_config(kind: str, encoder: dict, classes: list[str], train: dict, fusi
         "head_hidden": int(train.get("head_hidden", 0)),
         "dropout": float(train.get("dropout", 0.0)),
         "preprocessing": {str(m): dict(settings) for m, settings in (preprocessing or {}).items()},
+        # A frozen encoder is the pretrained one: its checkpoint keeps the head and the standardisation only.
+        "frozen_encoder": bool(train.get("freeze_encoder", False)) and bool(encoder.get("pretrained", True)),
     }
     if kind == "av":
         config["fusion"] = str((fusion or {}).get("method", "concat"))
@@ -263,13 +284,21 @@ def build_model(config: dict, pretrained: bool = False) -> nn.Module:
     return UnimodalClassifier(encoder, head, config["kind"])
 
 
+def _pretrained_weight(key: str) -> bool:
+    # The backbone's own weights; the standardisation buffers (encoder.feature_*) are learnt, so kept.
+    return key.startswith("encoder.features.")
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> Path:
-    """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically."""
+    """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically. With a
+    frozen encoder (config["frozen_encoder"]) the pretrained backbone weights are left out: they are the
+    installed ImageNet weights, rebuilt on loading, and would make each checkpoint 13 MB instead of 20 kB."""
+    frozen = config.get("frozen_encoder", False)
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "config": config,
         "info": info or {},
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items() if not (frozen and _pretrained_weight(k))},
     }
     # Saved through a buffer: torch.save names the zip's folder after the file it writes, and the
     # temporary name holds the process id, so writing the file directly made every run's bytes differ.
@@ -283,6 +312,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     if checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not an avemo checkpoint of format {CHECKPOINT_FORMAT}")
-    model = build_model(checkpoint["config"], pretrained=False)
-    model.load_state_dict(checkpoint["state_dict"])
+    frozen = checkpoint["config"].get("frozen_encoder", False)
+    model = build_model(checkpoint["config"], pretrained=frozen)
+    missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    if unexpected or [k for k in missing if not (frozen and _pretrained_weight(k))]:
+        raise ValueError(f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return model.to(device).eval(), checkpoint

@@ -1,18 +1,25 @@
-"""Splitting clips into train / validation / test by actor, so that no actor is in two parts.
+"""Which clips train, validate and test the models: repeated, speaker-independent folds by default.
 
-Two schemes:
+Schemes (`split.scheme`):
 
-- `stratified`: actors are shuffled with `seed` and cut into parts of `fractions` of the actors.
-  Actors are stratified by sex (actors of unknown sex form their own stratum), so each part gets its
-  share of each sex. Among `candidates` such shuffles, the one whose parts' emotion proportions (and
-  clip shares) are closest to the whole corpus's is kept: stratification by emotion, at the level of
-  whole actors.
-- `published`: a published actor split, a JSON file with `train`, `dev` (or `validation`) and `test`
-  lists of actor ids, such as CREMA-D's speaker_splits.json. Clips of actors it does not list are left
-  out and counted.
+- `actors` (default): actors are the unit, so no actor is in two parts of a fold. With `folds` K >= 3,
+  the actors are dealt into K groups and fold k tests group k, validates on group k+1 (mod K) and trains
+  on the rest: every actor is tested exactly once and validates exactly once. With `folds: 1`, one split
+  into `fractions` of the actors.
+- `clips`: the course project's way, clips are the unit, dealt at random, so an actor's clips land in
+  several parts (the speaker leaks from training into test). Folds as for `actors`. Only for showing
+  the leak: its accuracies are not speaker-independent.
+- `published`: one fold from a published actor split, a JSON file with `train`, `dev` (or
+  `validation`) and `test` lists of actor ids, such as CREMA-D's speaker_splits.json. Clips of actors
+  it does not list are left out and counted.
 
-Only clips with status ok in the clip list are split. The result is one table (clip, actor, emotion,
-part) that every training stage reads, so the audio and the face of a part are always the same clips.
+Groups are stratified: actors by sex (actors of unknown sex form their own stratum), clips by emotion;
+among `candidates` random deals, the one whose groups' emotion proportions (and sizes) are closest to
+the whole corpus's is kept, so each group also has the corpus's emotion mix.
+
+Only clips with status ok in the clip list that survived preprocessing in at least one modality are
+split. The result is one table (clip, actor, emotion, fold, part), a row per clip and fold, that every
+training stage and eval_cross read, so the audio and the face of a part are always the same clips.
 """
 
 from __future__ import annotations
@@ -24,28 +31,38 @@ import numpy as np
 import pandas as pd
 
 PARTS = ("train", "validation", "test")
-SPLIT_COLUMNS = ["clip", "actor", "emotion", "part"]
-SCHEMES = ("stratified", "published")
+SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
+SCHEMES = ("actors", "clips", "published")
 # Names a published split may use for each part.
 PUBLISHED_NAMES = {"train": "train", "dev": "validation", "val": "validation", "validation": "validation", "test": "test"}
 UNKNOWN_SEX = "unknown"
+LEAK_WARNING = ("split.scheme clips shares actors between train and test (the course project's leak): "
+                "its accuracies are not speaker-independent; use it only to compare with scheme actors")
+
+
+class SplitError(ValueError):
+    """A split that the params and the corpus cannot give; str(error) says what to change."""
 
 
 def check_fractions(fractions: dict) -> dict[str, float]:
     """`fractions` as {part: float} for the three parts, each > 0, summing to 1."""
     if set(fractions) != set(PARTS):
-        raise ValueError(f"split.fractions must name exactly {list(PARTS)}, got {sorted(fractions)}")
+        raise SplitError(f"split.fractions must name exactly {list(PARTS)}, got {sorted(fractions)}")
     values = {part: float(fractions[part]) for part in PARTS}
     if any(v <= 0 for v in values.values()):
-        raise ValueError(f"every split fraction must be > 0 (validation chooses the epoch, test is reported), got {values}")
+        raise SplitError(f"every split fraction must be > 0 (validation chooses the epoch, test is reported), got {values}")
     if abs(sum(values.values()) - 1.0) > 1e-6:
-        raise ValueError(f"split.fractions must sum to 1, got {sum(values.values())}")
+        raise SplitError(f"split.fractions must sum to 1, got {sum(values.values())}")
     return values
 
 
-def usable_clips(clips: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the clip list that are real clips (status ok)."""
-    return clips[clips["status"] == "ok"].copy()
+def usable_clips(clips: pd.DataFrame, survived: set[str] | None = None) -> pd.DataFrame:
+    """The rows of the clip list that are real clips (status ok) and, when `survived` is given, are in it
+    (the clips that preprocessing turned into at least one modality)."""
+    ok = clips["status"] == "ok"
+    if survived is not None:
+        ok &= clips["clip"].isin(survived)
+    return clips[ok].copy()
 
 
 def actor_table(clips: pd.DataFrame) -> pd.DataFrame:
@@ -55,146 +72,214 @@ def actor_table(clips: pd.DataFrame) -> pd.DataFrame:
     return counts.assign(sex=sex.reindex(counts.index)).sort_index()
 
 
-def part_sizes(n_actors: int, fractions: dict[str, float]) -> dict[str, int]:
-    """Actors per part: largest-remainder rounding of fractions * n_actors, at least one per part."""
-    if n_actors < len(PARTS):
-        raise ValueError(f"{n_actors} actor(s) cannot be split into {len(PARTS)} parts without sharing an actor")
-    exact = {p: fractions[p] * n_actors for p in PARTS}
-    sizes = {p: int(np.floor(v)) for p, v in exact.items()}
-    for p in sorted(PARTS, key=lambda p: -(exact[p] - sizes[p]))[: n_actors - sum(sizes.values())]:
-        sizes[p] += 1
-    for p in PARTS:  # a tiny corpus: take an actor from the largest part for an empty one
-        if sizes[p] == 0:
-            sizes[max(sizes, key=sizes.get)] -= 1
-            sizes[p] = 1
+def group_sizes(n_units: int, fractions: list[float], unit: str = "actor") -> list[int]:
+    """Units per group: largest-remainder rounding of fractions * n_units, at least one per group."""
+    if n_units < len(fractions):
+        raise SplitError(f"{n_units} {unit}(s) cannot be dealt into {len(fractions)} groups without sharing one; "
+                         f"use fewer split.folds, or more {unit}s")
+    exact = [f * n_units for f in fractions]
+    sizes = [int(np.floor(v)) for v in exact]
+    for i in sorted(range(len(sizes)), key=lambda i: -(exact[i] - sizes[i]))[: n_units - sum(sizes)]:
+        sizes[i] += 1
+    for i in range(len(sizes)):  # a tiny corpus: take a unit from the largest group for an empty one
+        if sizes[i] == 0:
+            sizes[int(np.argmax(sizes))] -= 1
+            sizes[i] = 1
     return sizes
 
 
-def _candidate(strata: list[np.ndarray], n_actors: int, cuts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Part number of every actor (positions as in actor_table) for one random shuffle."""
-    # Systematic sampling: within each stratum (sex), actors get evenly spaced keys in random order;
-    # sorting all actors by key interleaves the strata, so cutting the sorted list at `cuts` gives every
-    # part its share of each stratum (to within one actor).
-    keys = np.empty(n_actors)
+def _candidate(strata: list[np.ndarray], n_units: int, cuts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Group number of every unit for one random deal."""
+    # Systematic sampling: within each stratum, units get evenly spaced keys in random order; sorting all
+    # units by key interleaves the strata, so cutting the sorted list at `cuts` gives every group its
+    # share of each stratum (to within one unit).
+    keys = np.empty(n_units)
     for members in strata:
         keys[members] = (rng.permutation(len(members)) + rng.random()) / len(members)
-    parts = np.empty(n_actors, dtype=int)
-    parts[np.argsort(keys, kind="stable")] = np.searchsorted(cuts, np.arange(n_actors), side="right") - 1
-    return parts
+    groups = np.empty(n_units, dtype=int)
+    groups[np.argsort(keys, kind="stable")] = np.searchsorted(cuts, np.arange(n_units), side="right") - 1
+    return groups
 
 
-def _imbalance(counts: np.ndarray, parts: np.ndarray, fractions: np.ndarray) -> float:
-    """How far the parts are from the corpus: L1 distance of emotion proportions plus of clip shares."""
+def _imbalance(counts: np.ndarray, groups: np.ndarray, fractions: np.ndarray) -> float:
+    """How far the groups are from the corpus: L1 distance of emotion proportions plus of clip shares."""
     overall = counts.sum(axis=0) / counts.sum()
     score = 0.0
-    for part, fraction in enumerate(fractions):
-        in_part = counts[parts == part].sum(axis=0)
-        n = in_part.sum()
-        score += float(np.abs(in_part / max(n, 1) - overall).sum()) + abs(n / counts.sum() - fraction)
+    for group, fraction in enumerate(fractions):
+        in_group = counts[groups == group].sum(axis=0)
+        n = in_group.sum()
+        score += float(np.abs(in_group / max(n, 1) - overall).sum()) + abs(n / counts.sum() - fraction)
     return score
 
 
-def stratified_actor_split(clips: pd.DataFrame, fractions: dict, seed: int, candidates: int = 200) -> pd.Series:
-    """Part of every actor (a Series indexed by actor id); see the module docstring."""
-    fractions = check_fractions(fractions)
-    actors = actor_table(clips)
-    sizes = part_sizes(len(actors), fractions)
-    counts = actors.drop(columns="sex").to_numpy(dtype=float)
-    strata = [np.flatnonzero(actors["sex"].to_numpy() == sex) for sex in sorted(actors["sex"].unique())]
-    cuts = np.cumsum([0] + [sizes[p] for p in PARTS])
-    targets = np.array([fractions[p] for p in PARTS])
+def stratified_groups(counts: np.ndarray, strata_labels: np.ndarray, fractions: list[float], seed: int,
+                      candidates: int = 200, unit: str = "actor") -> np.ndarray:
+    """Group of every unit (rows of `counts`: clips per emotion) for the best of `candidates` deals,
+    stratified by `strata_labels`; see the module docstring."""
+    sizes = group_sizes(len(counts), fractions, unit)
+    strata = [np.flatnonzero(strata_labels == label) for label in sorted(set(strata_labels))]
+    cuts = np.cumsum([0] + sizes)
+    targets = np.asarray(fractions, dtype=float)
     rng = np.random.default_rng(seed)
     best, best_score = None, np.inf
     for _ in range(max(1, int(candidates))):
-        parts = _candidate(strata, len(actors), cuts, rng)
-        score = _imbalance(counts, parts, targets)
+        groups = _candidate(strata, len(counts), cuts, rng)
+        score = _imbalance(counts, groups, targets)
         if score < best_score - 1e-12:  # strictly better only, so the result depends on the seed alone
-            best, best_score = parts, score
-    return pd.Series([PARTS[i] for i in best], index=actors.index).sort_index()
+            best, best_score = groups, score
+    return best
+
+
+def stratified_actor_split(clips: pd.DataFrame, fractions: dict, seed: int, candidates: int = 200) -> pd.Series:
+    """Part of every actor (a Series indexed by actor id) for one split into `fractions`."""
+    fractions = check_fractions(fractions)
+    actors = actor_table(clips)
+    groups = stratified_groups(actors.drop(columns="sex").to_numpy(dtype=float), actors["sex"].to_numpy(),
+                               [fractions[p] for p in PARTS], seed, candidates)
+    return pd.Series([PARTS[g] for g in groups], index=actors.index).sort_index()
+
+
+def fold_parts(groups: np.ndarray, folds: int) -> list[np.ndarray]:
+    """Per fold, the part of every unit: fold k tests group k, validates on group k+1 (mod K), trains on the rest."""
+    parts = []
+    for k in range(folds):
+        part = np.full(len(groups), "train", dtype=object)
+        part[groups == (k + 1) % folds] = "validation"
+        part[groups == k] = "test"
+        parts.append(part)
+    return parts
+
+
+def unit_parts(clips: pd.DataFrame, scheme: str, folds: int, fractions: dict, seed: int, candidates: int) -> tuple[pd.Index, list[np.ndarray]]:
+    """The units (actor ids, or clip names for scheme clips) and, per fold, the part of each."""
+    if folds != 1 and folds < len(PARTS):
+        raise SplitError(f"split.folds must be 1 (one split by split.fractions) or at least 3, got {folds}")
+    if scheme == "actors":
+        actors = actor_table(clips)
+        units, counts, strata, unit = actors.index, actors.drop(columns="sex").to_numpy(dtype=float), actors["sex"].to_numpy(), "actor"
+    else:
+        emotions = clips.set_index("clip")["emotion"].sort_index()
+        units, counts, strata, unit = emotions.index, pd.get_dummies(emotions).to_numpy(dtype=float), emotions.to_numpy(), "clip"
+    if folds == 1:
+        fractions = check_fractions(fractions)
+        groups = stratified_groups(counts, strata, [fractions[p] for p in PARTS], seed, candidates, unit)
+        return units, [np.array([PARTS[g] for g in groups], dtype=object)]
+    groups = stratified_groups(counts, strata, [1.0 / folds] * folds, seed, candidates, unit)
+    return units, fold_parts(groups, folds)
 
 
 def read_published_split(path: str | Path) -> pd.Series:
     """A published actor split (JSON of part name -> actor ids) as a Series actor id -> part."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"published split not found: {path} (params.yaml split.published)")
+        raise SplitError(f"published split not found: {path} (params.yaml split.published)")
     lists = json.loads(path.read_text())
     if not isinstance(lists, dict) or set(lists) - set(PUBLISHED_NAMES):
         got = sorted(lists) if isinstance(lists, dict) else type(lists).__name__
-        raise ValueError(f"{path}: expected lists named train, dev (or validation) and test, got {got}")
+        raise SplitError(f"{path}: expected lists named train, dev (or validation) and test, got {got}")
     parts: dict[int, str] = {}
     for name, actors in lists.items():
         for actor in actors:
             actor = int(actor)
             part = PUBLISHED_NAMES[name]
             if parts.setdefault(actor, part) != part:
-                raise ValueError(f"{path}: actor {actor} is in two parts ({parts[actor]} and {part})")
+                raise SplitError(f"{path}: actor {actor} is in two parts ({parts[actor]} and {part})")
     missing = set(PARTS) - set(parts.values())
     if missing:
-        raise ValueError(f"{path}: no actor in part(s) {sorted(missing)}")
+        raise SplitError(f"{path}: no actor in part(s) {sorted(missing)}")
     return pd.Series(parts).sort_index()
 
 
-def split_table(clips: pd.DataFrame, actor_parts: pd.Series) -> tuple[pd.DataFrame, int]:
-    """The split table (SPLIT_COLUMNS, sorted by clip) and the number of clips whose actor has no part."""
-    parts = clips["actor"].astype(int).map(actor_parts)
-    table = clips.assign(part=parts)[SPLIT_COLUMNS]
-    kept = table[table["part"].notna()].sort_values("clip", kind="stable").reset_index(drop=True)
-    kept["actor"] = kept["actor"].astype(int)
-    return kept, int(table["part"].isna().sum())
+def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Split the usable clips of a clip list as `params` (the `split` section) says.
 
-
-def make_split(clips: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Split the ok clips of a clip list as `params` (the `split` section) says; returns the table, a
-    flat summary and the parts' composition (see summarize_split)."""
-    scheme = params.get("scheme", "stratified")
+    `survived`: the clips that preprocessing turned into at least one modality (None: all). Returns the
+    split table (SPLIT_COLUMNS, a row per clip and fold, sorted by fold and clip), a flat summary and
+    the composition of every fold's parts (see summarize_split). Raises SplitError when the params and
+    the corpus cannot give a split with clips in every part of every fold.
+    """
+    scheme = params.get("scheme", "actors")
     if scheme not in SCHEMES:
-        raise ValueError(f"split.scheme must be one of {SCHEMES}, got {scheme!r}")
-    usable = usable_clips(clips)
+        raise SplitError(f"split.scheme must be one of {SCHEMES}, got {scheme!r}")
+    usable = usable_clips(clips, survived)
     if usable.empty:
-        raise ValueError("the clip list has no clip with status ok")
+        raise SplitError("no clip to split: none has status ok in the clip list and survived preprocessing")
+    folds = int(params.get("folds", 1)) if scheme != "published" else 1
     if scheme == "published":
         actor_parts = read_published_split(params["published"])
+        per_fold = [usable["actor"].astype(int).map(actor_parts)]
     else:
-        actor_parts = stratified_actor_split(usable, params["fractions"], int(params["seed"]), int(params.get("candidates", 200)))
-    table, unassigned = split_table(usable, actor_parts)
-    check_actor_disjoint(table)
+        units, parts = unit_parts(usable, scheme, folds, params.get("fractions", {}), int(params["seed"]), int(params.get("candidates", 200)))
+        key = usable["actor"].astype(int) if scheme == "actors" else usable["clip"]
+        per_fold = [key.map(pd.Series(p, index=units)) for p in parts]
+    tables = [usable.assign(fold=k, part=part)[SPLIT_COLUMNS] for k, part in enumerate(per_fold)]
+    table = pd.concat(tables).dropna(subset=["part"]).sort_values(["fold", "clip"], kind="stable").reset_index(drop=True)
+    table["actor"] = table["actor"].astype(int)
+    check_parts_not_empty(table, params, scheme)
+    if scheme != "clips":
+        check_actor_disjoint(table)
     summary, composition = summarize_split(table, usable)
-    summary.update(clips_listed=len(clips), clips_not_ok=int(len(clips) - len(usable)), clips_actor_not_in_split=unassigned)
+    summary.update(clips_listed=len(clips), clips_not_ok=int((clips["status"] != "ok").sum()),
+                   clips_without_modality=int(len(usable_clips(clips)) - len(usable)),
+                   clips_actor_not_in_split=int(len(usable) - table[table["fold"] == 0]["clip"].nunique()))
     return table, summary, composition
 
 
+def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> None:
+    """Raise SplitError naming the fold and part that holds no clip (e.g. a published split of other actors)."""
+    for fold, rows in table.groupby("fold"):
+        empty = [p for p in PARTS if not (rows["part"] == p).any()]
+        if empty:
+            hint = (f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme actors"
+                    if scheme == "published" else "use fewer split.folds, or more data")
+            raise SplitError(f"fold {fold}: no clip in part(s) {', '.join(empty)}: {hint}")
+
+
 def check_actor_disjoint(table: pd.DataFrame) -> None:
-    """Raise when an actor appears in two parts (the course project's leak)."""
-    parts_per_actor = table.groupby("actor")["part"].nunique()
-    leaking = parts_per_actor[parts_per_actor > 1].index.tolist()
+    """Raise when an actor appears in two parts of one fold (the course project's leak)."""
+    parts_per_actor = table.groupby(["fold", "actor"])["part"].nunique()
+    leaking = sorted({actor for (_, actor) in parts_per_actor[parts_per_actor > 1].index})
     if leaking:
-        raise AssertionError(f"actors in more than one part: {leaking}")
+        raise AssertionError(f"actors in more than one part of a fold: {leaking}")
+
+
+def actors_in_two_parts(table: pd.DataFrame) -> int:
+    """Actors that are in more than one part of some fold: 0 for a speaker-independent split."""
+    parts_per_actor = table.groupby(["fold", "actor"])["part"].nunique()
+    return len({actor for (_, actor) in parts_per_actor[parts_per_actor > 1].index})
 
 
 def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    """Actors and clips per part (flat, for metrics/split.json), and the composition of every part: one
-    row per part and group (an emotion: its clips; a sex: its actors), for a plot."""
+    """Folds, clips and actors split, actors shared between parts (flat, for metrics/split.json), and the
+    composition of every fold's parts: one row per fold, part and group (an emotion: its clips; a sex:
+    its actors), for a plot."""
     sex = clips.drop_duplicates("actor").set_index("actor")["sex"].fillna("").astype(str).replace("", UNKNOWN_SEX)
-    summary, composition = {}, []
-    for part in PARTS:
-        rows = table[table["part"] == part]
-        actors = sorted(rows["actor"].unique().tolist())
-        summary[f"{part}_actors"], summary[f"{part}_clips"] = len(actors), len(rows)
+    summary = {
+        "folds": int(table["fold"].nunique()),
+        "clips": int(table["clip"].nunique()),
+        "actors": int(table["actor"].nunique()),
+        "test_clips_per_fold": round(float(table[table["part"] == "test"].groupby("fold").size().mean()), 1),
+        "actors_in_two_parts": actors_in_two_parts(table),
+    }
+    composition = []
+    for (fold, part), rows in table.groupby(["fold", "part"], sort=True):
         for emotion, n in rows["emotion"].value_counts().sort_index().items():
-            composition.append({"group": f"{part} {emotion}", "count": int(n), "of": "clips"})
-        for s, n in sex.reindex(actors).value_counts().sort_index().items():
-            composition.append({"group": f"{part} {s}", "count": int(n), "of": "actors"})
+            composition.append({"group": f"fold {fold} {part} {emotion}", "count": int(n), "of": "clips"})
+        for s, n in sex.reindex(sorted(rows["actor"].unique())).value_counts().sort_index().items():
+            composition.append({"group": f"fold {fold} {part} {s}", "count": int(n), "of": "actors"})
     return summary, pd.DataFrame(composition, columns=["group", "count", "of"])
 
 
 def read_split(path: str | Path) -> pd.DataFrame:
-    """The split table written by the split stage, checked for actor leakage."""
+    """The split table written by the split stage."""
     table = pd.read_csv(path, dtype={"clip": str, "emotion": str, "part": str}, keep_default_na=False)
     if list(table.columns) != SPLIT_COLUMNS:
-        raise ValueError(f"{path}: expected columns {SPLIT_COLUMNS}, got {list(table.columns)}")
+        raise ValueError(f"{path}: expected columns {SPLIT_COLUMNS}, got {list(table.columns)}; rerun the split stage")
     unknown = set(table["part"]) - set(PARTS)
     if unknown:
         raise ValueError(f"{path}: unknown part(s) {sorted(unknown)}")
-    check_actor_disjoint(table)
     return table
+
+
+def folds_of(table: pd.DataFrame) -> list[int]:
+    return sorted(int(f) for f in table["fold"].unique())

@@ -1,19 +1,23 @@
-"""Training the audio, video and AV models: one entry point (`train_and_save`) for the three stages.
+"""Training the audio, video and AV models, once per fold of the split and training seed: one entry
+point (`train_repeats`) for the three stages.
 
 - Data (see avemo.loading): a unimodal model uses the clips its modality has; the AV model uses the
   clips that have at least one modality (a missing one is marked absent, as modality dropout trains it
-  to handle). Only the train and validation parts are read: eval_cross alone scores the test part.
-- Reproducibility: python, numpy and torch are seeded with `train.seed`, and the training order comes
-  from a seeded generator, so two runs on the same machine give the same model.
-- Model selection: after every epoch the model is scored on the validation part; the epoch with the
-  best validation accuracy (ties: lower validation loss) is kept, and training stops after `patience`
-  epochs without improvement.
-- `train.freeze_encoder`: the encoder is not trained. Its features of every clip are computed once
-  (encoder in eval mode, no augmentation), standardised per feature with the training part's mean
-  and std (stored in the encoder), and only the head is trained on them (a linear or MLP probe, the
-  DeepSpectrum way). The checkpoint still holds the whole model, so it runs on images.
-- Logging: per-epoch train/val loss and accuracy go to dvclive (plots declared in dvc.yaml by hand),
-  rounded like the metrics so that the git-tracked curves read the same on every machine.
+  to handle). Only the train and validation parts of each fold are read: eval_cross alone scores the
+  test parts.
+- Repeats: one model per fold of the split table and per seed of `train.seeds`, saved as
+  `<models>/fold<k>_seed<s>.pt`. Python, numpy and torch are seeded with the seed, and the training
+  order comes from a seeded generator, so two runs on the same machine give the same models.
+- Model selection: after every epoch the model is scored on the fold's validation part; the epoch with
+  the best validation accuracy (ties: lower validation loss) is kept, and training stops after
+  `patience` epochs without improvement.
+- `train.freeze_encoder`: the encoder stays in its pretrained state. Its raw features of every clip come
+  from the embed stage (computed once for all repeats), are standardised with the fold's training part
+  (see models.Encoder.set_standardisation), and only the head is trained on them (a linear or MLP
+  probe, the DeepSpectrum way). Otherwise the whole model is fine-tuned on images, repeat by repeat.
+- Logging: per-epoch train/val loss and accuracy of the first repeat (first fold, first seed) go to
+  dvclive (plots declared in dvc.yaml by hand), every repeat's outcome to `repeats.csv` beside them,
+  rounded like the metrics so that the git-tracked files read the same on every machine.
 """
 
 from __future__ import annotations
@@ -26,15 +30,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from avemo.clipindex import read_index, read_settings
-from avemo.files import METRIC_DECIMALS, write_metrics
-from avemo.inference import encode_all, logits_of, pick_device, predict
-from avemo.loading import FeatureBatches, clips_for, image_dataset, loader, modality_table
+from avemo.embedding import read_embeddings
+from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
+from avemo.inference import logits_of, pick_device, predict
+from avemo.inputs import loader
+from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
 from avemo.models import build_model, model_config, save_checkpoint
-from avemo.splits import read_split
+from avemo.splits import folds_of, read_split
 
 MODALITIES_OF = {"audio": ("audio",), "video": ("video",), "av": ("audio", "video")}
 TRAINING_PARTS = ("train", "validation")  # never the test part
@@ -48,16 +55,8 @@ def set_seed(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def standardise_features(encoder, cached: dict[str, dict], modalities) -> None:
-    """Per-feature mean and std of the training part's features (the present ones, of every modality
-    the model sees: one encoder, one scaling) go into the encoder, and every part's cached features are
-    scaled alike, so the saved model gives the head the same inputs from images."""
-    train = cached["train"]
-    features = torch.cat([train[m][train[f"{m}_present"]] for m in modalities])
-    encoder.set_standardisation(features)
-    for items in cached.values():
-        for m in modalities:
-            items[m] = (items[m] - encoder.feature_mean.cpu()) / encoder.feature_std.cpu()
+def checkpoint_name(fold: int, seed: int) -> str:
+    return f"fold{fold}_seed{seed}.pt"
 
 
 def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight_decay, device, live=None, features=False) -> dict:
@@ -107,65 +106,78 @@ def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight
     return {"history": history, "best_epoch": best["epoch"], "epochs_run": len(history), "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"]}
 
 
+# --- one repeat ------------------------------------------------------------------------------------
+
+
+def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: int, train: dict, lr: float, folders: dict,
+              embeddings: dict | None, pretrained: bool, device, live=None) -> tuple[nn.Module, dict]:
+    """One model of `kind` trained on rows["train"], its epoch chosen on rows["validation"]."""
+    modalities = MODALITIES_OF[kind]
+    set_seed(seed)
+    model = build_model(config, pretrained=pretrained).to(device)
+    batch_size = int(train["batch_size"])
+    if embeddings is not None:  # frozen encoder: heads on cached features
+        model.encoder.requires_grad_(False)
+        raw = {part: raw_feature_items(rows[part], modalities, embeddings, classes) for part in TRAINING_PARTS}
+        model.encoder.set_standardisation(torch.cat([raw["train"][m][raw["train"][f"{m}_present"]] for m in modalities]).to(device))
+        items = {part: standardised({k: v.to(device) for k, v in raw[part].items()}, model.encoder, modalities) for part in TRAINING_PARTS}
+        train_data = FeatureBatches(items["train"], batch_size, shuffle=True, seed=seed)
+        val_data = FeatureBatches(items["validation"], batch_size)
+    else:  # fine-tuning on images
+        top_db = float(config["preprocessing"]["audio"]["top_db"]) if "audio" in modalities else None
+
+        def data(part, shuffle):
+            augment = shuffle and bool(train.get("augmentation", False))
+            images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db, augment=augment)
+            return loader(images, batch_size, shuffle, seed)
+
+        train_data, val_data = data("train", True), data("validation", False)
+    result = fit(model, train_data, val_data, modalities, epochs=train["epochs"], patience=train["patience"], lr=float(lr),
+                 weight_decay=float(train["weight_decay"]), device=device, live=live, features=embeddings is not None)
+    return model, result
+
+
 # --- the stage entry point -----------------------------------------------------------------------
 
 
-def train_and_save(
+def train_repeats(
     kind: str,
     *,
     split_path: str | Path,
     folders: dict[str, str | Path],
+    embeddings_dir: str | Path,
     encoder: dict,
     train: dict,
     lr: float,
     fusion: dict | None = None,
-    model_path: str | Path,
+    models_dir: str | Path,
     metrics_path: str | Path,
     live_dir: str | Path | None = None,
 ) -> dict:
-    """Train one model (`kind`: audio, video or av), save its best checkpoint and its metrics JSON.
+    """Train one model of `kind` (audio, video or av) per fold and seed, save each checkpoint in
+    `models_dir`, and write the means over the repeats as metrics (see the module docstring).
 
     `folders` maps "audio" to the melspec folder and "video" to the faces folder (each with index.csv
-    and settings.json; the spectrograms' dB range comes from the melspec folder's settings).
+    and settings.json); `embeddings_dir` holds the embed stage's features (read when the encoder is frozen).
     """
     started = time.monotonic()
     modalities = MODALITIES_OF[kind]
-    seed = int(train["seed"])
-    set_seed(seed)
     device = pick_device()
     split = read_split(split_path)
     classes = sorted(split["emotion"].unique().tolist())
-    table, counts = modality_table(split, {m: read_index(folders[m]) for m in modalities})
-    rows = {part: clips_for(table[table["part"] == part], modalities, "all" if kind != "av" else "any") for part in TRAINING_PARTS}
-    for part in TRAINING_PARTS:
-        if rows[part].empty:
-            raise ValueError(f"no {kind} clip in the {part} part (check the split and the preprocessing indexes)")
-
-    preprocessing = {m: read_settings(folders[m]) for m in modalities}
-    top_db = float(preprocessing["audio"]["top_db"]) if "audio" in preprocessing else None
-    config = model_config(kind, encoder, classes, train, fusion, preprocessing)
-    model = build_model(config, pretrained=bool(encoder["pretrained"])).to(device)
+    indexes = {m: read_index(folders[m]) for m in modalities}
     frozen = bool(train.get("freeze_encoder", False))
-    batch_size = int(train["batch_size"])
+    if frozen and not encoder["pretrained"]:
+        raise ValueError("train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder); change one of them")
+    embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities} if frozen else None
+    config = model_config(kind, encoder, classes, train, fusion, {m: read_settings(folders[m]) for m in modalities})
+    seeds = [int(s) for s in train["seeds"]]
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for old in models_dir.glob("*.pt"):  # a rerun with fewer folds or seeds leaves no stale model behind
+        old.unlink()
     print(f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder {'frozen' if frozen else 'fine-tuned'}; "
-          f"clips " + ", ".join(f"{p} {len(rows[p])}" for p in TRAINING_PARTS), file=sys.stderr)
-    for m in modalities:
-        print(f"  {m}: " + ", ".join(f"{p} {c['usable']} usable ({c['fallback']} fallback), {c['left_out_failed']} left out"
-                                       for p, c in counts[m].items() if p in TRAINING_PARTS), file=sys.stderr)
-
-    def data(part, shuffle):
-        augment = shuffle and bool(train.get("augmentation", False)) and not frozen
-        images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db, augment=augment)
-        return loader(images, batch_size, shuffle, seed)
-
-    if frozen:
-        model.encoder.requires_grad_(False)
-        cached = {part: encode_all(model, data(part, False), modalities, device) for part in TRAINING_PARTS}
-        standardise_features(model.encoder, cached, modalities)
-        train_data = FeatureBatches(cached["train"], batch_size, shuffle=True, seed=seed)
-        val_data = FeatureBatches(cached["validation"], batch_size)
-    else:
-        train_data, val_data = data("train", True), data("validation", False)
+          f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)", file=sys.stderr)
 
     live = None
     if live_dir is not None:
@@ -173,26 +185,43 @@ def train_and_save(
 
         # No dvc.yaml rewriting and no experiment saving: DVC owns the pipeline, the plots are declared by hand.
         live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None)
+    repeats = []
     try:
-        result = fit(model, train_data, val_data, modalities, epochs=train["epochs"], patience=train["patience"], lr=float(lr),
-                     weight_decay=float(train["weight_decay"]), device=device, live=live, features=frozen)
+        for fold in folds_of(split):
+            table, _ = modality_table(split[split["fold"] == fold], indexes)
+            rows = {part: clips_for(table[table["part"] == part], modalities, "all" if kind != "av" else "any") for part in TRAINING_PARTS}
+            for part in TRAINING_PARTS:
+                if rows[part].empty:
+                    raise ValueError(f"fold {fold}: no {kind} clip in the {part} part (check the split and the preprocessing indexes)")
+            for seed in seeds:
+                model, result = train_one(kind, rows, classes, {**config, "fold": fold, "seed": seed}, seed=seed, train=train, lr=lr,
+                                          folders=folders, embeddings=embeddings, pretrained=bool(encoder["pretrained"]), device=device,
+                                          live=live if not repeats else None)
+                best = result["history"][result["best_epoch"] - 1]
+                outcome = {"fold": fold, "seed": seed, "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"],
+                           "val_accuracy": result["val_accuracy"], "val_loss": result["val_loss"], "train_accuracy": best["train_accuracy"],
+                           "train_clips": len(rows["train"]), "validation_clips": len(rows["validation"])}
+                save_checkpoint(models_dir / checkpoint_name(fold, seed), model.cpu(), {**config, "fold": fold, "seed": seed}, outcome)
+                repeats.append(outcome)
+                print(f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} kept, "
+                      f"val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, {len(rows['validation'])} validation clips)", file=sys.stderr)
     finally:
         if live is not None:
             live.end()
 
-    info = {"best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"], "val_accuracy": result["val_accuracy"]}
-    save_checkpoint(model_path, model.cpu(), config, info)
+    outcomes = pd.DataFrame(repeats)
+    if live_dir is not None:
+        write_csv(Path(live_dir) / "repeats.csv", pd.DataFrame(rounded(outcomes.to_dict("records"))))
     metrics = {
-        "val_accuracy": result["val_accuracy"],
-        "val_loss": result["val_loss"],
-        "train_accuracy": result["history"][result["best_epoch"] - 1]["train_accuracy"],
-        "best_epoch": result["best_epoch"],
-        "epochs_run": result["epochs_run"],
-        "train_clips": len(rows["train"]),
-        "validation_clips": len(rows["validation"]),
+        "repeats": len(outcomes),
+        "val_accuracy": float(outcomes["val_accuracy"].mean()),
+        "val_accuracy_std": float(outcomes["val_accuracy"].std(ddof=1)) if len(outcomes) > 1 else 0.0,
+        "val_loss": float(outcomes["val_loss"].mean()),
+        "train_accuracy": float(outcomes["train_accuracy"].mean()),
+        "best_epoch": float(outcomes["best_epoch"].mean()),
     }
     write_metrics(metrics_path, metrics)
-    print(f"train_{kind}: epoch {result['best_epoch']} of {result['epochs_run']} kept (val acc {result['val_accuracy']:.3f}); "
+    print(f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- {metrics['val_accuracy_std']:.3f}; "
           f"{time.monotonic() - started:.0f} s", file=sys.stderr)
     return metrics
 
@@ -207,9 +236,10 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
         parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage (<clip>.npy, index.csv, settings.json)")
     if "video" in MODALITIES_OF[kind]:
         parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage (<clip>.png, index.csv, settings.json)")
-    parser.add_argument("--model", default=f"models/{kind}.pt", help="where to write the best checkpoint")
+    parser.add_argument("--embeddings", default="data/embeddings", help="output folder of the embed stage (read when train.freeze_encoder)")
+    parser.add_argument("--models", default=f"models/{kind}", help="folder for the checkpoints, one per fold and seed")
     parser.add_argument("--metrics", default=f"metrics/train_{kind}.json", help="where to write the metrics JSON")
-    parser.add_argument("--live", default=f"dvclive/train_{kind}", help="dvclive folder for the per-epoch curves")
+    parser.add_argument("--live", default=f"dvclive/train_{kind}", help="dvclive folder for the curves and repeats.csv")
     return parser
 
 
