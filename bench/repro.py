@@ -57,13 +57,17 @@ def main() -> None:
     cross = Path("metrics/eval_cross.json")
     if cross.exists():
         metrics = json.loads(cross.read_text())
-        print(f"\n{'test part':<20}{'accuracy':>9}{'95% CI':>16}{'macro-F1':>10}{'UAR':>7}")
+        print(f"\n{'test parts':<20}{'accuracy':>17}{'95% interval':>17}{'macro-F1':>10}{'UAR':>7}{'repeats':>9}{'p vs chance':>13}")
         for key in SHOWN:
             m = metrics.get(key)
             if m:
                 low, high = m["accuracy_ci95"]
-                print(f"{key:<20}{m['accuracy']:>9.3f}{f'[{low:.3f}, {high:.3f}]':>16}{m['macro_f1']:>10.3f}{m['uar']:>7.3f}")
-
+                print(f"{key:<20}{m['accuracy']:>9.3f} +- {m['accuracy_std']:.3f}{f'[{low:.3f}, {high:.3f}]':>17}"
+                      f"{m['macro_f1']:>10.3f}{m['uar']:>7.3f}{m['repeats']:>9}{m['chance_p_value']:>13.2g}")
+        av = metrics.get("av_vs_best_single")
+        if av:
+            low, high = av["difference_ci95"]
+            print(f"AV on both minus {av['best_single']}: {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], McNemar p {av['p_value']:.2g}")
 
 if __name__ == "__main__":
     main()

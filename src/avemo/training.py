@@ -23,7 +23,6 @@ point (`train_repeats`) for the three stages.
 from __future__ import annotations
 
 import argparse
-import copy
 import random
 import sys
 import time
@@ -57,6 +56,11 @@ def set_seed(seed: int) -> None:
 
 def checkpoint_name(fold: int, seed: int) -> str:
     return f"fold{fold}_seed{seed}.pt"
+
+
+def snapshot(model: nn.Module, features: bool) -> dict:
+    """A copy of the weights training may change: on cached features, not the encoder's (13 MB a copy)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if not (features and k.startswith("encoder."))}
 
 
 def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight_decay, device, live=None, features=False) -> dict:
@@ -99,10 +103,10 @@ def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight
         print(f"  epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {row['val_accuracy']:.3f}", file=sys.stderr)
         improved = row["val_accuracy"] > best["val_accuracy"] or (row["val_accuracy"] == best["val_accuracy"] and val_loss < best["val_loss"])
         if improved:
-            best = {"epoch": epoch, "val_accuracy": row["val_accuracy"], "val_loss": val_loss, "state": copy.deepcopy(model.state_dict())}
+            best = {"epoch": epoch, "val_accuracy": row["val_accuracy"], "val_loss": val_loss, "state": snapshot(model, features)}
         elif epoch - best["epoch"] >= int(patience):
             break
-    model.load_state_dict(best["state"])
+    model.load_state_dict(best["state"], strict=not features)
     return {"history": history, "best_epoch": best["epoch"], "epochs_run": len(history), "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"]}
 
 
@@ -186,6 +190,9 @@ def train_repeats(
         # No dvc.yaml rewriting and no experiment saving: DVC owns the pipeline, the plots are declared by hand.
         live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None)
     repeats = []
+    threads = torch.get_num_threads()
+    if frozen:  # a head's small matrices: one thread was ten times faster here than two waiting on each other
+        torch.set_num_threads(1)
     try:
         for fold in folds_of(split):
             table, _ = modality_table(split[split["fold"] == fold], indexes)
@@ -206,6 +213,7 @@ def train_repeats(
                 print(f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} kept, "
                       f"val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, {len(rows['validation'])} validation clips)", file=sys.stderr)
     finally:
+        torch.set_num_threads(threads)
         if live is not None:
             live.end()
 
