@@ -31,7 +31,7 @@ from avemo.extract_middle_frame import run_extract_middle_frame
 from avemo.face_crop import run_face_crop
 from avemo.media import ffmpeg_binary
 from avemo.melspec import run_melspec
-from avemo.params import load_section
+from avemo.params import read_params
 from avemo.pool import default_jobs
 
 FULL_DATASET_CLIPS = 7442
@@ -75,16 +75,17 @@ def make_corpus(source: Path, target: Path, count: int) -> None:
 
 
 def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
+    params = read_params("params.yaml", "audio", "melspec", "frame", "face")
     clips, _ = dataset.list_clips(raw_dir)
     n = len(clips)
     with measured(results, "extract_audio", n):
-        run_extract_audio(clips, out / "audio", sample_rate=int(load_section("audio")["sample_rate"]), jobs=jobs)
+        run_extract_audio(clips, out / "audio", sample_rate=params["audio"]["sample_rate"], jobs=jobs)
     with measured(results, "melspec", n):
-        run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=load_section("melspec"), jobs=jobs)
+        run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=params["melspec"], jobs=jobs)
     with measured(results, "extract_middle_frame", n):
-        run_extract_middle_frame(clips, out / "frames", position=float(load_section("frame")["position"]), jobs=jobs)
+        run_extract_middle_frame(clips, out / "frames", position=params["frame"]["position"], jobs=jobs)
     with measured(results, "face_crop", n):
-        run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=load_section("face"), jobs=jobs)
+        run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=params["face"], jobs=jobs)
     for stage in ("audio", "melspec", "frames", "faces"):
         bad = read_index(out / stage).query("status == 'failed'")
         if len(bad):

@@ -10,12 +10,8 @@ avemo.embedding). Every fold, seed and model of the training stages that keeps t
 import argparse
 import sys
 
-import torch
-
-from avemo.embedding import embed_modality, write_embeddings
-from avemo.inference import pick_device
-from avemo.models import build_encoder
-from avemo.params import load_section
+from avemo.cli import run_stage
+from avemo.params import read_params
 
 
 def main() -> int:
@@ -27,7 +23,13 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass (memory, not results)")
     args = parser.parse_args()
 
-    encoder_params = load_section("encoder", args.params)
+    encoder_params = read_params(args.params, "encoder")["encoder"]
+    import torch  # slow imports only once the params are known to be right
+
+    from avemo.embedding import embed_modality, write_embeddings
+    from avemo.inference import pick_device
+    from avemo.models import build_encoder
+
     device = pick_device()
     torch.manual_seed(0)  # with encoder.pretrained false the random weights, and so the features, are the same every run
     encoder = build_encoder(encoder_params["arch"], bool(encoder_params["pretrained"])).to(device)
@@ -40,4 +42,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("embed", main))

@@ -20,17 +20,16 @@ of the test clips' names, not the sample's clips.
 import argparse
 import sys
 
-from avemo.clipindex import read_index
-from avemo.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
-from avemo.evaluation import RATER_GROUPS
-from avemo.files import write_csv, write_metrics
-from avemo.params import load_section
-from avemo.splits import read_split
+from avemo.cli import run_stage
+from avemo.params import read_params
 
 CHANCE_LEVEL = 0.05  # below this p-value, a result differs from chance
 
 
 def print_table(results: dict, human: dict, n_classes: int) -> None:
+    from avemo.crosstest import CROSS_TESTS
+    from avemo.evaluation import RATER_GROUPS
+
     out = sys.stderr
     print(f"\neval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
           f"{n_classes} classes (chance {1 / n_classes:.3f})", file=out)
@@ -63,7 +62,12 @@ def main() -> int:
     parser.add_argument("--live", default="dvclive/eval_cross", help="dvclive folder for the confusion matrices")
     args = parser.parse_args()
 
-    params = load_section("eval", args.params)
+    params = read_params(args.params, "eval")["eval"]
+    from avemo.clipindex import read_index  # slow imports (torch) only once the params are known to be right
+    from avemo.crosstest import cross_metrics, cross_predictions, human_baseline
+    from avemo.files import write_csv, write_metrics
+    from avemo.splits import read_split
+
     split = read_split(args.split)
     folders = {"audio": args.melspec, "video": args.faces}
     models = {kind: f"{args.models}/{kind}" for kind in ("audio", "video", "av")}
@@ -90,4 +94,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("eval_cross", main))

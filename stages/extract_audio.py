@@ -7,18 +7,19 @@ and settings.json. The clips are opened at the paths the clip list holds.
 
 import sys
 
+from avemo.cli import run_stage
 from avemo.dataset import read_clip_list
 from avemo.extract_audio import run_extract_audio
-from avemo.params import load_section
+from avemo.params import read_params
 from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
     args = stage_parser(__doc__, "audio", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/audio").parse_args()
-    audio = load_section("audio", args.params)
-    results = run_extract_audio(read_clip_list(args.clips), args.out, sample_rate=int(audio["sample_rate"]), jobs=args.jobs)
-    return summarize("extract_audio", results, strict=bool(load_section("strict", args.params)))
+    params = read_params(args.params, "audio", "strict")
+    results = run_extract_audio(read_clip_list(args.clips), args.out, sample_rate=params["audio"]["sample_rate"], jobs=args.jobs)
+    return summarize("extract_audio", results, strict=params["strict"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("extract_audio", main))

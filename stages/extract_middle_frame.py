@@ -7,18 +7,19 @@ and the frame's time for every clip. The clips are opened at the paths the clip 
 
 import sys
 
+from avemo.cli import run_stage
 from avemo.dataset import read_clip_list
 from avemo.extract_middle_frame import run_extract_middle_frame
-from avemo.params import load_section
+from avemo.params import read_params
 from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
     args = stage_parser(__doc__, "frame", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/frames").parse_args()
-    frame = load_section("frame", args.params)
-    results = run_extract_middle_frame(read_clip_list(args.clips), args.out, position=float(frame["position"]), jobs=args.jobs)
-    return summarize("extract_middle_frame", results, strict=bool(load_section("strict", args.params)))
+    params = read_params(args.params, "frame", "strict")
+    results = run_extract_middle_frame(read_clip_list(args.clips), args.out, position=float(params["frame"]["position"]), jobs=args.jobs)
+    return summarize("extract_middle_frame", results, strict=params["strict"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("extract_middle_frame", main))

@@ -7,18 +7,19 @@ a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One 
 
 import sys
 
+from avemo.cli import run_stage
 from avemo.clipindex import read_index
 from avemo.face_crop import run_face_crop
-from avemo.params import load_section
+from avemo.params import read_params
 from avemo.stagecli import stage_parser, summarize
 
 
 def main() -> int:
     args = stage_parser(__doc__, "face", "--frames", "data/frames", "output folder of extract_middle_frame", "data/faces").parse_args()
-    params = load_section("face", args.params)
-    results = run_face_crop(read_index(args.frames), args.frames, args.out, params=params, jobs=args.jobs)
-    return summarize("face_crop", results, strict=bool(load_section("strict", args.params)))
+    params = read_params(args.params, "face", "strict")
+    results = run_face_crop(read_index(args.frames), args.frames, args.out, params=params["face"], jobs=args.jobs)
+    return summarize("face_crop", results, strict=params["strict"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("face_crop", main))

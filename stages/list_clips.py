@@ -10,10 +10,11 @@ folder name ever passes through a shell command line.
 import argparse
 import sys
 
+from avemo.cli import run_stage
 from avemo.checksums import verify_against_official
 from avemo.dataset import list_clips, load_demographics
 from avemo.files import write_csv
-from avemo.params import load_section
+from avemo.params import read_params
 
 
 def main() -> int:
@@ -22,7 +23,7 @@ def main() -> int:
     parser.add_argument("--out", default="data/clips.csv", help="where to write the clip list")
     args = parser.parse_args()
 
-    data = load_section("data", args.params)
+    data = read_params(args.params, "data")["data"]
     clips, left_out = list_clips(
         data["raw_dir"],
         classes=data.get("classes"),
@@ -47,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("list_clips", main))

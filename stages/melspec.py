@@ -9,9 +9,10 @@ its own, so that looking at spectrograms never reruns training.
 
 import sys
 
+from avemo.cli import run_stage
 from avemo.clipindex import read_index
 from avemo.melspec import run_melspec
-from avemo.params import load_section
+from avemo.params import read_params
 from avemo.stagecli import stage_parser, summarize
 
 
@@ -19,10 +20,10 @@ def main() -> int:
     parser = stage_parser(__doc__, "melspec", "--audio", "data/audio", "output folder of extract_audio", "data/melspec")
     parser.add_argument("--previews", default="data/melspec_previews", help="folder for the PNG previews (default: data/melspec_previews)")
     args = parser.parse_args()
-    params = load_section("melspec", args.params)
-    results = run_melspec(read_index(args.audio), args.audio, args.out, args.previews, params=params, jobs=args.jobs)
-    return summarize("melspec", results, strict=bool(load_section("strict", args.params)))
+    params = read_params(args.params, "melspec", "strict")
+    results = run_melspec(read_index(args.audio), args.audio, args.out, args.previews, params=params["melspec"], jobs=args.jobs)
+    return summarize("melspec", results, strict=params["strict"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("melspec", main))

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from avemo.params import load_section
+from avemo.cli import run_stage
+from avemo.params import read_params
 from avemo.pool import default_jobs
 from avemo.synth import generate_corpus
-
-KNOBS = {"actors", "sentences", "emotions", "duration", "fps", "noise", "seed"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,10 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    params = load_section("sample", args.params)
-    unknown = sorted(set(params) - KNOBS)
-    if unknown:  # a typo would otherwise silently fall back to a default
-        raise SystemExit(f"{args.params}: unknown key(s) in `sample`: {', '.join(unknown)}; expected {sorted(KNOBS)}")
+    params = read_params(args.params, "sample")["sample"]
     start = time.perf_counter()
     clips = generate_corpus(args.out, **params, jobs=args.jobs)  # keys left out take generate_corpus's defaults
     print(f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} "
@@ -40,4 +36,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_stage("sample", main))

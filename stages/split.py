@@ -16,11 +16,12 @@ sex) as a plot. A split that leaves a part without clips stops here, with one li
 import argparse
 import sys
 
+from avemo.cli import run_stage
 from avemo.clipindex import USABLE, read_index
 from avemo.dataset import read_clip_list
 from avemo.files import write_csv, write_metrics
-from avemo.params import load_section
-from avemo.splits import LEAK_WARNING, SplitError, make_split
+from avemo.params import read_params
+from avemo.splits import LEAK_WARNING, make_split
 
 
 def main() -> int:
@@ -34,16 +35,12 @@ def main() -> int:
     parser.add_argument("--composition", default="plots/split_composition.csv", help="where to write the parts' composition (a plot)")
     args = parser.parse_args()
 
-    params = load_section("split", args.params)
+    params = read_params(args.params, "split")["split"]
     survived = set()
     for folder in (args.melspec, args.faces):
         index = read_index(folder)
         survived |= set(index.loc[index["status"].isin(USABLE), "clip"])
-    try:
-        table, summary, composition = make_split(read_clip_list(args.clips), params, survived)
-    except SplitError as err:
-        print(f"split: {err}", file=sys.stderr)
-        return 1
+    table, summary, composition = make_split(read_clip_list(args.clips), params, survived)
     write_csv(args.out, table)
     write_metrics(args.metrics, summary)
     write_csv(args.composition, composition)
@@ -58,4 +55,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("split", main))

@@ -10,17 +10,15 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_audio)
 
 import sys
 
-from avemo.params import load_section
-from avemo.training import folders_of, train_repeats, training_parser
+from avemo.cli import run_stage
+from avemo.params import read_params
+from avemo.trainingcli import run_training, training_parser
 
 
 def main() -> int:
     args = training_parser("audio", __doc__).parse_args()
-    train_repeats("audio", split_path=args.split, folders=folders_of("audio", args), embeddings_dir=args.embeddings,
-                  models_dir=args.models, metrics_path=args.metrics, live_dir=args.live, lr=float(load_section("lr", args.params)),
-                  encoder=load_section("encoder", args.params), train=load_section("train", args.params))
-    return 0
+    return run_training("audio", args, read_params(args.params, "lr", "encoder", "train"))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("train_audio", main))

@@ -8,17 +8,15 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_video)
 
 import sys
 
-from avemo.params import load_section
-from avemo.training import folders_of, train_repeats, training_parser
+from avemo.cli import run_stage
+from avemo.params import read_params
+from avemo.trainingcli import run_training, training_parser
 
 
 def main() -> int:
     args = training_parser("video", __doc__).parse_args()
-    train_repeats("video", split_path=args.split, folders=folders_of("video", args), embeddings_dir=args.embeddings,
-                  models_dir=args.models, metrics_path=args.metrics, live_dir=args.live, lr=float(load_section("lr", args.params)),
-                  encoder=load_section("encoder", args.params), train=load_section("train", args.params))
-    return 0
+    return run_training("video", args, read_params(args.params, "lr", "encoder", "train"))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("train_video", main))

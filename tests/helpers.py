@@ -24,11 +24,14 @@ TINY_PARAMS = {
     "lr": 0.001,
     "strict": False,
     "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
+    "data": {"raw_dir": "data/sample/VideoFlash", "demographics": "data/sample/VideoDemographics.csv", "classes": ["ANG", "SAD", "HAP"],
+             "actors": [], "sentences": [], "levels": [], "verify_checksums": False},
     "audio": {"sample_rate": 16000},
     "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80},
     "frame": {"position": 0.5},
     "face": {"min_face_size": 60, "detect_scale": 0.5, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
-    "split": {"scheme": "actors", "folds": 3, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20},
+    "split": {"scheme": "actors", "folds": 3, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20,
+              "published": "src/avemo/resources/speaker_splits.json"},
     "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32},
     "fusion": {"method": "concat", "modality_dropout": 0.5},
     "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seeds": [0, 1], "patience": 2, "augmentation": True,
@@ -205,14 +208,14 @@ def dependency_mismatches(dvc_yaml: dict, root: Path = REPO_ROOT) -> list[str]:
 
 
 def params_read(script: Path) -> set[str]:
-    """The params.yaml keys a stage script reads: the first argument of every load_section call."""
+    """The params.yaml sections a stage script reads: the names given to every read_params call."""
     keys = set()
     for node in ast.walk(ast.parse(script.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "load_section":
-            first = node.args[0]
-            if not isinstance(first, ast.Constant):
-                raise AssertionError(f"{script}: load_section with a computed name; write the key out")
-            keys.add(first.value)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "read_params":
+            for name in node.args[1:]:
+                if not isinstance(name, ast.Constant):
+                    raise AssertionError(f"{script}: read_params with a computed section name; write the name out")
+                keys.add(name.value)
     return keys
 
 
@@ -281,3 +284,16 @@ def train_models(model_corpus, out, kind, split=None, **overrides):
         metrics_path=out / f"train_{kind}.json", live_dir=out / "live",
     )
     return metrics, json.loads((out / f"train_{kind}.json").read_text()), pd.read_csv(out / "live" / "repeats.csv")
+
+
+def assert_damaged_inputs_reported(index, kind: int) -> None:
+    """Every damaged input of BAD_INPUTS has its row in a stage's index (`kind`: 0 audio, 1 video): failed
+    with the expected reason, or ok where only the other track is damaged; the good clip is ok."""
+    index = index.set_index("clip")
+    assert index.at["1001_DFA_ANG_XX", "status"] == "ok" and len(index) == len(BAD_INPUTS) + 1
+    for name, reasons in BAD_INPUTS.items():
+        row, expected = index.loc[name.removesuffix(".flv")], reasons[kind]
+        if expected is None:
+            assert row.status == "ok", name
+        else:
+            assert row.status == "failed" and row.reason.startswith(expected), (name, row.reason)

@@ -38,17 +38,35 @@ def _touch(folder, *names):
 
 
 def test_list_clips_filters_and_reports_bad_names(tmp_path):
-    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_NEU_XX.flv", "1002_IEO_SAD_HI.flv", "1003_DFA_HAP_XX.flv", "oops.flv", "1004_DFA_ANG_XX.mp4", ".hidden")
+    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_NEU_XX.flv", "1002_IEO_SAD_HI.flv", "1003_DFA_HAP_XX.flv", "oops.flv",
+           "1004_DFA_ANG_XX.txt", ".hidden")
     demographics = pd.DataFrame({"age": [51, 21], "sex": ["Male", "Female"], "race": ["", ""], "ethnicity": ["", ""]}, index=pd.Index([1001, 1002], name="actor"))
     clips, left_out = dataset.list_clips(tmp_path, classes=["ANG", "SAD", "HAP"], actors=[1001, 1002, 1004], demographics=demographics)
     ok = clips[clips.status == "ok"]
     assert list(ok["clip"]) == ["1001_DFA_ANG_XX", "1002_IEO_SAD_HI"]
     assert list(ok.sex) == ["Male", "Female"]
-    assert left_out == {"emotion": 1, "actor": 1, "sentence": 0, "level": 0}
+    assert left_out == {"emotion": 1, "actor": 1, "sentence": 0, "level": 0, "hidden": 1}
     failed = clips[clips.status == "failed"].set_index("file")
-    assert set(failed.index) == {"oops.flv", "1004_DFA_ANG_XX.mp4"}
+    assert set(failed.index) == {"oops.flv", "1004_DFA_ANG_XX.txt"}
     assert "not ActorID_Sentence_Emotion_Level" in failed.at["oops.flv", "reason"]
-    assert "not a .flv clip" in failed.at["1004_DFA_ANG_XX.mp4", "reason"]
+    assert failed.at["1004_DFA_ANG_XX.txt", "reason"].startswith("not a video file (.txt; expected .flv, .mp4")
+
+
+def test_list_clips_takes_folders_as_users_have_them(tmp_path):
+    _touch(tmp_path, "1001_IEO_ANG_LO.FLV", "1001_IEO_HAP_LO.mp4", "1001_IEO_SAD_LO.flv", "1001_IEO_SAD_LO.mp4")
+    (tmp_path / "more").mkdir()
+    _touch(tmp_path / "more", "1002_DFA_ANG_XX.Mp4", "1001_IEO_HAP_LO.flv")
+    (tmp_path / "gone.flv").symlink_to(tmp_path / "missing.flv")
+    clips, _ = dataset.list_clips(tmp_path)
+    rows = clips.set_index("clip")
+    ok = rows[rows.status == "ok"]
+    assert sorted(ok.index) == ["1001_IEO_ANG_LO", "1001_IEO_HAP_LO", "1001_IEO_SAD_LO", "1002_DFA_ANG_XX"]  # any case, any container, subfolders
+    assert ok.at["1002_DFA_ANG_XX", "path"] == str(tmp_path / "more" / "1002_DFA_ANG_XX.Mp4")
+    assert rows.at["gone", "reason"] == f"broken link: its target {tmp_path / 'missing.flv'} does not exist"
+    # A clip present twice: the first file by path is the clip, the other a failed row saying so.
+    assert rows.at["1001_IEO_SAD_LO", "path"].endswith(".flv") and rows.at["1001_IEO_SAD_LO.mp4", "status"] == "failed"
+    assert rows.at["more/1001_IEO_HAP_LO.flv", "reason"] == "a second file of clip 1001_IEO_HAP_LO (kept: 1001_IEO_HAP_LO.mp4)"
+    assert clips["clip"].is_unique and len(clips) == 7
 
 
 def test_list_clips_missing_folder_names_the_param(tmp_path):

@@ -53,7 +53,8 @@ def test_a_clip_folder_named_with_shell_characters_is_only_ever_a_path(tmp_path,
     shutil.copytree(crema_d_dir / "VideoFlash", raw)
     demographics = tmp_path / "VideoDemographics.csv"
     shutil.copyfile(crema_d_dir / "VideoDemographics.csv", demographics)
-    repo = make_repo_copy(tmp_path / "repo", {**TINY_PARAMS, "data": {"raw_dir": str(raw), "demographics": str(demographics), "classes": []}})
+    data = {**TINY_PARAMS["data"], "raw_dir": str(raw), "demographics": str(demographics), "classes": ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]}
+    repo = make_repo_copy(tmp_path / "repo", {**TINY_PARAMS, "data": data})
     before = {p.name for p in tmp_path.iterdir()}
 
     done = dvc(repo, "repro", *FRONT_HALF)

@@ -3,8 +3,7 @@
 import json
 import wave
 
-import pytest
-from helpers import BAD_INPUTS
+from helpers import assert_damaged_inputs_reported
 
 from avemo.clipindex import read_index
 
@@ -21,13 +20,6 @@ def test_every_real_clip_gives_a_16k_mono_wav_as_long_as_decoded(real_run):
     assert json.loads((out / "audio" / "settings.json").read_text()) == {"sample_rate": 16000}
 
 
-@pytest.mark.parametrize("name", BAD_INPUTS)
-def test_each_damaged_input_gets_one_clear_line(bad_run, name):
+def test_each_damaged_input_gets_one_clear_line(bad_run):
     out, _ = bad_run
-    index = read_index(out / "audio").set_index("clip")
-    assert index.at["1001_DFA_ANG_XX", "status"] == "ok" and len(index) == len(BAD_INPUTS) + 1
-    row, expected = index.loc[name.removesuffix(".flv")], BAD_INPUTS[name][0]
-    if expected is None:
-        assert row.status == "ok"
-    else:
-        assert row.status == "failed" and row.reason.startswith(expected), row.reason
+    assert_damaged_inputs_reported(read_index(out / "audio"), kind=0)

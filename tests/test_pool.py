@@ -1,3 +1,4 @@
+import errno
 import hashlib
 
 import pytest
@@ -20,14 +21,30 @@ def _state():
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_run_per_clip_keeps_order_and_turns_errors_into_failed_rows(jobs):
-    tasks = [("a", 2), ("b", -1), ("c", 13), ("d", 3)]
+def test_run_per_clip_keeps_order_and_turns_clip_failures_into_failed_rows(jobs):
+    tasks = [("a", 2), ("b", -1), ("d", 3)]
     results = pool.run_per_clip(_square, tasks, jobs=jobs, initializer=_state)
-    assert [r.clip for r in results] == ["a", "b", "c", "d"]
-    assert [r.status for r in results] == ["ok", "failed", "failed", "ok"]
+    assert [r.clip for r in results] == ["a", "b", "d"]
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
     assert results[1].reason == "negative value -1"
-    assert results[2].reason == "RuntimeError: unlucky"
-    assert results[3].extra == {"square": 9, "state": "ready"}  # the worker's initializer ran
+    assert results[2].extra == {"square": 9, "state": "ready"}  # the worker's initializer ran
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_unexpected_exception_in_one_clip_stops_the_run(jobs):
+    with pytest.raises(RuntimeError, match="unlucky"):  # a bug, not a bad clip: it keeps its traceback
+        pool.run_per_clip(_square, [("a", 2), ("c", 13), ("d", 3)], jobs=jobs, initializer=_state)
+
+
+def _full_disk(state, clip, value):
+    raise OSError(errno.ENOSPC, "No space left on device", f"out/{clip}.npy")
+
+
+def test_a_full_disk_stops_the_run_with_the_file_it_was_writing(tmp_path):
+    with pytest.raises(OSError) as raised:
+        pool.run_and_index(_full_disk, [("a", 1), ("b", 2)], [], tmp_path, [], jobs=2)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == "out/a.npy"
+    assert not (tmp_path / "index.csv").exists()  # no index: the stage's output is not complete
 
 
 def test_run_and_index_writes_every_clip_with_the_carried_failures(tmp_path):

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO_ROOT, run_stage, write_params
+from helpers import REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 from avemo.dataset import CLIP_COLUMNS, read_clip_list
 from avemo.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
@@ -67,13 +67,21 @@ def test_group_sizes_follow_fractions_and_never_leave_a_group_empty():
     assert group_sizes(30, [0.6, 0.2, 0.2]) == [18, 6, 6]
     assert group_sizes(3, [0.9, 0.05, 0.05]) == [1, 1, 1]
     assert group_sizes(23, [0.2] * 5) == [5, 5, 5, 4, 4]
-    with pytest.raises(SplitError, match="cannot be dealt into 3 groups"):
+    with pytest.raises(SplitError, match=r"2 actor\(s\) found; 3 groups .* need at least 3"):
         group_sizes(2, [0.6, 0.2, 0.2])
 
 
-def test_one_actor_is_one_clear_error_not_a_traceback():
-    with pytest.raises(SplitError, match="1 actor"):
-        make_split(clip_list(actors=1), {"scheme": "actors", "folds": 5, "seed": 0})
+def test_the_six_real_clips_alone_are_one_clear_line_from_the_split_stage(tmp_path, real_run, crema_d_dir):
+    out, _ = real_run  # the six real clips through the four preprocessing stages: one actor
+    data = {**TINY_PARAMS["data"], "raw_dir": str(crema_d_dir / "VideoFlash"), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
+    params = write_params(tmp_path / "params.yaml", {"data": data, "split": {**TINY_PARAMS["split"], "folds": 5}})
+    assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
+    done = run_stage("split", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--melspec", str(out / "melspec"),
+                     "--faces", str(out / "faces"), "--out", str(tmp_path / "split.csv"), cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["split: 1 actor(s) found; 5 groups (a fold's test, or a part, each) need at least 5, "
+                                                "one each: use fewer split.folds, or more actors"]
+    assert not (tmp_path / "split.csv").exists()
 
 
 def test_stratified_by_sex_and_emotion():
@@ -165,7 +173,7 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
         index.to_csv(tmp_path / name / "index.csv", index=False)
     args = ["--clips", str(tmp_path / "clips.csv"), "--melspec", str(tmp_path / "melspec"), "--faces", str(tmp_path / "faces"),
             "--out", str(tmp_path / "split.csv"), "--metrics", str(tmp_path / "split.json"), "--composition", str(tmp_path / "composition.csv")]
-    write_params(tmp_path / "params.yaml", {"split": {"scheme": "actors", "folds": 5, "seed": 0, "candidates": 20}})
+    write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "actors", "folds": 5}})
     done = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     table = read_split(tmp_path / "split.csv")
@@ -177,13 +185,13 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
     assert composition[composition["of"] == "clips"]["count"].sum() == 5 * 60
     assert composition.set_index("group").at["fold 0 test ANG", "count"] == 4  # 2 actors x 2 sentences
 
-    write_params(tmp_path / "params.yaml", {"split": {"scheme": "clips", "folds": 5, "seed": 0, "candidates": 20}})
+    write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "clips", "folds": 5}})
     leaky = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert leaky.returncode == 0 and "WARNING: 10 actors are in two parts of a fold" in leaky.stderr
 
     published = tmp_path / "other_actors.json"
     published.write_text(json.dumps({"train": [1001], "dev": [1002], "test": [1091]}))
-    write_params(tmp_path / "params.yaml", {"split": {"scheme": "published", "published": str(published)}})
+    write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "published", "published": str(published)}})
     refused = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines() == [f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor "

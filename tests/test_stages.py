@@ -1,9 +1,18 @@
-"""The stage scripts as dvc.yaml runs them: --help, exit codes, strict mode."""
+"""The stage scripts as dvc.yaml runs them: --help, exit codes, strict mode, write errors."""
+
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
-from helpers import REPO_ROOT, run_stage, tiny, write_params
+from helpers import REPO_ROOT, run_ffmpeg, run_stage, tiny, write_params
 
 from avemo.clipindex import read_index
+
+ALL_SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 
 PER_CLIP = {"extract_audio": "audio", "melspec": "melspec", "extract_middle_frame": "frame", "face_crop": "face"}
 
@@ -22,10 +31,10 @@ def test_every_stage_script_is_in_dvc_yaml():
 
 
 @pytest.fixture
-def bad_clip_list(tmp_path, bad_clips_dir):
+def bad_clip_list(tmp_path, bad_clips_dir, crema_d_dir):
     params = write_params(tmp_path / "params.yaml", {
         "strict": False,
-        "data": {"raw_dir": str(bad_clips_dir), "demographics": None, "classes": ["ANG", "HAP", "SAD"]},
+        "data": {**tiny("data"), "raw_dir": str(bad_clips_dir), "demographics": str(crema_d_dir / "VideoDemographics.csv")},
         "audio": tiny("audio"),
     })
     done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
@@ -48,12 +57,69 @@ def test_failed_clips_do_not_fail_the_stage_unless_strict(tmp_path, bad_clip_lis
     assert "strict is set and 8 clip(s) failed: 1002_DFA_ANG_XX, 1003_DFA_HAP_XX" in strict.stderr
 
 
-def test_a_stage_where_no_clip_survives_fails(tmp_path):
+def test_a_stage_where_no_clip_survives_fails(tmp_path, crema_d_dir):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "1001_DFA_ANG_XX.flv").write_bytes(b"")
-    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": {"raw_dir": str(raw), "demographics": None}, "frame": {"position": 0.5}})
+    data = {**tiny("data"), "raw_dir": str(raw), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
+    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "frame": {"position": 0.5}})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
     done = run_stage("extract_middle_frame", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--out", str(tmp_path / "frames"), "--jobs", "1")
     assert done.returncode == 1 and "no clip survived" in done.stderr
     assert read_index(tmp_path / "frames").reason.tolist() == ["empty file (0 bytes)"]
+
+
+def _files_of_at_most_4_kib():
+    # In the stage's process only: writing past 4 KiB fails with EFBIG ("File too large") instead of
+    # killing the process, as a full disk fails a write with ENOSPC.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_write_error_stops_a_per_clip_stage_in_one_line_and_is_not_taken_for_bad_clips(tmp_path, real_run):
+    out, _ = real_run
+    params = write_params(tmp_path / "params.yaml", {"strict": False, "melspec": tiny("melspec")})
+    command = [sys.executable, str(REPO_ROOT / "stages" / "melspec.py"), "--params", str(params), "--audio", str(out / "audio"),
+               "--out", str(tmp_path / "melspec"), "--previews", str(tmp_path / "previews"), "--jobs", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, preexec_fn=_files_of_at_most_4_kib)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("melspec")]  # (after the progress bar)
+    expected = rf"melspec: incomplete write \(\d+ requested and \d+ written\); is the disk full\?: {tmp_path}/melspec/1001_DFA_\w+_XX\.npy"
+    assert len(lines) == 1 and re.fullmatch(expected, lines[0]), lines
+    assert not (tmp_path / "melspec" / "index.csv").exists()  # the output is not complete: no index, no "6 failed clips"
+    assert not [p for p in (tmp_path / "melspec").iterdir() if ".tmp" in p.name]  # nothing half-written left
+
+
+@pytest.fixture(scope="module")
+def odd_folder(tmp_path_factory, real_clips_dir):
+    """The six real clips as a user may have them: two upper-case .FLV, four converted to .mp4 in a
+    subfolder, one of them also present as .FLV (a clip twice), a broken link, a hidden file."""
+    folder = tmp_path_factory.mktemp("odd") / "clips"
+    (folder / "mp4").mkdir(parents=True)
+    real = sorted(real_clips_dir.glob("*.flv"))
+    for clip in real[:2]:
+        shutil.copyfile(clip, folder / f"{clip.stem}.FLV")
+    for clip in real[2:]:
+        run_ffmpeg("-i", str(clip), "-c:v", "mpeg4", "-c:a", "aac", str(folder / "mp4" / f"{clip.stem}.mp4"))
+    shutil.copyfile(real[2], folder / f"{real[2].stem}.FLV")
+    (folder / "1001_DFA_ANG_HI.flv").symlink_to(folder / "deleted.flv")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    return folder, [clip.stem for clip in real]
+
+
+def test_a_folder_as_users_have_it_gives_every_real_clip_and_reports_every_odd_entry(tmp_path, odd_folder, crema_d_dir):
+    folder, real = odd_folder
+    data = {**tiny("data"), "raw_dir": str(folder), "demographics": str(crema_d_dir / "VideoDemographics.csv"), "classes": ALL_SIX}
+    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "audio": tiny("audio"), "frame": tiny("frame")})
+    listed = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert listed.returncode == 0, listed.stderr
+    assert "failed 1001_DFA_ANG_HI.flv: broken link" in listed.stderr
+    assert "left out by filters: 1 by hidden" in listed.stderr
+    for stage, out in (("extract_audio", "audio"), ("extract_middle_frame", "frames")):
+        done = run_stage(stage, "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--out", str(tmp_path / out), "--jobs", "2")
+        assert done.returncode == 0, done.stderr
+        index = read_index(tmp_path / out).set_index("clip")
+        assert (index.loc[real, "status"] == "ok").all(), index  # every real clip, whatever its container or folder
+        assert set(index.index) - set(real) == {"1001_DFA_ANG_HI", "mp4/1001_DFA_FEA_XX.mp4"}  # the odd entries, failed
+        assert index.at["mp4/1001_DFA_FEA_XX.mp4", "reason"] == "clip list: a second file of clip 1001_DFA_FEA_XX (kept: 1001_DFA_FEA_XX.FLV)"
+        assert index.at["1001_DFA_ANG_HI", "reason"].startswith("clip list: broken link")

@@ -167,11 +167,11 @@ def test_mtcnn_finds_the_face_in_every_middle_frame(corpus):
 
 def test_stage_cli_writes_the_corpus(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text("sample:\n  actors: 1\n  sentences: 1\n  emotions: [SAD]\n  duration: 1.0\n"
+    params.write_text("sample:\n  actors: 3\n  sentences: 1\n  emotions: [SAD, ANG]\n  duration: 1.0\n"
                       "  fps: 30\n  noise: 1.0\n  seed: 0\n")
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params),
                              "--out", str(out), "--jobs", "1"], capture_output=True, text=True, check=True)
-    assert "1 clips" in result.stdout
+    assert "6 clips" in result.stdout
     assert (out / "VideoFlash" / "1001_IEO_SAD_XX.flv").is_file()
     assert (out / "VideoDemographics.csv").is_file()

@@ -6,23 +6,17 @@ parse is reported as failed with the reason, never guessed at.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-EMOTIONS = {
-    "ANG": "anger",
-    "DIS": "disgust",
-    "FEA": "fear",
-    "HAP": "happy",
-    "NEU": "neutral",
-    "SAD": "sad",
-}
-SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
-LEVELS = ("LO", "MD", "HI", "XX")
-VIDEO_SUFFIX = ".flv"
+from avemo.params import EMOTIONS, LEVELS, SENTENCES  # CREMA-D's codes, which the params schema checks too
+
+# Containers a clip may come in (CREMA-D ships FLV; copies circulate as MP4), matched in any case.
+VIDEO_SUFFIXES = (".flv", ".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 
 # Columns of the clip list that every later stage reads (data/clips.csv). `path` is the clip's path as
 # the stages open it (data.raw_dir joined with `file`), so no stage needs the folder on its command line.
@@ -84,6 +78,31 @@ def load_demographics(path: str | Path | None) -> pd.DataFrame:
     return frame.set_index("actor")[["age", "sex", "race", "ethnicity"]]
 
 
+def clip_entries(raw_dir: Path) -> tuple[list[Path], int]:
+    """Every file or link under `raw_dir` (subfolders too), sorted, and how many hidden ones were left out
+    (names starting with a dot: a system's own files, such as .DS_Store)."""
+    entries, hidden = [], 0
+    for folder, subfolders, names in os.walk(raw_dir):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                hidden += 1
+            else:
+                entries.append(Path(folder) / name)
+    return sorted(entries, key=lambda p: p.relative_to(raw_dir).as_posix()), hidden
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a clip file cannot be read, or None."""
+    if path.is_symlink() and not path.exists():
+        return f"broken link: its target {os.readlink(path)} does not exist"
+    if not path.is_file():
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "not readable (permission denied)"
+    return None
+
+
 def list_clips(
     raw_dir: str | Path,
     classes=None,
@@ -92,11 +111,14 @@ def list_clips(
     levels=None,
     demographics: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Every file in `raw_dir` as one row of the clip list, sorted by name.
+    """Every file under `raw_dir` (subfolders included) as one row of the clip list, sorted by path.
 
-    Files whose name parses but falls outside the filters (classes, actors, sentences, levels) are not
-    inputs and are only counted; files whose name does not parse are kept with status `failed`.
-    Returns the clip list (CLIP_COLUMNS) and counts of what was left out by each filter.
+    A clip is a file named `ActorID_Sentence_Emotion_Level` with a video container's suffix
+    (VIDEO_SUFFIXES, in any case: .flv, .FLV, .mp4, ...). Files whose name parses but falls outside the
+    filters (classes, actors, sentences, levels) are not inputs and are only counted. Everything else is
+    kept with status `failed` and the reason: a name that does not parse, another suffix, a broken link,
+    an unreadable file, a second file of a clip already listed (the first by path is kept). Returns the
+    clip list (CLIP_COLUMNS) and counts of what was left out, by filter and as hidden files.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
@@ -107,16 +129,27 @@ def list_clips(
     actors = {int(a) for a in (actors or [])}
     demographics = demographics if demographics is not None else load_demographics(None)
 
-    rows, left_out = [], {"emotion": 0, "actor": 0, "sentence": 0, "level": 0}
-    for path in sorted(p for p in raw_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
+    entries, hidden = clip_entries(raw_dir)
+    rows, kept = [], {}
+    left_out = {"emotion": 0, "actor": 0, "sentence": 0, "level": 0, "hidden": hidden}
+    for path in entries:
+        relative = path.relative_to(raw_dir).as_posix()
+        # A failed row's id is its path in the folder, less a video suffix: unique, and still readable.
+        failed_id = relative[: -len(path.suffix)] if path.suffix.lower() in VIDEO_SUFFIXES else relative
+        problem = _unreadable(path)
+        if problem:
+            rows.append(_row(failed_id, path, None, demographics, "failed", problem))
+            continue
         try:
             name = parse_clip_name(path.name)
         except ClipNameError as err:
-            clip = path.name[: -len(VIDEO_SUFFIX)] if path.name.lower().endswith(VIDEO_SUFFIX) else path.name
-            rows.append(_row(clip, path, None, demographics, "failed", str(err)))
+            rows.append(_row(failed_id, path, None, demographics, "failed", str(err)))
             continue
-        if not path.name.endswith(VIDEO_SUFFIX):
-            rows.append(_row(path.name, path, None, demographics, "failed", f"not a {VIDEO_SUFFIX} clip"))
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            rows.append(_row(failed_id, path, None, demographics, "failed", f"not a video file ({path.suffix or 'no suffix'}; expected {', '.join(VIDEO_SUFFIXES)})"))
+            continue
+        if name.stem in kept:  # its id keeps the suffix: without it, it would be the kept clip's id
+            rows.append(_row(relative, path, None, demographics, "failed", f"a second file of clip {name.stem} (kept: {kept[name.stem]})"))
             continue
         excluded_by = next(
             (
@@ -131,6 +164,7 @@ def list_clips(
             ),
             None,
         )
+        kept[name.stem] = relative
         if excluded_by:
             left_out[excluded_by] += 1
             continue

@@ -25,6 +25,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:  # say which file: "No space left on device" alone does not
+        if err.filename is None:
+            # numpy reports a short write without an errno ("1616 requested and 992 written")
+            reason = err.strerror or f"incomplete write ({err}); is the disk full?"
+            raise OSError(err.errno, reason, str(path)) from err
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

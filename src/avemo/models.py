@@ -36,9 +36,8 @@ import torch
 from torch import nn
 
 from avemo.files import atomic_write
+from avemo.params import ARCHS, FUSIONS
 
-ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
-FUSIONS = ("concat", "mean")
 KINDS = ("audio", "video", "av")
 CHECKPOINT_FORMAT = 2
 STD_FLOOR = 0.01  # a feature whose training std is below this share of the median feature's is masked

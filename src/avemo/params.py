@@ -1,30 +1,226 @@
-"""Reading params.yaml: each stage reads only its own section (plus top-level keys it names)."""
+"""Reading and checking params.yaml: one schema for every section, checked before any work.
+
+Each stage reads only its own sections with `read_params(path, *names)`, which checks them (types,
+ranges, allowed values, rules across the fields of those sections) and stops at the first violation
+with one line naming the key, the value and what is allowed. `python -m avemo.params --check` checks the
+whole file, including the rules that join sections no single stage reads together, and lists every
+violation. This module imports nothing heavy, so a stage fails on a bad value in well under a second.
+"""
 
 from __future__ import annotations
 
+import argparse
+import math
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from avemo.cli import UserError
+
 DEFAULT_PARAMS = Path("params.yaml")
+
+# Allowed values, here so that this module needs no heavy import; the modules that use them import them.
+EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
+SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
+LEVELS = ("LO", "MD", "HI", "XX")
+ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
+FUSIONS = ("concat", "mean")
+SPLIT_SCHEMES = ("actors", "clips", "published")
+FACE_FALLBACKS = ("centre", "drop")
+PARTS = ("train", "validation", "test")
+
+
+class ParamsError(UserError):
+    """A params.yaml value outside the schema; str(error) names the key, the value and what is allowed."""
+
+
+class Rule:
+    """A check of one value: `test(value)` is true when it is allowed; `allowed` says what is."""
+
+    def __init__(self, allowed: str, test: Callable[[Any], bool]):
+        self.allowed, self.test = allowed, test
+
+    def __call__(self, value) -> bool:
+        try:
+            return bool(self.test(value))
+        except (TypeError, ValueError):
+            return False
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def integer(low: int | None = None, high: int | None = None) -> Rule:
+    bounds = " and ".join(b for b in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "") if b)
+    return Rule(f"an integer {bounds}".strip(), lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high))
+
+
+def number(low: float | None = None, high: float | None = None, *, above: float | None = None, below: float | None = None) -> Rule:
+    parts = [f">= {low}" if low is not None else "", f"> {above}" if above is not None else "",
+             f"<= {high}" if high is not None else "", f"< {below}" if below is not None else ""]
+    return Rule(f"a number {' and '.join(p for p in parts if p)}".strip(), lambda v: _is_number(v)
+                and (low is None or v >= low) and (above is None or v > above) and (high is None or v <= high) and (below is None or v < below))
+
+
+def boolean() -> Rule:
+    return Rule("true or false", lambda v: isinstance(v, bool))
+
+
+def one_of(values) -> Rule:
+    return Rule(f"one of {', '.join(values)}", lambda v: isinstance(v, str) and v in values)
+
+
+def text() -> Rule:
+    return Rule("a non-empty string (a path)", lambda v: isinstance(v, str) and v.strip() != "")
+
+
+def codes(values, *, at_least: int = 0) -> Rule:
+    what = f"a list of {'at least ' + str(at_least) + ' ' if at_least else ''}codes from {', '.join(values)}, each once"
+    return Rule(what, lambda v: isinstance(v, list) and len(v) >= at_least and len(set(map(str, v))) == len(v)
+                and all(isinstance(c, str) and c.upper() in values for c in v))
+
+
+def integers(*, at_least: int = 0, low: int | None = None) -> Rule:
+    what = f"a list of {'at least ' + str(at_least) + ' ' if at_least else ''}integers{' >= ' + str(low) if low is not None else ''}, each once"
+    return Rule(what, lambda v: isinstance(v, list) and len(v) >= at_least and len(set(v)) == len(v)
+                and all(_is_int(x) and (low is None or x >= low) for x in v))
+
+
+def fractions() -> Rule:
+    return Rule("a mapping of train, validation and test to numbers > 0 that sum to 1",
+                lambda v: isinstance(v, dict) and set(v) == set(PARTS) and all(_is_number(x) and x > 0 for x in v.values())
+                and abs(sum(v.values()) - 1) < 1e-6)
+
+
+# Every section of params.yaml: key -> rule. A section given as a Rule is a top-level scalar.
+SCHEMA: dict[str, Rule | dict[str, Rule]] = {
+    "lr": number(above=0, high=10),
+    "strict": boolean(),
+    "sample": {
+        "actors": integer(3), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=2),
+        "noise": number(0, 10), "duration": number(above=0.5, high=20), "fps": integer(5, 60), "seed": integer(0),
+    },
+    "data": {
+        "raw_dir": text(), "demographics": text(), "classes": codes(tuple(EMOTIONS), at_least=2), "actors": integers(low=1),
+        "sentences": codes(SENTENCES), "levels": codes(LEVELS), "verify_checksums": boolean(),
+    },
+    "audio": {"sample_rate": integer(4000, 192000)},
+    "melspec": {
+        "duration": number(above=0, high=60), "n_fft": integer(16, 65536), "hop_length": integer(1), "n_mels": integer(1, 512),
+        "fmin": number(low=0), "fmax": number(above=0), "top_db": number(above=0, high=200),
+    },
+    "frame": {"position": number(0, 1)},
+    "face": {
+        "min_face_size": integer(12), "detect_scale": number(above=0, high=1), "min_confidence": number(0, 1),
+        "margin": number(0, 2), "image_size": integer(8, 2048), "fallback": one_of(FACE_FALLBACKS),
+    },
+    "split": {
+        "scheme": one_of(SPLIT_SCHEMES), "folds": Rule("1 (one split by fractions) or an integer >= 3", lambda v: _is_int(v) and (v == 1 or v >= 3)),
+        "fractions": fractions(), "seed": integer(0), "candidates": integer(1), "published": text(),
+    },
+    "encoder": {"arch": one_of(ARCHS), "pretrained": boolean(), "image_size": integer(32, 1024)},
+    "fusion": {"method": one_of(FUSIONS), "modality_dropout": number(0, 1)},
+    "train": {
+        "epochs": integer(1), "batch_size": integer(2), "weight_decay": number(low=0), "seeds": integers(at_least=1, low=0),
+        "patience": integer(1), "augmentation": boolean(), "freeze_encoder": boolean(), "head_hidden": integer(0),
+        "dropout": number(0, below=1),
+    },
+    "eval": {"bootstrap": integer(100), "seed": integer(0), "batch_size": integer(1), "ratings": text()},
+}
+
+# Rules that join fields: (sections they read, test, what they require).
+CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
+    (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
+    (("melspec", "audio"), lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
+     "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)"),
+    (("melspec",), lambda p: p["melspec"]["hop_length"] <= p["melspec"]["n_fft"], "melspec.hop_length must be at most melspec.n_fft"),
+    (("encoder", "train"), lambda p: p["encoder"]["pretrained"] or not p["train"]["freeze_encoder"],
+     "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change one of them"),
+    (("sample", "data"), lambda p: not p["data"]["raw_dir"].startswith("data/sample") or set(map(str.upper, p["data"]["classes"])) <= set(p["sample"]["emotions"]),
+     "data.classes names an emotion the sample does not render: add it to sample.emotions"),
+]
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
-    """The whole params file as a dict; a clear error when it is missing or not a mapping."""
+    """The whole params file as a dict; one clear line when it is missing, unreadable or not a mapping."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"params file not found: {path} (run from the repository root)")
-    with path.open() as f:
-        params = yaml.safe_load(f) or {}
+        raise ParamsError(f"params file not found: {path} (run from the repository root)")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(params, dict):
-        raise ValueError(f"{path} must hold a mapping at its top level")
+        raise ParamsError(f"{path} must hold a mapping at its top level")
     return params
 
 
-def load_section(name: str, path: str | Path = DEFAULT_PARAMS) -> Any:
-    """One top-level key of params.yaml (a section such as `melspec`, or a scalar such as `lr`)."""
+def violations(params: dict, names, path: str | Path = DEFAULT_PARAMS) -> list[str]:
+    """One line per value of the sections `names` that the schema does not allow, then per broken rule
+    joining those sections."""
+    lines = []
+    for name in names:
+        if name not in SCHEMA:
+            raise KeyError(f"no schema for params section {name!r}")  # a bug: a stage reads a section the schema lacks
+        rule = SCHEMA[name]
+        if name not in params:
+            lines.append(f"{path}: `{name}` is missing")
+        elif isinstance(rule, Rule):
+            if not rule(params[name]):
+                lines.append(f"{path}: {name} is {params[name]!r}; expected {rule.allowed}")
+        elif not isinstance(params[name], dict):
+            lines.append(f"{path}: `{name}` must be a section (a mapping), got {params[name]!r}")
+        else:
+            section = params[name]
+            for key in sorted(set(section) - set(rule)):
+                lines.append(f"{path}: unknown key {name}.{key}; expected some of {', '.join(rule)}")
+            for key, check in rule.items():
+                if key not in section:
+                    lines.append(f"{path}: {name}.{key} is missing; expected {check.allowed}")
+                elif not check(section[key]):
+                    lines.append(f"{path}: {name}.{key} is {section[key]!r}; expected {check.allowed}")
+    if not lines:
+        for sections, test, requirement in CROSS_RULES:
+            if set(sections) <= set(names) and not test(params):
+                lines.append(f"{path}: {requirement}")
+    return lines
+
+
+def read_params(path: str | Path, *names: str) -> dict[str, Any]:
+    """The sections `names` of a params file, checked (see the module docstring)."""
     params = load_params(path)
-    if name not in params:
-        raise KeyError(f"{path} has no top-level key {name!r}")
-    return params[name]
+    problems = violations(params, names, path)
+    if problems:
+        raise ParamsError(problems[0])
+    return {name: params[name] for name in names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check a params file against avemo's schema: every section and every rule.")
+    parser.add_argument("--check", action="store_true", help="check the file (the only action)")
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: params.yaml)")
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(args.params)
+    except ParamsError as err:
+        print(err, file=sys.stderr)
+        return 1
+    problems = violations(params, list(SCHEMA), args.params)
+    problems += [f"{args.params}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}" for name in params if name not in SCHEMA]
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not problems:
+        print(f"{args.params}: every value is allowed ({len(SCHEMA)} sections)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

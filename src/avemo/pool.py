@@ -27,13 +27,13 @@ def _init_worker(initializer, initargs):
 
 
 def _call(job, task):
-    clip = task[0]
+    # Only a ClipFailure (bad media, no face, ...) is the clip's own problem and becomes its failed row.
+    # Anything else (a full disk, a permission error, running out of memory, a bug) stops the stage: it
+    # must not pass for 270 bad clips.
     try:
         return job(_worker_state.get("state"), *task)
     except ClipFailure as err:
-        return ClipResult(clip, "failed", str(err))
-    except Exception as err:  # one broken clip must not stop the others; its reason is kept
-        return ClipResult(clip, "failed", f"{type(err).__name__}: {err}".splitlines()[0])
+        return ClipResult(task[0], "failed", str(err))
 
 
 def _call_packed(args):
@@ -53,6 +53,7 @@ def run_per_clip(
     """Run `job(state, clip, *args)` for every task `(clip, *args)`, in `jobs` processes.
 
     `state` is what `initializer(*initargs)` returned in that worker. Results come back in task order.
+    A job's ClipFailure is that clip's failed result; any other exception stops the run and is raised here.
     """
     jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
     bar = dict(total=len(tasks), desc=desc, unit="clip", file=sys.stderr, disable=None)

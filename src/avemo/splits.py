@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PARTS = ("train", "validation", "test")
+from avemo.cli import UserError
+from avemo.params import PARTS, SPLIT_SCHEMES
+
 SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
-SCHEMES = ("actors", "clips", "published")
 # Names a published split may use for each part.
 PUBLISHED_NAMES = {"train": "train", "dev": "validation", "val": "validation", "validation": "validation", "test": "test"}
 UNKNOWN_SEX = "unknown"
@@ -40,7 +41,7 @@ LEAK_WARNING = ("split.scheme clips shares actors between train and test (the co
                 "its accuracies are not speaker-independent; use it only to compare with scheme actors")
 
 
-class SplitError(ValueError):
+class SplitError(UserError, ValueError):
     """A split that the params and the corpus cannot give; str(error) says what to change."""
 
 
@@ -75,8 +76,8 @@ def actor_table(clips: pd.DataFrame) -> pd.DataFrame:
 def group_sizes(n_units: int, fractions: list[float], unit: str = "actor") -> list[int]:
     """Units per group: largest-remainder rounding of fractions * n_units, at least one per group."""
     if n_units < len(fractions):
-        raise SplitError(f"{n_units} {unit}(s) cannot be dealt into {len(fractions)} groups without sharing one; "
-                         f"use fewer split.folds, or more {unit}s")
+        raise SplitError(f"{n_units} {unit}(s) found; {len(fractions)} groups (a fold's test, or a part, each) need at least "
+                         f"{len(fractions)}, one each: use fewer split.folds, or more {unit}s")
     exact = [f * n_units for f in fractions]
     sizes = [int(np.floor(v)) for v in exact]
     for i in sorted(range(len(sizes)), key=lambda i: -(exact[i] - sizes[i]))[: n_units - sum(sizes)]:
@@ -199,8 +200,8 @@ def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = No
     the corpus cannot give a split with clips in every part of every fold.
     """
     scheme = params.get("scheme", "actors")
-    if scheme not in SCHEMES:
-        raise SplitError(f"split.scheme must be one of {SCHEMES}, got {scheme!r}")
+    if scheme not in SPLIT_SCHEMES:
+        raise SplitError(f"split.scheme must be one of {SPLIT_SCHEMES}, got {scheme!r}")
     usable = usable_clips(clips, survived)
     if usable.empty:
         raise SplitError("no clip to split: none has status ok in the clip list and survived preprocessing")

@@ -22,7 +22,6 @@ point (`train_repeats`) for the three stages.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import time
@@ -41,8 +40,8 @@ from avemo.inputs import loader
 from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
 from avemo.models import build_model, model_config, save_checkpoint
 from avemo.splits import folds_of, read_split
+from avemo.trainingcli import MODALITIES_OF
 
-MODALITIES_OF = {"audio": ("audio",), "video": ("video",), "av": ("audio", "video")}
 TRAINING_PARTS = ("train", "validation")  # never the test part
 
 
@@ -232,25 +231,3 @@ def train_repeats(
     print(f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- {metrics['val_accuracy_std']:.3f}; "
           f"{time.monotonic() - started:.0f} s", file=sys.stderr)
     return metrics
-
-
-def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
-    """The command line of stages/train_<kind>.py: its inputs and outputs."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = "`lr`, `encoder`, `train`" + (" and `fusion`" if kind == "av" else "")
-    parser.add_argument("--params", default="params.yaml", help=f"params file (reads {sections})")
-    parser.add_argument("--split", default="data/split.csv", help="split table written by the split stage")
-    if "audio" in MODALITIES_OF[kind]:
-        parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage (<clip>.npy, index.csv, settings.json)")
-    if "video" in MODALITIES_OF[kind]:
-        parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage (<clip>.png, index.csv, settings.json)")
-    parser.add_argument("--embeddings", default="data/embeddings", help="output folder of the embed stage (read when train.freeze_encoder)")
-    parser.add_argument("--models", default=f"models/{kind}", help="folder for the checkpoints, one per fold and seed")
-    parser.add_argument("--metrics", default=f"metrics/train_{kind}.json", help="where to write the metrics JSON")
-    parser.add_argument("--live", default=f"dvclive/train_{kind}", help="dvclive folder for the curves and repeats.csv")
-    return parser
-
-
-def folders_of(kind: str, args: argparse.Namespace) -> dict[str, str]:
-    """The input folder of each modality a model of `kind` reads, from its parsed command line."""
-    return {m: args.melspec if m == "audio" else args.faces for m in MODALITIES_OF[kind]}

@@ -1,0 +1,100 @@
+"""params.yaml against its schema: every bad value stops the stage that reads it at once, in one line."""
+
+import pytest
+import yaml
+from helpers import REPO_ROOT, merged_params, run_stage, write_params
+
+from avemo.params import SCHEMA, ParamsError, main, read_params, violations
+
+# (stage, key, bad value, words the one line must hold): the issue's list, then what the schema adds.
+BAD_VALUES = [
+    ("melspec", "melspec.n_mels", 0, "an integer >= 1"),
+    ("face_crop", "face.image_size", 0, "an integer >= 8"),
+    ("train_audio", "lr", -1, "a number > 0"),
+    ("train_video", "lr", "abc", "a number > 0"),
+    ("train_av", "train.batch_size", 0, "an integer >= 2"),
+    ("embed", "encoder.arch", "nonexistent", "one of efficientnet_lite0, mobilenet_v3_small, resnet18, vgg16"),
+    ("split", "split.fractions", {"train": 0.8, "validation": 0.2, "test": 0.2}, "sum to 1"),
+    ("list_clips", "data.classes", ["XYZ"], "codes from ANG, DIS, FEA, HAP, NEU, SAD"),
+    ("list_clips", "data.classes", [], "at least 2 codes"),
+    ("extract_audio", "audio.sample_rate", "16k", "an integer"),
+    ("extract_audio", "strict", "yes", "true or false"),
+    ("extract_middle_frame", "frame.position", 1.5, "a number >= 0 and <= 1"),
+    ("face_crop", "face.fallback", "blur", "one of centre, drop"),
+    ("face_crop", "face.detect_scale", 0, "a number > 0 and <= 1"),
+    ("split", "split.scheme", "random", "one of actors, clips, published"),
+    ("split", "split.folds", 2, "1 (one split by fractions) or an integer >= 3"),
+    ("train_av", "fusion.method", "sum", "one of concat, mean"),
+    ("train_audio", "train.seeds", [], "at least 1 integers"),
+    ("train_video", "train.dropout", 1.0, "a number >= 0 and < 1"),
+    ("eval_cross", "eval.bootstrap", 10, "an integer >= 100"),
+]
+
+
+@pytest.fixture(scope="module")
+def fake_torch(tmp_path_factory):
+    """A folder whose `torch` cannot be imported: put first on PYTHONPATH, it proves a stage checked its
+    params before the slow imports."""
+    folder = tmp_path_factory.mktemp("fake_torch")
+    (folder / "torch").mkdir()
+    (folder / "torch" / "__init__.py").write_text('raise ImportError("torch was imported before the params were checked")\n')
+    return folder
+
+
+def with_value(params: dict, key: str, value) -> dict:
+    section, _, field = key.partition(".")
+    if field:
+        params[section] = {**params[section], field: value}
+    else:
+        params[section] = value
+    return params
+
+
+@pytest.mark.parametrize("stage, key, value, allowed", BAD_VALUES, ids=[f"{s}:{k}={v!r}" for s, k, v, _ in BAD_VALUES])
+def test_a_bad_value_stops_its_stage_in_one_line_before_any_work(tmp_path, fake_torch, stage, key, value, allowed):
+    params = write_params(tmp_path / "params.yaml", with_value(merged_params({}), key, value))
+    done = run_stage(stage, "--params", str(params), cwd=tmp_path, env={"PYTHONPATH": str(fake_torch)})
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"{stage}: {params}: {key}") and allowed in lines[0], lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no output written
+
+
+def test_the_repositorys_params_are_allowed():
+    assert main(["--check", "--params", str(REPO_ROOT / "params.yaml")]) == 0
+
+
+def test_check_lists_every_violation_and_cross_field_rules(tmp_path, capsys):
+    params = merged_params({})
+    params["melspec"] = {**params["melspec"], "fmax": 20000}  # above Nyquist of 16 kHz audio
+    params["train"] = {**params["train"], "freeze_encoder": True}
+    params["encoder"] = {**params["encoder"], "pretrained": False}
+    params["face"] = {**params["face"], "colour": "red"}
+    params["extra"] = 1
+    write_params(tmp_path / "params.yaml", params)
+    assert main(["--check", "--params", str(tmp_path / "params.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'params.yaml'}: unknown key face.colour; expected some of min_face_size" in err
+    assert "unknown section `extra`" in err
+    params["face"].pop("colour")
+    write_params(tmp_path / "params.yaml", {k: v for k, v in params.items() if k != "extra"})
+    assert main(["--check", "--params", str(tmp_path / "params.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "melspec.fmax must be at most half of audio.sample_rate" in err and "train.freeze_encoder: true needs encoder.pretrained: true" in err
+
+
+def test_read_params_returns_the_sections_and_refuses_the_first_violation(tmp_path):
+    write_params(tmp_path / "p.yaml", merged_params({}))
+    assert set(read_params(tmp_path / "p.yaml", "lr", "melspec")) == {"lr", "melspec"}
+    write_params(tmp_path / "p.yaml", with_value(merged_params({}), "melspec.n_mels", 0.5))
+    with pytest.raises(ParamsError, match=r"melspec.n_mels is 0.5; expected an integer >= 1"):
+        read_params(tmp_path / "p.yaml", "melspec")
+    (tmp_path / "broken.yaml").write_text("melspec: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        read_params(tmp_path / "broken.yaml", "melspec")
+
+
+def test_every_section_of_params_yaml_has_a_schema_and_every_schema_a_section():
+    assert set(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())) == set(SCHEMA)
+    assert violations(merged_params({}), list(SCHEMA)) == []
