@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import merged_params, run_stage, write_params
 from PIL import Image
 
 from avemo.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
@@ -52,13 +53,24 @@ def test_efficientnet_lite0_loads_its_offline_imagenet_weights():
     assert torch.equal(encoder.features.net._bn0.running_mean, shipped["_bn0.running_mean"])
 
 
-def test_missing_torchvision_weights_name_the_expected_file(tmp_path, monkeypatch):
+def test_missing_torchvision_weights_offline_name_the_file_the_url_and_where_to_put_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # offline: every download is refused at once
     with pytest.raises(MissingWeightsError) as error:
         build_encoder("vgg16", pretrained=True)
     expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
-    assert str(expected) in str(error.value)
-    assert "download.pytorch.org" in str(error.value) and "pretrained: false" in str(error.value)
+    assert f"put that file at {expected}" in str(error.value) and "https://download.pytorch.org/models/vgg16-397923af.pth" in str(error.value)
+    assert "pretrained: false" in str(error.value) and not expected.exists()
+
+
+def test_a_resnet18_run_offline_without_cached_weights_ends_in_one_line(tmp_path):
+    params = merged_params({"encoder": {"arch": "resnet18", "pretrained": True, "image_size": 32}})
+    write_params(tmp_path / "params.yaml", params)
+    done = run_stage("embed", "--params", str(tmp_path / "params.yaml"), cwd=tmp_path,
+                     env={"TORCH_HOME": str(tmp_path / "torch"), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("embed: encoder.arch resnet18 needs its ImageNet weights resnet18-f37072fd.pth"), lines
 
 
 def test_torchvision_weights_are_read_from_the_hub_cache(tmp_path, monkeypatch):

