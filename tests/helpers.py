@@ -35,7 +35,7 @@ TINY_PARAMS = {
     "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32},
     "fusion": {"method": "concat", "modality_dropout": 0.5},
     "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seeds": [0, 1], "patience": 2, "augmentation": True,
-              "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2},
+              "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2, "num_workers": 0, "amp": "cuda"},
     "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16, "ratings": "src/avemo/resources/summaryTable.csv"},
 }
 
@@ -270,7 +270,7 @@ def part_of(actor: int, fold: int) -> str:
 
 
 TRAIN = {"epochs": 6, "batch_size": 8, "weight_decay": 0.0, "seeds": [0, 1], "patience": 3, "augmentation": True,
-         "freeze_encoder": True, "head_hidden": 0, "dropout": 0.0}
+         "freeze_encoder": True, "head_hidden": 0, "dropout": 0.0, "num_workers": 0, "amp": "cuda"}
 
 
 def train_models(model_corpus, out, kind, split=None, **overrides):

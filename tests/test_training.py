@@ -16,7 +16,7 @@ from avemo.inputs import loader
 from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table
 from avemo.models import Encoder, build_encoder, load_checkpoint
 from avemo.splits import read_split
-from avemo.training import set_seed
+from avemo.training import autocast_dtype, set_seed
 
 def read_curve(live_dir, name):
     return pd.read_csv(live_dir / "plots" / "metrics" / name, sep="\t")
@@ -77,11 +77,13 @@ def test_test_labels_do_not_influence_training(model_corpus, tmp_path):
         assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
-def test_fine_tuned_video_leaves_out_the_failed_face_and_keeps_the_fallback(model_corpus, tmp_path):
+def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_and_keeps_the_fallback(model_corpus, tmp_path):
     split = pd.read_csv(model_corpus["split"])
     split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)  # fine-tuning is slow: one repeat
-    _, written, repeats = train_models(model_corpus, tmp_path, "video", split=tmp_path / "one_fold.csv", freeze_encoder=False, epochs=1, seeds=[0])
-    assert (repeats["epochs_run"] == 1).all() and written["repeats"] == 1
+    # The GPU path on the CPU: image loading in worker processes, mixed precision (bfloat16 here), two epochs.
+    _, written, repeats = train_models(model_corpus, tmp_path, "video", split=tmp_path / "one_fold.csv", freeze_encoder=False, epochs=2,
+                                       patience=5, seeds=[0], num_workers=2, amp="always")
+    assert (repeats["epochs_run"] == 2).all() and written["repeats"] == 1
     # fold 0 trains on 1001-1004: 24 clips less the failed face (the fallback crop is used)
     assert list(repeats["train_clips"]) == [23] and list(repeats["validation_clips"]) == [6]
     assert "1002_IEO_HAP_XX" in set(clips_for(modality_table(split[(split["fold"] == 0) & (split["part"] == "train")],
@@ -126,3 +128,27 @@ def test_training_stage_help_names_its_params(stage):
     done = run_stage(stage, "--help", cwd=REPO_ROOT)
     assert done.returncode == 0 and "`lr`" in done.stdout and "--models" in done.stdout and "train.seeds" in done.stdout
     assert ("fusion" in done.stdout) == (stage == "train_av")
+
+
+def test_augmented_batches_do_not_depend_on_the_number_of_loader_workers(model_corpus):
+    split = read_split(model_corpus["split"])
+    table, _ = modality_table(split[(split["fold"] == 0) & (split["part"] == "train")], {"video": read_index(model_corpus["folders"]["video"])})
+    rows = clips_for(table, ("video",))
+
+    def epochs(workers):
+        images = image_dataset(rows, ("video",), model_corpus["folders"], CLASSES, image_size=32, augment=True, seed=3)
+        data = loader(images, 8, shuffle=True, seed=3, num_workers=workers)
+        out = []
+        for epoch in (1, 2):
+            images.set_epoch(epoch)
+            out.append(torch.cat([batch["video"] for batch in data]))
+        return out
+
+    alone, with_workers = epochs(0), epochs(2)
+    assert all(torch.equal(a, b) for a, b in zip(alone, with_workers))
+    assert not torch.equal(alone[0], alone[1])  # each epoch augments anew
+
+
+def test_autocast_is_float16_on_a_gpu_and_bfloat16_on_the_cpu_only_when_asked():
+    assert autocast_dtype("cuda", torch.device("cuda")) == torch.float16 and autocast_dtype("cuda", torch.device("cpu")) is None
+    assert autocast_dtype("always", torch.device("cpu")) == torch.bfloat16 and autocast_dtype("off", torch.device("cuda")) is None

@@ -59,41 +59,41 @@ def face_unit_image(image: Image.Image, image_size: int) -> torch.Tensor:
     return _resize(torch.from_numpy(array).permute(2, 0, 1).contiguous(), image_size).clamp(0.0, 1.0)
 
 
-def augment_face(image: torch.Tensor) -> torch.Tensor:
-    """Random horizontal flip and a shift of up to MAX_SHIFT (edges replicated); uses torch's RNG."""
-    if torch.rand(()) < 0.5:
+def augment_face(image: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random horizontal flip and a shift of up to MAX_SHIFT (edges replicated)."""
+    if torch.rand((), generator=generator) < 0.5:
         image = image.flip(-1)
     size = image.shape[-1]
     pad = max(1, round(MAX_SHIFT * size))
     padded = F.pad(image.unsqueeze(0), (pad, pad, pad, pad), mode="replicate").squeeze(0)
-    dy, dx = torch.randint(0, 2 * pad + 1, (2,)).tolist()
+    dy, dx = torch.randint(0, 2 * pad + 1, (2,), generator=generator).tolist()
     return padded[:, dy : dy + size, dx : dx + size]
 
 
-def augment_spectrogram(image: torch.Tensor) -> torch.Tensor:
+def augment_spectrogram(image: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """One time mask and one frequency mask of up to MAX_MASK of the axis, set to silence (0)."""
     image = image.clone()
     size = image.shape[-1]
     for axis in (-1, -2):
-        width = int(torch.randint(0, max(1, round(MAX_MASK * size)) + 1, ()))
-        start = int(torch.randint(0, size - width + 1, ()))
+        width = int(torch.randint(0, max(1, round(MAX_MASK * size)) + 1, (), generator=generator))
+        start = int(torch.randint(0, size - width + 1, (), generator=generator))
         index = [slice(None)] * 3
         index[axis] = slice(start, start + width)
         image[tuple(index)] = 0.0
     return image
 
 
-def spectrogram_input(path: str | Path, image_size: int, top_db: float, augment: bool = False) -> torch.Tensor:
+def spectrogram_input(path: str | Path, image_size: int, top_db: float, augment: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     """The encoder input of a spectrogram .npy file."""
     image = spectrogram_unit_image(np.load(path, allow_pickle=False), image_size, top_db)
-    return normalise(augment_spectrogram(image) if augment else image)
+    return normalise(augment_spectrogram(image, generator) if augment else image)
 
 
-def face_input(path: str | Path, image_size: int, augment: bool = False) -> torch.Tensor:
+def face_input(path: str | Path, image_size: int, augment: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     """The encoder input of a face crop PNG."""
     with Image.open(path) as image:
         unit = face_unit_image(image, image_size)
-    return normalise(augment_face(unit) if augment else unit)
+    return normalise(augment_face(unit, generator) if augment else unit)
 
 
 class ClipImages(Dataset):
@@ -102,6 +102,10 @@ class ClipImages(Dataset):
     `folders` maps each modality used ("audio": the melspec folder, "video": the faces folder) to its
     folder; `present` maps it to one bool per clip (False: the clip failed that modality's
     preprocessing; its image is zeros and the model is told it is missing).
+
+    Augmentation draws from a generator seeded by (`seed`, the epoch set by `set_epoch`, the clip's
+    position), not from the process's random state: DataLoader worker processes then change nothing in
+    the results, however many there are.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class ClipImages(Dataset):
         image_size: int,
         top_db: float | None = None,
         augment: bool = False,
+        seed: int = 0,
     ):
         unknown = set(folders) - set(MODALITIES)
         if unknown or not folders:
@@ -124,27 +129,38 @@ class ClipImages(Dataset):
         self.folders = {m: Path(f) for m, f in folders.items()}
         self.present = {m: list(present[m]) for m in folders}
         self.image_size, self.top_db, self.augment = image_size, top_db, augment
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Other augmentations every epoch, the same ones every run."""
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.clips)
 
-    def _image(self, modality: str, clip: str) -> torch.Tensor:
+    def _image(self, modality: str, clip: str, generator: torch.Generator | None) -> torch.Tensor:
         if modality == "audio":
-            return spectrogram_input(self.folders["audio"] / f"{clip}.npy", self.image_size, self.top_db, self.augment)
-        return face_input(self.folders["video"] / f"{clip}.png", self.image_size, self.augment)
+            return spectrogram_input(self.folders["audio"] / f"{clip}.npy", self.image_size, self.top_db, self.augment, generator)
+        return face_input(self.folders["video"] / f"{clip}.png", self.image_size, self.augment, generator)
 
     def __getitem__(self, i: int) -> dict:
         item = {"label": self.labels[i]}
+        generator = None
+        if self.augment:
+            generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0]))
         for modality in self.folders:
             present = self.present[modality][i]
-            image = self._image(modality, self.clips[i]) if present else torch.zeros(3, self.image_size, self.image_size)
+            image = self._image(modality, self.clips[i], generator) if present else torch.zeros(3, self.image_size, self.image_size)
             item[modality], item[f"{modality}_present"] = image, present
         return item
 
 
-def loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+def loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
     """Batches in a fixed order, or shuffled by a seeded generator. A last training batch of one clip is
-    dropped (batch norm cannot train on a single example)."""
-    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    dropped (batch norm cannot train on a single example). `num_workers` processes read and augment the
+    images (ClipImages seeds its augmentation per clip, so their number changes no result); pinned
+    memory speeds the copy to a GPU."""
+    generator = torch.Generator().manual_seed(seed)  # also the workers' base seed: none is drawn from torch's global state
     drop_last = shuffle and len(dataset) % batch_size == 1
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, num_workers=0)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,
+                      num_workers=num_workers, pin_memory=pin_memory, persistent_workers=False)

@@ -43,12 +43,13 @@ def clips_for(table: pd.DataFrame, modalities, require: str = "all") -> pd.DataF
     return table[present.all(axis=1) if require == "all" else present.any(axis=1)]
 
 
-def image_dataset(rows: pd.DataFrame, modalities, folders: dict, classes: list[str], *, image_size: int, top_db: float | None = None, augment: bool = False) -> ClipImages:
+def image_dataset(rows: pd.DataFrame, modalities, folders: dict, classes: list[str], *, image_size: int, top_db: float | None = None,
+                  augment: bool = False, seed: int = 0) -> ClipImages:
     """Encoder inputs of `rows` for `modalities`; `top_db` is the spectrograms' dB range (melspec's settings)."""
     labels = [classes.index(e) for e in rows["emotion"]]
     return ClipImages(
         rows["clip"].tolist(), labels, {m: folders[m] for m in modalities}, {m: rows[f"{m}_present"].tolist() for m in modalities},
-        image_size=int(image_size), top_db=top_db, augment=augment,
+        image_size=int(image_size), top_db=top_db, augment=augment, seed=seed,
     )
 
 

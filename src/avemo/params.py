@@ -105,7 +105,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "lr": number(above=0, high=10),
     "strict": boolean(),
     "sample": {
-        "actors": integer(3), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=2),
+        "actors": integer(1), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=1),
         "noise": number(0, 10), "duration": number(above=0.5, high=20), "fps": integer(5, 60), "seed": integer(0),
     },
     "data": {
@@ -131,7 +131,8 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "train": {
         "epochs": integer(1), "batch_size": integer(2), "weight_decay": number(low=0), "seeds": integers(at_least=1, low=0),
         "patience": integer(1), "augmentation": boolean(), "freeze_encoder": boolean(), "head_hidden": integer(0),
-        "dropout": number(0, below=1),
+        "dropout": number(0, below=1), "num_workers": Rule("auto or an integer >= 0", lambda v: v == "auto" or (_is_int(v) and v >= 0)),
+        "amp": one_of(("off", "cuda", "always")),
     },
     "eval": {"bootstrap": integer(100), "seed": integer(0), "batch_size": integer(1), "ratings": text()},
 }

@@ -22,6 +22,7 @@ point (`train_repeats`) for the three stages.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -53,6 +54,13 @@ def set_seed(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def loader_workers(setting) -> int:
+    """`train.num_workers`: a number, or `auto` for every core but one (at most 8); results do not depend on it."""
+    if setting == "auto":
+        return max(0, min(8, (os.cpu_count() or 1) - 1))
+    return int(setting)
+
+
 def checkpoint_name(fold: int, seed: int) -> str:
     return f"fold{fold}_seed{seed}.pt"
 
@@ -62,25 +70,42 @@ def snapshot(model: nn.Module, features: bool) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if not (features and k.startswith("encoder."))}
 
 
-def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight_decay, device, live=None, features=False) -> dict:
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype `train.amp` asks for on `device`: float16 on CUDA (`cuda`, `always`), bfloat16
+    on the CPU (`always` only: slower than float32 on many CPUs), None for full precision."""
+    if device.type == "cuda" and amp in ("cuda", "always"):
+        return torch.float16
+    if device.type == "cpu" and amp == "always":
+        return torch.bfloat16
+    return None
+
+
+def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight_decay, device, live=None, features=False, amp="off") -> dict:
     """Train with AdamW on cross-entropy of logits; keep the epoch with the best validation accuracy
     (ties: lower validation loss), stop after `patience` epochs without improvement, and load the
-    kept weights back into `model`. Returns the history and the chosen epoch (1-based)."""
+    kept weights back into `model`. Returns the history and the chosen epoch (1-based). `amp`: mixed
+    precision (see autocast_dtype), with a gradient scaler for float16."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
     criterion = nn.CrossEntropyLoss()
+    dtype = autocast_dtype(amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     best = {"epoch": 0, "val_accuracy": -1.0, "val_loss": float("inf"), "state": None}
     history = []
     for epoch in range(1, int(epochs) + 1):
         model.train()
+        if hasattr(getattr(train_data, "dataset", None), "set_epoch"):
+            train_data.dataset.set_epoch(epoch)
         loss_sum, correct, seen = 0.0, 0, 0
         for batch in train_data:
             y = torch.as_tensor(batch["label"], device=device)
-            logits = logits_of(model, batch, modalities, device, features)
-            loss = criterion(logits, y)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                logits = logits_of(model, batch, modalities, device, features)
+                loss = criterion(logits.float(), y)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
             loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(dim=1) == y).sum())
             seen += len(y)
@@ -129,14 +154,20 @@ def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: 
     else:  # fine-tuning on images
         top_db = float(config["preprocessing"]["audio"]["top_db"]) if "audio" in modalities else None
 
+        if device.type == "cuda":  # convolutions run faster on NHWC tensors on recent GPUs
+            model = model.to(memory_format=torch.channels_last)
+
         def data(part, shuffle):
             augment = shuffle and bool(train.get("augmentation", False))
-            images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db, augment=augment)
-            return loader(images, batch_size, shuffle, seed)
+            images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db,
+                                   augment=augment, seed=seed)
+            return loader(images, batch_size, shuffle, seed, num_workers=loader_workers(train.get("num_workers", 0)),
+                          pin_memory=device.type == "cuda")
 
         train_data, val_data = data("train", True), data("validation", False)
     result = fit(model, train_data, val_data, modalities, epochs=train["epochs"], patience=train["patience"], lr=float(lr),
-                 weight_decay=float(train["weight_decay"]), device=device, live=live, features=embeddings is not None)
+                 weight_decay=float(train["weight_decay"]), device=device, live=live, features=embeddings is not None,
+                 amp=str(train.get("amp", "off")))
     return model, result
 
 
