@@ -1,5 +1,6 @@
 """Checking a copy of CREMA-D against the official release's SHA-256."""
 
+import csv
 import shutil
 
 from avemo import checksums, dataset
@@ -23,3 +24,15 @@ def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, rea
     assert verified.at["1001_DFA_SAD_XX", "status"] == "failed"
     assert "SHA-256 differs" in verified.at["1001_DFA_SAD_XX", "reason"]
     assert (verified.drop("1001_DFA_SAD_XX").status == "ok").all()
+
+
+def test_shipped_manifest_is_the_official_checksums_of_all_three_folders(crema_d_dir):
+    from avemo.fetch import official_manifest
+
+    with open(crema_d_dir / "checksums.csv") as f:
+        official = [(row["path"], int(row["size"]), row["sha256"]) for row in csv.DictReader(f)]
+    assert len(official) == 3 * 7442
+    assert [(e.path, e.size, e.sha256) for e in official_manifest().values()] == official
+    # list_clips' table is the VideoFlash part of it, by file name
+    videoflash = {path.split("/")[1]: sha256 for path, _, sha256 in official if path.startswith("VideoFlash/")}
+    assert checksums.official_checksums() == videoflash
