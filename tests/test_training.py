@@ -1,13 +1,10 @@
 """Training on a tiny fake corpus: one model per fold and seed, epoch chosen on validation, test parts
 never read, frozen features computed once, failed clips left out."""
 
-import json
-
-import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import CLASSES, ENCODER, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
+from helpers import CLASSES, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
 
 from avemo.clipindex import read_index
 from avemo.embedding import embed_modality
@@ -17,6 +14,7 @@ from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_tab
 from avemo.models import Encoder, build_encoder, load_checkpoint
 from avemo.splits import read_split
 from avemo.training import autocast_dtype, set_seed
+
 
 def read_curve(live_dir, name):
     return pd.read_csv(live_dir / "plots" / "metrics" / name, sep="\t")

@@ -10,8 +10,6 @@ and SHA-256 match the manifest. `verify` checks every file of a copy's media fol
 from __future__ import annotations
 
 import argparse
-import csv
-import functools
 import http.client
 import os
 import queue
@@ -24,18 +22,15 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from avemo import __version__
-from avemo.checksums import sha256_of
+from avemo.checksums import FOLDERS, Entry, official_manifest, sha256_of
 from avemo.cli import UserError
 from avemo.dataset import EMOTIONS, LEVELS, SENTENCES, parse_clip_name, validate_codes
 
 # The release's git-lfs media address: each file is served at <base>/<path in the dataset>.
 DEFAULT_BASE_URL = "https://media.githubusercontent.com/media/CheyneyComputerScience/CREMA-D/master"
-FOLDERS = {"VideoFlash": ".flv", "AudioWAV": ".wav", "AudioMP3": ".mp3"}  # media folder: its files' suffix
-MANIFEST_TABLES = ("crema_d_videoflash_sha256.csv", "crema_d_audio_sha256.csv")  # columns file,size,sha256
 # An ordinary git file of the release, not a git-lfs object: it has no official SHA-256, so it is fetched
 # but never verified (and verify does not look at it).
 DEMOGRAPHICS = "VideoDemographics.csv"
@@ -45,32 +40,6 @@ CHUNK = 1 << 16
 RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}  # worth asking again; any other error status is final
 QUOTA_HINT = ("the official server answers so when the repository's git-lfs bandwidth quota is exhausted; "
               "try again next month or use --base-url with a mirror")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One file of the release: its path in the dataset (`VideoFlash/1001_DFA_ANG_XX.flv`), size and
-    SHA-256 (both None for a file the release publishes no checksum for)."""
-
-    path: str
-    size: int | None
-    sha256: str | None
-
-    @property
-    def verifiable(self) -> bool:
-        return self.sha256 is not None
-
-
-@functools.cache
-def official_manifest() -> dict[str, Entry]:
-    """Every clip of the official release by its path in the dataset, sorted by path."""
-    entries = []
-    for table in MANIFEST_TABLES:
-        with (resources.files("avemo") / "resources" / table).open() as f:
-            for row in csv.DictReader(f):
-                folder = next(name for name, suffix in FOLDERS.items() if row["file"].endswith(suffix))
-                entries.append(Entry(f"{folder}/{row['file']}", int(row["size"]), row["sha256"]))
-    return {e.path: e for e in sorted(entries, key=lambda e: e.path)}
 
 
 def split_codes(text: str | None) -> list[str]:
