@@ -119,7 +119,9 @@ def prepare(out: Path, params: dict, jobs: int) -> dict:
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     p, j = str(params_file), str(jobs)
     raw, clips = params["data"]["raw_dir"], str(out / "clips.csv")
-    times = {"sample": run_stage("sample", "--params", p, "--out", str(out / "sample"), "--jobs", j)}
+    # the machine's load when the timed stage starts: other work on the same cores slows it down
+    times = {"load_before_sample": os.getloadavg()[0]}
+    times["sample"] = run_stage("sample", "--params", p, "--out", str(out / "sample"), "--jobs", j)
     times["list_clips"] = run_stage("list_clips", "--params", p, "--out", clips)
     times["extract_audio"] = run_stage("extract_audio", "--params", p, "--clips", clips, "--raw-dir", raw, "--out", str(out / "audio"), "--jobs", j)
     times["melspec"] = run_stage("melspec", "--params", p, "--audio", str(out / "audio"), "--out", str(out / "melspec"), "--jobs", j)
@@ -360,8 +362,9 @@ def print_targets(s: dict) -> None:
                    (f"AV above each single modality: {a['av']:.3f} vs {a['audio']:.3f}, {a['video']:.3f}",
                     a["av"] > max(a["audio"], a["video"]))]
     checks.append((f"face_crop ok >= .98: {s['face_ok_share']:.3f}", s["face_ok_share"] >= 0.98))
-    if s.get("sample_seconds") is not None:
-        checks.append((f"sample stage < 30 s: {s['sample_seconds']:.1f} s (--jobs {s['jobs']})", s["sample_seconds"] < 30))
+    if s["default_corpus"]:  # the time target is for the default corpus (any seed)
+        checks.append((f"sample stage < 30 s: {s['sample_seconds']:.1f} s (--jobs {s['jobs']}, load average "
+                       f"{s['load_before_sample']:.1f} when it started)", s["sample_seconds"] < 30))
     print("\n  issue 8 targets:")
     for text, met in checks:
         print(f"    [{'met' if met else 'NOT MET'}] {text}")
@@ -392,7 +395,8 @@ def main(argv=None) -> int:
     faces = pd.read_csv(out / "faces" / "index.csv")
     ok_share = float((faces["status"] == "ok").mean())
     print(f"\nclips: {len(data['clip'])} ({len(set(data['actor']))} actors); sample stage {times['sample']:.1f} s "
-          f"with --jobs {times['jobs']}; face_crop ok {ok_share:.3f} "
+          f"with --jobs {times['jobs']} (load average {times.get('load_before_sample', float('nan')):.1f} at its start); "
+          f"face_crop ok {ok_share:.3f} "
           f"({', '.join(f'{k} {v}' for k, v in faces['status'].value_counts().items())})")
 
     torch.set_num_threads(1)  # the heads are tiny: threads only add overhead
@@ -405,7 +409,8 @@ def main(argv=None) -> int:
     print(f"  heads: {time.perf_counter() - start:.1f} s")
     results.to_csv(out / "predictions.csv", index=False)
     facts = {"sample": params["sample"], "clips": int(len(data["clip"])), "sample_seconds": times["sample"],
-             "jobs": times["jobs"], "face_ok_share": ok_share}
+             "jobs": times["jobs"], "load_before_sample": times.get("load_before_sample", float("nan")),
+             "face_ok_share": ok_share, "default_corpus": not (args.emotions or args.set)}
     summary = report(results, classes, params["sample"], facts)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return 0

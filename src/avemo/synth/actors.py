@@ -1,14 +1,15 @@
 """Actors: who they are, what they look and sound like, and how each one expresses each emotion.
 
-An actor has an identity (demographics, face shape, skin, hair, clothes), a personal voice (pitch and
-pitch range, vocal-tract length, timbre, breathiness, speaking rate), a resting face, and an
-expressiveness. On top of that, each actor has a personal *style* for each emotion: offsets to the
-emotion's facial expression (brows, lids, mouth, cheeks, creases), a personal head roll and gaze, one of
-the emotion's mouth variants, and offsets to its prosody (pitch, range, slope, loudness, tempo, timbre,
-breathiness) plus a personal pitch tune. A style is the same in every clip of that actor and emotion, so a
-model that has seen the actor can learn it; it is drawn afresh for every actor, so it does not carry over
-to unseen actors. `speaker_style` scales every style offset, the resting face and the spread of
-expressiveness (0: every actor expresses an emotion the same way).
+An actor has an identity (demographics, face shape, skin, hair, clothes) and a personal voice (pitch and
+pitch range, vocal-tract length, accent on each vowel, timbre resonances, spectral tilt, breathiness,
+speaking rate, articulation): these do not change with speaker_style. He also has a resting face and an
+expressiveness (his Manner), and, for each emotion, a personal *style* (EmotionStyle): offsets to the
+emotion's facial expression (brows, lids, mouth, cheeks, creases), a head tilt and gaze, one of the
+emotion's mouth variants, offsets to its prosody (pitch, range, slope, loudness, tempo, tilt, breath,
+articulation), a pitch tune, a pause, a resonance and a tremolo. A style is the same in every clip of
+that actor and emotion, so a model that has seen the actor can learn it; it is drawn afresh for every
+actor, so it does not carry over to unseen actors. `speaker_style` scales every style offset, the resting
+face and the spread of expressiveness (0: every actor expresses an emotion the same way).
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def make_actor(seed: int, actor_id: int) -> Actor:
         nose_w=r.uniform(0.13, 0.18) + (0.02 if race == "African American" else 0.0),
         mouth_w=r.uniform(0.36, 0.43), lip_upper=r.uniform(0.055, 0.08) * (1.1 if female else 1.0),
         lip_lower=r.uniform(0.075, 0.105) * (1.1 if female else 1.0),
-        skin=_rgb(skin), lip_colour=_rgb(lip_colour),
-        hair_colour=_rgb(np.array(HAIR_COLOURS[_hair_colour_name(r, race, age)]) * r.uniform(0.9, 1.1)),
+        skin=as_rgb(skin), lip_colour=as_rgb(lip_colour),
+        hair_colour=as_rgb(np.array(HAIR_COLOURS[_hair_colour_name(r, race, age)]) * r.uniform(0.9, 1.1)),
         hair_style=_hair_style(r, female),
         iris=IRIS_COLOURS[int(r.integers(len(IRIS_COLOURS)))] if race == "Caucasian" else IRIS_COLOURS[1],
         shirt=SHIRT_COLOURS[int(r.integers(len(SHIRT_COLOURS)))],
@@ -120,7 +121,7 @@ def make_actor(seed: int, actor_id: int) -> Actor:
     )
 
 
-def _rgb(values) -> tuple[float, float, float]:
+def as_rgb(values) -> tuple[float, float, float]:
     return tuple(float(v) for v in np.clip(values, 0.0, 1.0))
 
 
@@ -143,15 +144,15 @@ def _hair_style(r: np.random.Generator, female: bool) -> str:
 # ---------------------------------------------------------------------------
 
 # Spread (sd at speaker_style 1) of an actor's personal offsets to an emotion's facial expression, per
-# faces.Expression field; the emotions' own offsets are of the same order (faces.FACE_PROFILES).
+# faces.Expression field: of the order of the emotions' own offsets (faces.FACE_PROFILES x PROTOTYPE_GAIN).
 FACE_STYLE_SD = {
-    "brow_inner": 0.085, "brow_outer": 0.055, "brow_pinch": 0.035, "lid_upper": 0.37, "lid_lower": 0.37,
-    "mouth_corner": 0.072, "mouth_width": 0.11, "mouth_open": 0.055, "upper_teeth": 0.7, "lower_teeth": 0.7,
-    "lip_press": 0.5, "cheek": 0.7, "fold": 0.1, "frown_lines": 0.7, "forehead_lines": 0.7,
-    "nose_wrinkle": 0.7, "speech_gain": 0.5,
+    "brow_inner": 0.095, "brow_outer": 0.06, "brow_pinch": 0.04, "lid_upper": 0.4, "lid_lower": 0.4,
+    "mouth_corner": 0.08, "mouth_width": 0.12, "mouth_open": 0.06, "upper_teeth": 0.8, "lower_teeth": 0.8,
+    "lip_press": 0.55, "cheek": 0.8, "fold": 0.11, "frown_lines": 0.8, "forehead_lines": 0.8,
+    "nose_wrinkle": 0.8, "speech_gain": 0.55,
 }
-ROLL_SD_DEG = 5.0  # a personal head tilt while expressing the emotion
-GAZE_SD = (0.047, 0.021)  # a personal gaze direction (face units of iris shift)
+ROLL_SD_DEG = 5.5  # a personal head tilt while expressing the emotion
+GAZE_SD = (0.052, 0.023)  # a personal gaze direction (face units of iris shift)
 # ... and to its prosody, per voices.VOICE_PROFILES field (log factors, semitones, dB, tilt units).
 VOICE_STYLE_SD = {
     "log_f0": 0.15, "log_range": 0.3, "slope_st": 1.5, "loudness_db": 2.0, "log_tempo": 0.15,
@@ -222,6 +223,7 @@ def emotion_style(seed: int, actor_id: int, emotion: str, strength: float) -> Em
 
 
 def actor_manner(seed: int, actor_id: int, strength: float) -> Manner:
+    """The actor's resting face and expressiveness, scaled by `strength`."""
     r = rng(seed, STYLE_STREAM, actor_id, len(ALL_EMOTIONS))  # a key no emotion uses
     resting = {k: float(strength * sd * r.normal()) for k, sd in RESTING_FACE_SD.items()}
     return Manner(resting, float(np.exp(strength * EXPRESSIVENESS_SD * r.normal())))

@@ -9,8 +9,8 @@ What a clip performs (its ClipPlan): the emotion at the strength of its level (`
 actor's expressiveness; and, in a share `ambiguous_face` of the clips the face, in another share
 `ambiguous_voice` the voice, is ambiguous: it shows the emotion only faintly (a flat face, a flat voice)
 with a hint of another emotion, while the other modality shows it as usual (never both: a clip stays
-readable). Face and voice are then rendered from the plan, in the actor's own
-style for that emotion (see actors.py).
+readable). Face and voice are then rendered from the plan, in the actor's own style for that emotion
+(actors.py), from two random streams of their own.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ SPOKEN_LEVELS = ("LO", "MD", "HI")  # the levels CREMA-D records the IEO sentenc
 LEVELLED_SENTENCE = "IEO"
 UNSPECIFIED = "XX"
 DEFAULT_INTENSITY = {"LO": 0.6, "MD": 0.8, "HI": 1.0, "XX": 0.8}
-# An ambiguous modality shows the emotion at this share of the clip's strength (a flat face, a flat
-# voice), with a hint of another emotion at AMBIGUOUS_HINT of it.
+# An ambiguous modality shows the emotion at AMBIGUOUS_STRENGTH of the clip's strength (a flat face, a
+# flat voice) and another emotion at AMBIGUOUS_HINT of it.
 AMBIGUOUS_STRENGTH = 0.3
 AMBIGUOUS_HINT = 0.15
 INTENSITY_JITTER_SD = 0.12  # log sd of a clip's strength around its level's, at noise 1
@@ -64,7 +64,7 @@ class SampleSpec:
     intensity: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_INTENSITY))
     speaker_style: float = 1.0
     ambiguous_face: float = 0.1
-    ambiguous_voice: float = 0.2
+    ambiguous_voice: float = 0.25
     noise: float = 1.0
     duration: float = 2.5
     fps: float = 30

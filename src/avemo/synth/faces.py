@@ -3,8 +3,9 @@
 The frame shows a shaded head with hair, eyes, brows, nose, lips, neck and shoulders on a studio
 backdrop, blurred like a lens so that MTCNN accepts it. An Expression is composed like the voice's
 prosody: neutral + the actor's resting face + for each emotion shown, strength * its prototype + habit *
-the actor's style for it + per-clip jitter. Only the mouth moves during a clip: the rest is drawn and blurred once,
-and MOUTH_LEVELS jaw openings are rendered, which the video shows in turn as the syllables go by.
+the actor's style for it + per-clip jitter, within LIMITS. The actor's style also tilts the head and
+turns the gaze (make_scene). Only the mouth moves during a clip: the rest is drawn and blurred once, and
+MOUTH_LEVELS jaw openings are rendered, which the video shows in turn as the syllables go by.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from avemo.synth.actors import Actor, EmotionStyle, Manner, Shown, _rgb
+from avemo.synth.actors import Actor, EmotionStyle, Manner, Shown, as_rgb
 
 WIDTH, HEIGHT = 480, 360
-MAX_ROLL_DEG = 12.0
+MAX_ROLL_DEG = 10.0
 MOUTH_LEVELS = 4  # distinct jaw openings rendered per clip
 SPEECH_OPENING = 0.11  # face units of extra lip gap at a loud syllable peak
 
@@ -65,20 +66,17 @@ MOUTH_VARIANTS = {  # alternative mouths; each actor has a habitual one per emot
     "HAP": (dict(), dict(mouth_open=0.11, upper_teeth=1.0)),
 }
 
-
-
-
 # Fields that cannot go below zero (amounts, not positions).
 NON_NEGATIVE = ("mouth_open", "upper_teeth", "lower_teeth", "lip_press", "cheek", "fold",
                 "frown_lines", "forehead_lines", "nose_wrinkle")
 # Bounds of a few fields: MTCNN needs eyes that are open and a face that stays a face.
-LIMITS = {"lid_upper": (0.45, 1.45), "lid_lower": (0.3, 1.5), "mouth_width": (0.7, 1.35), "mouth_open": (0.0, 0.2),
+LIMITS = {"lid_upper": (0.55, 1.45), "lid_lower": (0.3, 1.5), "mouth_width": (0.7, 1.35), "mouth_open": (0.0, 0.2),
           "brow_inner": (-0.18, 0.25), "brow_outer": (-0.12, 0.15), "brow_pinch": (-0.05, 0.09)}
 CLIP_JITTER_SD = 0.015  # per-clip jitter of every field at noise 1 (lids: CLIP_LID_JITTER_SD)
 CLIP_LID_JITTER_SD = 0.05
-
-
-PROTOTYPE_GAIN = 2.0  # the prototypes, exaggerated so that frozen ImageNet features see them
+# FACE_PROFILES are drawn this many times as strong: a frozen ImageNet encoder looking at a 128 px face
+# crop barely tells the plain prototypes apart.
+PROTOTYPE_GAIN = 2.0
 
 
 def prototype_offsets(emotion: str, style: EmotionStyle) -> dict[str, float]:
@@ -137,11 +135,11 @@ def make_scene(actor: Actor, rng: np.random.Generator, noise: float, roll_deg: f
         cx=WIDTH / 2 - 8 + float(np.clip(noise * rng.normal(0, 10), -25, 25)),
         cy=HEIGHT * 0.39 + float(np.clip(noise * rng.normal(0, 6), -15, 15)),
         unit=actor.size_px * math.exp(noise * rng.normal(0, 0.04)),
-        # MTCNN finds faces rolled by 12 degrees; further would lose clips
+        # MTCNN misses more faces rolled beyond 10 degrees, dark ones first
         angle=math.radians(float(np.clip(roll_deg + noise * rng.normal(0, 2.0), -MAX_ROLL_DEG, MAX_ROLL_DEG))),
         light=tuple(float(v) for v in light / np.linalg.norm(light)),
         gain=float(np.clip(math.exp(noise * rng.normal(0, 0.05)), 0.75, 1.25)),
-        background=_rgb(green + noise * rng.normal(0, 0.04, 3)),
+        background=as_rgb(green + noise * rng.normal(0, 0.04, 3)),
         grain=0.006 + noise * rng.uniform(0.0, 0.012),
         gaze=(float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.09, 0.09)),
               float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.045, 0.045))),
@@ -247,7 +245,7 @@ def draw_background(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> N
     h, w = canvas.img.shape[:2]
     x = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
     y = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
-    gx, gy = rng.uniform(-0.25, 0.25, 2)
+    gx, gy = (float(g) for g in rng.uniform(-0.25, 0.25, 2))  # Python floats keep the arrays float32
     light = (1.0 + gx * x + gy * y) * (1.0 - 0.25 * (x * x + y * y))
     canvas.img[:] = np.asarray(scene.background, np.float32) * light[..., None]
 
@@ -540,7 +538,8 @@ def render_mouth_frames(actor: Actor, expr: Expression, scene: Scene, openings: 
                         rng: np.random.Generator) -> list[np.ndarray]:
     """One uint8 RGB frame per mouth opening; the rest of the face is drawn and blurred once."""
     static, canvas = render_static(actor, expr, scene, rng)
-    grain = rng.standard_normal(static.shape, dtype=np.float32) * np.float32(scene.grain)
+    # sensor grain: uniform noise of sd scene.grain (a normal draw of a whole frame costs 4x as much)
+    grain = (rng.random(static.shape, dtype=np.float32) - np.float32(0.5)) * np.float32(scene.grain * math.sqrt(12.0))
     lay = face_layout(actor)
     box = canvas.region(*mouth_box(actor, lay))
     # the mouth is re-blurred inside a margin wide enough for the blur kernel
