@@ -19,7 +19,8 @@ For one sample seed (and optionally another emotion set), this
 5. prints mean +- sd (min..max) of test accuracy per model and split kind, the gaps the sample is
    designed to show, accuracy by intensity level and by ambiguity (clear, ambiguous face, ambiguous
    voice), a one-sided binomial test of each model against chance (each clip is tested exactly once
-   per repeat, so the counts of one repeat are independent), and issue 8's targets, met or not; the
+   per repeat, so the counts of one repeat are independent), how well a linear probe names the actor
+   from each modality's features (clip-level folds), and issue 8's targets, met or not; the
    same figures go to OUT/summary.json, the test predictions to OUT/predictions.csv.
 
 It is a benchmark: it prints figures and asserts nothing. Run from the repository root:
@@ -63,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--emotions", nargs="+", help="sample.emotions and data.classes (default: params.yaml's, "
                                                       "e.g. ANG DIS FEA HAP NEU SAD for six classes)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override another sample param (YAML value), e.g. --set ambiguous=0.2")
+                        help="override another sample param (YAML value), e.g. --set ambiguous_voice=0.2")
     parser.add_argument("--params", default=str(REPO / "params.yaml"), help="base params file")
     parser.add_argument("--out", help="work folder (default: <tmp>/avemo-sample-stats/<params hash>)")
     parser.add_argument("--fresh", action="store_true", help="regenerate the corpus and features even if OUT has them")
@@ -282,6 +283,25 @@ def evaluate(data: dict, classes: list[str], hp: dict, repeats: int) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def speaker_identification(data: dict, classes: list[str], hp: dict) -> dict[str, float]:
+    """How well a linear probe names the actor from each modality's features (clip-level folds): what a
+    split that shares actors can exploit."""
+    keep = np.isin(data["emotion"], classes)
+    data = {k: v[keep] for k, v in data.items()}
+    actors = sorted(set(data["actor"]))
+    y = torch.from_numpy(np.array([actors.index(a) for a in data["actor"]]))
+    accuracy = {}
+    for modality in ("audio", "video"):
+        use = data[f"{modality}_ok"]
+        x = {modality: torch.from_numpy(data[modality][use])}
+        correct = []
+        for fold, parts in enumerate(clip_splits(data, 0)):
+            predicted = train_head(x, y[use], parts[use], len(actors), hp, seed=fold)
+            correct += list(predicted == y[use].numpy()[parts[use] == 2])
+        accuracy[modality] = float(np.mean(correct))
+    return accuracy
+
+
 # ---------------------------------------------------------------------------
 # 5. report
 # ---------------------------------------------------------------------------
@@ -337,6 +357,10 @@ def report(results: pd.DataFrame, classes: list[str], sample: dict, facts: dict)
         hits, n = int(rows["correct"].sum()), len(rows)
         binomial[model] = max(test.pvalue for test in tests)
         print(f"    {model:6} {hits}/{n} correct ({hits / n:.3f}), p = {binomial[model]:.2g}")
+
+    speakers = facts["speaker_id"]
+    print(f"\n  speaker identification from the features ({facts['actors']} actors, chance {1 / facts['actors']:.3f}), "
+          f"clip-level splits: audio {speakers['audio']:.3f}, video {speakers['video']:.3f}")
 
     result = {**facts, "classes": classes, "splits": n_splits, "actor_independent": independent_mean, "clip_level": clip_mean,
               "actor_independent_sd": {m: float(summary.loc[("actor-independent", m), "std"]) for m in MODELS},
@@ -406,11 +430,13 @@ def main(argv=None) -> int:
           "modality_dropout": float(params["fusion"]["modality_dropout"])}
     start = time.perf_counter()
     results = evaluate(data, classes, hp, args.repeats)
+    speaker_id = speaker_identification(data, classes, hp)
     print(f"  heads: {time.perf_counter() - start:.1f} s")
     results.to_csv(out / "predictions.csv", index=False)
     facts = {"sample": params["sample"], "clips": int(len(data["clip"])), "sample_seconds": times["sample"],
              "jobs": times["jobs"], "load_before_sample": times.get("load_before_sample", float("nan")),
-             "face_ok_share": ok_share, "default_corpus": not (args.emotions or args.set)}
+             "face_ok_share": ok_share, "default_corpus": not (args.emotions or args.set),
+             "actors": int(len(set(data["actor"]))), "speaker_id": speaker_id}
     summary = report(results, classes, params["sample"], facts)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return 0
