@@ -1,25 +1,55 @@
 """Stage sample: generate the embedded synthetic corpus in CREMA-D's layout.
 
-Writes OUT/VideoFlash/<ActorID>_<Sentence>_<Emotion>_XX.flv for every actor x sentence x
-emotion (480x360 FLV: a rendered talking face in Sorenson H.263 video, a speech-like voice in
-mono 44.1 kHz MP3) and OUT/VideoDemographics.csv in CREMA-D's format. Face and voice each
-carry the emotion; the bytes are a deterministic function of the `sample` params
-(actors, sentences, emotions, duration, fps, noise, seed).
+The corpus is SYNTHETIC (rendered faces, synthetic voices): it lets every user, test and CI run exercise
+the pipeline without the real dataset, and its statistics let the pipeline's comparisons mean something
+(actor-independent vs clip-level splits, audio vs video vs audio-visual, intensity levels). Its
+accuracies say nothing about real emotion recognition.
+
+Writes OUT/VideoFlash/<ActorID>_<Sentence>_<Emotion>_<Level>.flv (480x360 FLV: a rendered talking face in
+Sorenson H.263 video, a speech-like voice in mono 44.1 kHz MP3) and OUT/VideoDemographics.csv in
+CREMA-D's format. The bytes are a deterministic function of the `sample` params, whatever --jobs is.
+
+The `sample` params (params.yaml; a key left out takes its default) are listed below.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import textwrap
 import time
 
-from avemo.cli import run_stage
+from avemo.cli import UserError, run_stage
 from avemo.params import read_params
-from avemo.pool import default_jobs
-from avemo.synth import generate_corpus
+from avemo.synth import PARAM_HELP, SampleSpec, generate_corpus
+
+
+def default_jobs() -> int:
+    # Mirrors the pipeline's AVEMO_JOBS setting (a machine setting, not a param): all cores unless set.
+    return int(os.environ.get("AVEMO_JOBS", "0")) or os.cpu_count() or 1
+
+
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return f"[{', '.join(value)}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}"
+
+
+def params_help() -> str:
+    """Every `sample` param: what it controls, and its default (one source: avemo.synth)."""
+    defaults = SampleSpec()
+    lines = ["sample params:"]
+    for key, text in PARAM_HELP.items():
+        lines += textwrap.wrap(f"{key}: {text} (default {_shown(getattr(defaults, key))})", width=100,
+                               initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=params_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="params file (reads `sample`; default: params.yaml)")
     parser.add_argument("--out", default="data/sample", help="output folder (default: data/sample)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)")
@@ -30,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     params = read_params(args.params, "sample")["sample"]
     start = time.perf_counter()
-    clips = generate_corpus(args.out, **params, jobs=args.jobs)  # keys left out take generate_corpus's defaults
+    try:
+        clips = generate_corpus(args.out, **params, jobs=args.jobs)
+    except ValueError as error:  # a combination of values the generator cannot render: one line naming it
+        raise UserError(f"{args.params}: {error}") from None
     print(f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")
 

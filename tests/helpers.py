@@ -23,7 +23,8 @@ PACKAGE = "avemo"
 TINY_PARAMS = {
     "lr": 0.001,
     "strict": False,
-    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
+    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "levels": [], "intensity": {"LO": 0.6, "MD": 0.8, "HI": 1.0, "XX": 0.8},
+               "speaker_style": 1.0, "ambiguous_face": 0.1, "ambiguous_voice": 0.25, "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
     "data": {"raw_dir": "data/sample/VideoFlash", "demographics": "data/sample/VideoDemographics.csv", "classes": ["ANG", "SAD", "HAP"],
              "actors": [], "sentences": [], "levels": [], "verify_checksums": False},
     "audio": {"sample_rate": 16000},

@@ -36,7 +36,7 @@ def test_the_import_walk_follows_function_level_imports_and_names_resources():
     assert params_read(REPO_ROOT / "stages" / "train_av.py") == {"lr", "encoder", "train", "fusion"}
 
 
-@pytest.mark.parametrize("stage, dep", [("face_crop", "src/avemo/faces.py"), ("eval_cross", "src/avemo/inference.py"), ("sample", "src/avemo/dataset.py")])
+@pytest.mark.parametrize("stage, dep", [("face_crop", "src/avemo/faces.py"), ("eval_cross", "src/avemo/inference.py"), ("sample", "src/avemo/params.py")])
 def test_a_dependency_removed_from_a_copy_of_dvc_yaml_is_named(stage, dep):
     edited = copy.deepcopy(DVC_YAML)
     edited["stages"][stage]["deps"].remove(dep)

@@ -49,4 +49,4 @@ def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, 
         (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews_dir / f"{r.clip}.png"), mel_basis, settings)
         for r, wav in zip(todo.itertuples(), wavs)
     ]
-    return run_and_index(melspec_job, tasks, carried, out_dir, ["frames", "audio_s", "fit"], jobs=jobs, desc="melspec")
+    return run_and_index(melspec_job, tasks, carried, out_dir, ["frames", "audio_s", "fit"], other_out_dirs=(previews_dir,), jobs=jobs, desc="melspec")

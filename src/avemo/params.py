@@ -100,13 +100,20 @@ def fractions() -> Rule:
                 and abs(sum(v.values()) - 1) < 1e-6)
 
 
+def level_strengths() -> Rule:
+    return Rule(f"a mapping of levels ({', '.join(LEVELS)}) to numbers in [0, 2]",
+                lambda v: isinstance(v, dict) and set(v) <= set(LEVELS) and all(_is_number(x) and 0 <= x <= 2 for x in v.values()))
+
+
 # Every section of params.yaml: key -> rule. A section given as a Rule is a top-level scalar.
 SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "lr": number(above=0, high=10),
     "strict": boolean(),
     "sample": {
-        "actors": integer(1), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=1),
-        "noise": number(0, 10), "duration": number(above=0.5, high=20), "fps": integer(5, 60), "seed": integer(0),
+        "actors": integer(1, 8999), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=1),
+        "levels": codes(("LO", "MD", "HI")), "intensity": level_strengths(), "speaker_style": number(0, 5),
+        "ambiguous_face": number(0, 1), "ambiguous_voice": number(0, 1), "noise": number(0, 5),
+        "duration": number(0.5, 60), "fps": integer(1, 120), "seed": integer(0),
     },
     "data": {
         "raw_dir": text(), "demographics": text(), "classes": codes(tuple(EMOTIONS), at_least=2), "actors": integers(low=1),
@@ -139,6 +146,8 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
 
 # Rules that join fields: (sections they read, test, what they require).
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
+    (("sample",), lambda p: p["sample"]["ambiguous_face"] + p["sample"]["ambiguous_voice"] <= 1,
+     "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at most)"),
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
     (("melspec", "audio"), lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
      "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)"),

@@ -75,9 +75,21 @@ def run_and_index(
     carried: list[ClipResult],
     out_dir: str | Path,
     columns: list[str],
+    *,
+    other_out_dirs: tuple = (),
     **runner_options,
 ) -> list[ClipResult]:
-    """run_per_clip, then index.csv in `out_dir` for those results and the `carried` upstream failures."""
-    results = sorted(run_per_clip(job, tasks, **runner_options) + carried, key=lambda r: r.clip)
+    """run_per_clip, then index.csv in `out_dir` for those results and the `carried` upstream failures.
+
+    When the run stops (a write error, a bug), the workers are ended mid-clip: the temporary files they
+    were writing, in `out_dir` and `other_out_dirs`, are removed before the error goes on."""
+    try:
+        results = run_per_clip(job, tasks, **runner_options)
+    except BaseException:
+        for folder in (out_dir, *other_out_dirs):
+            for tmp in Path(folder).glob(".*.tmp*"):
+                tmp.unlink(missing_ok=True)
+        raise
+    results = sorted(results + carried, key=lambda r: r.clip)
     write_index(out_dir, results, columns)
     return results

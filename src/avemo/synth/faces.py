@@ -1,279 +1,27 @@
-"""A deterministic, CREMA-D-shaped synthetic corpus of talking-head clips.
+"""Faces: a photo-like rendered head whose expression carries the emotion.
 
-It lets the whole pipeline run end to end without the real dataset. The layout
-mirrors CREMA-D: ``VideoFlash/<ActorID>_<Sentence>_<Emotion>_XX.flv`` (480x360
-Sorenson H.263 video plus mono 44.1 kHz MP3 audio) and ``VideoDemographics.csv``.
-
-Each clip shows a photo-like rendered face (shaded head, hair, eyes, brows, nose,
-lips, neck and shoulders, blurred so MTCNN accepts it) whose expression carries
-the emotion, and a synthetic speech-like voice (harmonic source, formants,
-syllables, F0 contour) whose prosody carries it independently. Per-clip noise
-(expression intensity, pose, lighting, background, F0, tempo, loudness) keeps
-the task learnable but not a lookup.
-
-Every random choice comes from a numpy Generator seeded from ``seed`` plus the
-actor / sentence / emotion it concerns, so the bytes written do not depend on the
-job count or the order clips are made in.
+The frame shows a shaded head with hair, eyes, brows, nose, lips, neck and shoulders on a studio
+backdrop, blurred like a lens so that MTCNN accepts it. An Expression is composed like the voice's
+prosody: neutral + the actor's resting face + for each emotion shown, strength * its prototype + habit *
+the actor's style for it + per-clip jitter, within LIMITS. The actor's style also tilts the head and
+turns the gaze (make_scene). Only the mouth moves during a clip: the rest is drawn and blurred once, and
+MOUTH_LEVELS jaw openings are rendered, which the video shows in turn as the syllables go by.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
-from fractions import Fraction
-from pathlib import Path
+from dataclasses import dataclass
 
-import av
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from scipy.signal import lfilter
-from tqdm import tqdm
 
-from avemo.dataset import EMOTIONS, SENTENCES
+from avemo.synth.actors import Actor, EmotionStyle, Manner, Shown, as_rgb
 
 WIDTH, HEIGHT = 480, 360
-SAMPLE_RATE = 44100
-FIRST_ACTOR = 1001
-LEVEL = "XX"
-# CREMA-D's 12 sentence codes (dataset.SENTENCES), in the order `sentences=N` takes the first N.
-# Syllables spoken in each sentence ("It's eleven o'clock" -> 5, ...): sets the rhythm.
-SYLLABLES = {
-    "IEO": 5, "TIE": 8, "IOM": 8, "IWW": 8, "TAI": 7, "MTI": 9,
-    "IWL": 8, "ITH": 10, "DFA": 6, "ITS": 7, "TSI": 5, "WSI": 9,
-}
-# All CREMA-D emotions; the index is part of each clip's seed, so choosing a
-# subset of emotions does not change the clips of the others.
-ALL_EMOTIONS = tuple(EMOTIONS)
-DEMOGRAPHICS_HEADER = ("ActorID", "Age", "Sex", "Race", "Ethnicity")
-LEAD_SILENCE_S = 0.2
-TAIL_SILENCE_S = 0.2
-
-# Distinct streams of randomness (first key after the seed).
-_ACTOR_STREAM, _SENTENCE_STREAM, _CLIP_STREAM = 1, 2, 3
-
-
-def _rng(seed: int, *keys: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed), *map(int, keys)]))
-
-
-# ---------------------------------------------------------------------------
-# Corpus layout
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClipId:
-    actor: int
-    sentence: str
-    emotion: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.actor}_{self.sentence}_{self.emotion}_{LEVEL}"
-
-
-def actor_ids(actors: int) -> list[int]:
-    return [FIRST_ACTOR + i for i in range(actors)]
-
-
-def clip_grid(actors: int, sentences: int, emotions: tuple[str, ...]) -> list[ClipId]:
-    """Every actor x sentence x emotion, in CREMA-D naming order."""
-    if not 1 <= sentences <= len(SENTENCES):
-        raise ValueError(f"sentences must be 1..{len(SENTENCES)}, got {sentences}")
-    unknown = [e for e in emotions if e not in ALL_EMOTIONS]
-    if unknown or not emotions:
-        raise ValueError(f"emotions must be a non-empty subset of {ALL_EMOTIONS}, got {emotions}")
-    if actors < 1:
-        raise ValueError(f"actors must be >= 1, got {actors}")
-    return [
-        ClipId(a, s, e)
-        for a in actor_ids(actors)
-        for s in SENTENCES[:sentences]
-        for e in emotions
-    ]
-
-
-def generate_corpus(
-    out_dir: str | Path,
-    *,
-    actors: int = 30,
-    sentences: int = 3,
-    emotions: tuple[str, ...] | list[str] = ("ANG", "HAP", "SAD"),
-    duration: float = 2.5,
-    fps: float = 30,
-    seed: int = 0,
-    noise: float = 1.0,
-    jobs: int | None = None,
-    progress: bool = True,
-) -> list[Path]:
-    """Write the synthetic corpus under ``out_dir`` and return the clip paths.
-
-    actors: number of actors (IDs 1001, 1002, ...), half of them female.
-    sentences: how many of CREMA-D's sentence codes to use (first N of SENTENCES).
-    emotions: CREMA-D emotion codes to render (any of ALL_EMOTIONS).
-    duration: clip length in seconds (speech plus ~0.2 s silence at each end).
-    fps: video frame rate.
-    seed: master seed; same params and seed give byte-identical files.
-    noise: scale of the per-clip variation in expression intensity, pose,
-        lighting, background, F0, tempo and loudness (0 = none: each emotion
-        looks and sounds like its prototype; 1 = default, classes overlap).
-    jobs: worker processes (default os.cpu_count()); 1 renders in-process.
-    progress: show a tqdm progress bar.
-    """
-    clips = clip_grid(actors, sentences, tuple(emotions))
-    if duration <= 0 or fps <= 0:
-        raise ValueError("duration and fps must be positive")
-    out_dir = Path(out_dir)
-    video_dir = out_dir / "VideoFlash"
-    video_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temp_files(out_dir)
-    write_demographics(out_dir / "VideoDemographics.csv", actors=actors, seed=seed)
-
-    tasks = [(clip, str(video_dir), float(duration), fps, int(seed), float(noise)) for clip in clips]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    bar = tqdm(total=len(tasks), desc="sample", unit="clip", disable=not progress)
-    paths: list[Path] = []
-    with bar:
-        if jobs == 1:
-            for task in tasks:
-                paths.append(_render_task(task))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for path in pool.map(_render_task, tasks, chunksize=4):
-                    paths.append(path)
-                    bar.update()
-    return paths
-
-
-def _remove_stale_temp_files(out_dir: Path) -> None:
-    # Only our own temp names: what a killed run left half-written.
-    for tmp in [*out_dir.glob(".VideoDemographics.csv.tmp*"), *(out_dir / "VideoFlash").glob(".*.flv.tmp*")]:
-        tmp.unlink(missing_ok=True)
-
-
-def _render_task(task: tuple) -> Path:
-    clip, video_dir, duration, fps, seed, noise = task
-    return write_clip(Path(video_dir) / f"{clip.name}.flv", clip, duration=duration, fps=fps, seed=seed, noise=noise)
-
-
-# ---------------------------------------------------------------------------
-# Actors: identity and demographics
-# ---------------------------------------------------------------------------
-
-RACES = ("Caucasian", "African American", "Asian", "Unknown")
-RACE_WEIGHTS = (0.62, 0.24, 0.1, 0.04)  # roughly CREMA-D's mix
-SKIN_TONES = {  # (lightest, darkest) linear-ish RGB in 0..1
-    "Caucasian": ((0.93, 0.76, 0.64), (0.78, 0.57, 0.45)),
-    "African American": ((0.64, 0.44, 0.32), (0.42, 0.27, 0.19)),
-    "Asian": ((0.92, 0.75, 0.58), (0.78, 0.59, 0.43)),
-    "Unknown": ((0.80, 0.60, 0.45), (0.60, 0.42, 0.30)),
-}
-HAIR_COLOURS = {
-    "black": (0.07, 0.06, 0.05), "dark_brown": (0.18, 0.12, 0.08), "brown": (0.33, 0.22, 0.13),
-    "auburn": (0.42, 0.19, 0.09), "blond": (0.72, 0.58, 0.34), "grey": (0.58, 0.56, 0.53),
-}
-IRIS_COLOURS = ((0.30, 0.18, 0.09), (0.18, 0.11, 0.06), (0.28, 0.40, 0.55), (0.30, 0.38, 0.24))
-SHIRT_COLOURS = (
-    (0.22, 0.22, 0.24), (0.12, 0.15, 0.30), (0.55, 0.12, 0.12), (0.75, 0.75, 0.72),
-    (0.15, 0.30, 0.35), (0.40, 0.32, 0.22), (0.08, 0.08, 0.09), (0.45, 0.40, 0.55),
-)
-
-
-@dataclass(frozen=True)
-class Actor:
-    actor_id: int
-    female: bool
-    age: int
-    race: str
-    hispanic: bool
-    # face shape, in face units (1 = half the head width)
-    size_px: float  # pixels per face unit
-    head_aspect: float  # head half-height / half-width
-    jaw: float  # lower-face width factor (1 = round, smaller = narrow chin)
-    eye_gap: float  # half distance between eye centres
-    eye_w: float
-    eye_h: float
-    nose_w: float
-    mouth_w: float
-    lip_upper: float
-    lip_lower: float
-    skin: tuple[float, float, float]
-    lip_colour: tuple[float, float, float]
-    hair_colour: tuple[float, float, float]
-    hair_style: str  # short | long | receding
-    iris: tuple[float, float, float]
-    shirt: tuple[float, float, float]
-    # voice
-    f0_hz: float
-    formant_scale: float
-
-
-def make_actor(seed: int, actor_id: int) -> Actor:
-    rng = _rng(seed, _ACTOR_STREAM, actor_id)
-    female = (actor_id - FIRST_ACTOR) % 2 == 1  # 1001 male, 1002 female, ...: exactly half
-    age = int(rng.integers(20, 63))
-    race = RACES[rng.choice(len(RACES), p=RACE_WEIGHTS)]
-    light, dark = (np.array(c) for c in SKIN_TONES[race])
-    skin = light + (dark - light) * rng.uniform() + rng.normal(0, 0.015, 3)
-    lip_colour = skin * np.array([0.8, 0.56, 0.58]) + np.array([0.05, 0.0, 0.02])
-    return Actor(
-        actor_id=actor_id, female=female, age=age, race=race, hispanic=bool(rng.uniform() < 0.1),
-        size_px=rng.uniform(54, 62) * (0.95 if female else 1.0),
-        head_aspect=rng.uniform(1.28, 1.42), jaw=rng.uniform(0.62, 0.82) + (0.0 if female else 0.06),
-        eye_gap=rng.uniform(0.37, 0.43), eye_w=rng.uniform(0.19, 0.22), eye_h=rng.uniform(0.09, 0.11),
-        nose_w=rng.uniform(0.13, 0.18) + (0.02 if race == "African American" else 0.0),
-        mouth_w=rng.uniform(0.36, 0.43), lip_upper=rng.uniform(0.055, 0.08) * (1.1 if female else 1.0),
-        lip_lower=rng.uniform(0.075, 0.105) * (1.1 if female else 1.0),
-        skin=_rgb(skin), lip_colour=_rgb(lip_colour),
-        hair_colour=_rgb(np.array(HAIR_COLOURS[_hair_colour_name(rng, race, age)]) * rng.uniform(0.9, 1.1)),
-        hair_style=_hair_style(rng, female),
-        iris=IRIS_COLOURS[int(rng.integers(len(IRIS_COLOURS)))] if race == "Caucasian" else IRIS_COLOURS[1],
-        shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
-        f0_hz=float(rng.normal(205, 18) if female else rng.normal(112, 11)),
-        formant_scale=float(rng.uniform(1.1, 1.18) if female else rng.uniform(0.96, 1.04)),
-    )
-
-
-def _rgb(values) -> tuple[float, float, float]:
-    return tuple(float(v) for v in np.clip(values, 0.0, 1.0))
-
-
-def _hair_colour_name(rng: np.random.Generator, race: str, age: int) -> str:
-    if age > 45 and rng.uniform() < 0.5:
-        return "grey"
-    if race in ("African American", "Asian"):
-        return ("black", "dark_brown")[int(rng.integers(2))]
-    names = ("black", "dark_brown", "brown", "auburn", "blond")
-    return names[rng.choice(len(names), p=(0.15, 0.3, 0.3, 0.1, 0.15))]
-
-
-def _hair_style(rng: np.random.Generator, female: bool) -> str:
-    styles = ("short", "long", "receding")
-    return styles[rng.choice(3, p=(0.35, 0.65, 0.0) if female else (0.7, 0.08, 0.22))]
-
-
-def write_demographics(path: str | Path, *, actors: int, seed: int) -> Path:
-    """VideoDemographics.csv exactly in CREMA-D's format (quoted strings, bare numbers)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", newline="") as f:
-        writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        writer.writerow(DEMOGRAPHICS_HEADER)
-        for actor_id in actor_ids(actors):
-            a = make_actor(seed, actor_id)
-            sex = "Female" if a.female else "Male"
-            writer.writerow([a.actor_id, a.age, sex, a.race, "Hispanic" if a.hispanic else "Not Hispanic"])
-    os.replace(tmp, path)
-    return path
-
-
-# ---------------------------------------------------------------------------
-# Emotions: facial expression and prosody profiles
-# ---------------------------------------------------------------------------
+MAX_ROLL_DEG = 10.0
+MOUTH_LEVELS = 4  # distinct jaw openings rendered per clip
+SPEECH_OPENING = 0.11  # face units of extra lip gap at a loud syllable peak
 
 
 @dataclass(frozen=True)
@@ -299,7 +47,7 @@ class Expression:
     speech_gain: float = 1.0  # how far the jaw moves with the syllables
 
 
-# Offsets from neutral at full intensity; ANG and HAP have two mouth variants.
+# Offsets from neutral at full strength (after FACS prototypes); ANG and HAP have two mouth variants.
 FACE_PROFILES = {
     "ANG": dict(brow_inner=0.10, brow_outer=-0.01, brow_pinch=0.045, lid_upper=-0.35, lid_lower=-0.35,
                 mouth_corner=0.025, frown_lines=1.0, fold=0.05, speech_gain=0.1),
@@ -313,211 +61,55 @@ FACE_PROFILES = {
     "FEA": dict(brow_inner=-0.1, brow_outer=-0.06, brow_pinch=0.03, lid_upper=0.35, lid_lower=0.1,
                 mouth_corner=0.02, mouth_width=0.12, mouth_open=0.1, lower_teeth=0.8, forehead_lines=0.8),
 }
-MOUTH_VARIANTS = {  # alternative mouths, picked per clip so one emotion is not one picture
+MOUTH_VARIANTS = {  # alternative mouths; each actor has a habitual one per emotion
     "ANG": (dict(lip_press=0.6, mouth_width=-0.06), dict(mouth_open=0.1, upper_teeth=1.0, lower_teeth=1.0, mouth_width=0.06)),
     "HAP": (dict(), dict(mouth_open=0.11, upper_teeth=1.0)),
 }
 
-
-@dataclass(frozen=True)
-class Prosody:
-    f0_factor: float  # times the actor's F0
-    range_st: float  # accent excursion, semitones
-    slope_st: float  # overall rise (+) or fall (-) across the sentence, semitones
-    loudness_db: float
-    tempo: float  # syllables per second relative to neutral
-    tilt: float  # harmonic amplitude ~ k**-tilt: smaller is brighter
-    jitter_st: float  # slow random pitch wander, semitones
-
-
-VOICE_PROFILES = {
-    "ANG": Prosody(1.30, 8.0, -1.5, 6.0, 1.15, 0.85, 0.6),
-    "HAP": Prosody(1.25, 10.0, 4.0, 3.0, 1.05, 1.15, 0.5),
-    "SAD": Prosody(0.88, 2.0, -2.0, -6.0, 0.80, 1.75, 0.2),
-    "NEU": Prosody(1.00, 4.0, -1.0, 0.0, 1.00, 1.35, 0.3),
-    "DIS": Prosody(0.95, 4.0, -2.5, -1.0, 0.85, 1.5, 0.3),
-    "FEA": Prosody(1.35, 7.0, 1.0, 1.0, 1.20, 1.2, 1.0),
-}
+# Fields that cannot go below zero (amounts, not positions).
+NON_NEGATIVE = ("mouth_open", "upper_teeth", "lower_teeth", "lip_press", "cheek", "fold",
+                "frown_lines", "forehead_lines", "nose_wrinkle")
+# Bounds of a few fields: MTCNN needs eyes that are open and a face that stays a face.
+LIMITS = {"lid_upper": (0.55, 1.45), "lid_lower": (0.3, 1.5), "mouth_width": (0.7, 1.35), "mouth_open": (0.0, 0.2),
+          "brow_inner": (-0.18, 0.25), "brow_outer": (-0.12, 0.15), "brow_pinch": (-0.05, 0.09)}
+CLIP_JITTER_SD = 0.015  # per-clip jitter of every field at noise 1 (lids: CLIP_LID_JITTER_SD)
+CLIP_LID_JITTER_SD = 0.05
+# FACE_PROFILES are drawn this many times as strong: a frozen ImageNet encoder looking at a 128 px face
+# crop barely tells the plain prototypes apart.
+PROTOTYPE_GAIN = 2.0
 
 
-def clip_expression(emotion: str, rng: np.random.Generator, noise: float) -> Expression:
-    """The emotion's prototype at a random intensity, with a random mouth variant and jitter."""
-    offsets = dict(FACE_PROFILES[emotion])
-    if emotion in MOUTH_VARIANTS:
-        variants = MOUTH_VARIANTS[emotion]
-        for key, value in variants[int(rng.integers(len(variants)))].items():
-            offsets[key] = offsets.get(key, 0.0) + value
-    intensity = float(np.clip(1.0 - noise * rng.uniform(0.0, 0.5), 0.3, 1.0))
+def prototype_offsets(emotion: str, style: EmotionStyle) -> dict[str, float]:
+    """The emotion's offsets from neutral at full strength, with the actor's habitual mouth for it."""
+    offsets = {key: PROTOTYPE_GAIN * value for key, value in FACE_PROFILES[emotion].items()}
+    variants = MOUTH_VARIANTS.get(emotion, ())
+    if variants:
+        for key, value in variants[min(int(style.mouth_pick * len(variants)), len(variants) - 1)].items():
+            offsets[key] = offsets.get(key, 0.0) + PROTOTYPE_GAIN * value
+    return offsets
+
+
+def clip_expression(manner: Manner, shown: list[Shown], rng: np.random.Generator, noise: float) -> Expression:
+    """Neutral + resting face + per emotion shown (strength * prototype + habit * the actor's style) + jitter.
+
+    The style is weighted apart from the strength: an actor's habits show at a low intensity too, so a
+    weak expression is harder to read for someone who does not know the actor.
+    """
     neutral = Expression()
-    values = {}
-    for field in neutral.__dataclass_fields__:
-        base = getattr(neutral, field)
-        jitter = noise * rng.normal(0, 0.02 if field not in ("lid_upper", "lid_lower") else 0.07)
-        values[field] = base + intensity * offsets.get(field, 0.0) + jitter
-    for field in ("mouth_open", "upper_teeth", "lower_teeth", "lip_press", "cheek", "fold",
-                  "frown_lines", "forehead_lines", "nose_wrinkle"):
+    values = {field: getattr(neutral, field) + manner.resting_face.get(field, 0.0) for field in neutral.__dataclass_fields__}
+    for s in shown:
+        for key, value in prototype_offsets(s.emotion, s.style).items():
+            values[key] += s.strength * value
+        for key, value in s.style.face.items():
+            values[key] += s.habit * value
+    for field in values:
+        sd = CLIP_LID_JITTER_SD if field in ("lid_upper", "lid_lower") else CLIP_JITTER_SD
+        values[field] += noise * sd * rng.normal()
+    for field in NON_NEGATIVE:
         values[field] = max(0.0, values[field])
+    for field, (low, high) in LIMITS.items():
+        values[field] = min(max(values[field], low), high)
     return Expression(**values)
-
-
-def clip_prosody(emotion: str, rng: np.random.Generator, noise: float) -> Prosody:
-    """The emotion's prosody with per-clip variation that overlaps between emotions."""
-    p = VOICE_PROFILES[emotion]
-    return replace(
-        p,
-        f0_factor=p.f0_factor * math.exp(noise * rng.normal(0, 0.07)),
-        range_st=p.range_st * math.exp(noise * rng.normal(0, 0.25)),
-        slope_st=p.slope_st + noise * rng.normal(0, 1.0),
-        loudness_db=p.loudness_db + noise * rng.normal(0, 2.5),
-        tempo=p.tempo * math.exp(noise * rng.normal(0, 0.08)),
-        tilt=p.tilt + noise * rng.normal(0, 0.12),
-    )
-
-
-# ---------------------------------------------------------------------------
-# Voice: a syllabic source-filter "speech" signal
-# ---------------------------------------------------------------------------
-
-# Male formants (F1, F2, F3) of a few vowels; the actor scales them.
-VOWELS = (
-    (730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480),
-    (570, 840, 2410), (660, 1720, 2410), (490, 1350, 1690), (520, 1190, 2390),
-)
-FORMANT_BANDWIDTHS = (80.0, 100.0, 140.0)
-SYLLABLE_S = 0.2  # neutral syllable length
-
-
-@dataclass(frozen=True)
-class Syllable:
-    start: float  # seconds
-    length: float
-    stress: float  # 0..1
-    vowel: int
-    consonant: bool
-
-
-def sentence_rhythm(seed: int, sentence: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-syllable relative lengths, stresses, vowels and consonant onsets: fixed per sentence."""
-    rng = _rng(seed, _SENTENCE_STREAM, SENTENCES.index(sentence))
-    n = SYLLABLES[sentence]
-    stress = rng.uniform(0.0, 1.0, n)
-    lengths = rng.uniform(0.75, 1.15, n) + 0.35 * stress
-    vowels = rng.integers(len(VOWELS), size=n)
-    consonants = rng.uniform(size=n) < 0.65
-    return lengths, stress, vowels, consonants
-
-
-def plan_syllables(seed: int, sentence: str, tempo: float, duration: float,
-                   rng: np.random.Generator, noise: float) -> list[Syllable]:
-    lengths, stress, vowels, consonants = sentence_rhythm(seed, sentence)
-    available = max(duration - LEAD_SILENCE_S - TAIL_SILENCE_S, 0.1)
-    natural = len(lengths) * SYLLABLE_S / tempo
-    span = min(natural, available)  # short clips squeeze the sentence in
-    start = min(LEAD_SILENCE_S, duration / 4) + noise * rng.uniform(0, 0.3) * (available - span)
-    bounds = start + span * np.concatenate([[0.0], np.cumsum(lengths)]) / lengths.sum()
-    return [
-        Syllable(float(bounds[i]), float(bounds[i + 1] - bounds[i]), float(stress[i]), int(vowels[i]), bool(consonants[i]))
-        for i in range(len(lengths))
-    ]
-
-
-def _syllable_envelope(n: int) -> np.ndarray:
-    """Raised-cosine attack, sustain and a longer decay."""
-    t = np.linspace(0.0, 1.0, n, dtype=np.float64)
-    attack = np.clip(t / 0.2, 0, 1)
-    decay = np.clip((1.0 - t) / 0.35, 0, 1)
-    return (0.5 - 0.5 * np.cos(np.pi * np.minimum(attack, decay))) ** 1.2
-
-
-F0_HOP = 64  # samples between F0 control points: the contour is smooth, so interpolate
-
-
-def f0_contour(t: np.ndarray, syllables: list[Syllable], f0_hz: float, prosody: Prosody,
-               rng: np.random.Generator) -> np.ndarray:
-    """F0 (Hz) at times `t`: global slope, per-syllable accents scaled by stress, slow random wander."""
-    t0, t1 = syllables[0].start, syllables[-1].start + syllables[-1].length
-    u = np.clip((t - t0) / (t1 - t0), 0, 1)
-    semis = prosody.slope_st * (u - 0.5)
-    for syl in syllables:
-        centre = syl.start + 0.4 * syl.length
-        semis += prosody.range_st * (syl.stress - 0.4) * np.exp(-0.5 * ((t - centre) / (0.45 * syl.length)) ** 2)
-    knots = rng.normal(0, prosody.jitter_st, 8)
-    semis += np.interp(u, np.linspace(0, 1, 8), knots)
-    return f0_hz * prosody.f0_factor * 2.0 ** (semis / 12.0)
-
-
-def harmonic_source(f0: np.ndarray, tilt: float) -> np.ndarray:
-    """Sum of harmonics with amplitude k**-tilt (a glottal-like spectral slope), band-limited."""
-    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
-    k_max = int(min(40, 6000.0 / max(float(f0.max()), 1.0)))
-    # sin(k*phi) by the Chebyshev recurrence: far cheaper than one np.sin per harmonic.
-    two_cos = 2 * np.cos(phase)
-    prev, cur = np.zeros_like(phase), np.sin(phase)
-    out = cur.copy()
-    for k in range(2, k_max + 1):
-        prev, cur = cur, two_cos * cur - prev
-        out += cur * k ** -tilt
-    return out
-
-
-def _formant_filter(signal: np.ndarray, formants: np.ndarray) -> np.ndarray:
-    """Cascade of two-pole resonators, each with unit gain at DC (Klatt-style)."""
-    for freq, bw in zip(formants, FORMANT_BANDWIDTHS):
-        r = math.exp(-math.pi * bw / SAMPLE_RATE)
-        c = 2 * r * math.cos(2 * math.pi * freq / SAMPLE_RATE)
-        signal = lfilter([1 - c + r * r], [1, -c, r * r], signal)
-    return signal
-
-
-def synthesize_voice(actor: Actor, syllables: list[Syllable], prosody: Prosody, duration: float,
-                     rng: np.random.Generator, noise: float) -> np.ndarray:
-    """Mono float32 audio of `duration` seconds at SAMPLE_RATE."""
-    n = int(round(duration * SAMPLE_RATE))
-    s0 = int(syllables[0].start * SAMPLE_RATE)
-    s1 = min(n, int((syllables[-1].start + syllables[-1].length) * SAMPLE_RATE) + 1)
-    control = np.arange(s0, s1 + F0_HOP, F0_HOP)
-    f0 = np.interp(np.arange(s0, s1), control, f0_contour(control / SAMPLE_RATE, syllables, actor.f0_hz, prosody, rng))
-    source = np.zeros(n)
-    source[s0:s1] = harmonic_source(f0, prosody.tilt)
-    speech = np.zeros(n)
-    for syl in syllables:
-        i0, i1 = int(syl.start * SAMPLE_RATE), min(n, int((syl.start + syl.length) * SAMPLE_RATE))
-        if i1 - i0 < 16:
-            continue
-        formants = np.array(VOWELS[syl.vowel]) * actor.formant_scale * rng.uniform(0.95, 1.05, 3)
-        gain = 0.55 + 0.45 * syl.stress
-        vowel = _formant_filter(source[i0:i1] * _syllable_envelope(i1 - i0), formants)
-        # unit RMS per syllable: the tilt changes timbre, not the level against consonants
-        speech[i0:i1] += gain * vowel / (np.sqrt(np.mean(vowel ** 2)) + 1e-9)
-        if syl.consonant:
-            _add_consonant_burst(speech, i0, gain, rng)
-    voiced = np.abs(speech) > 1e-6
-    rms = math.sqrt(float(np.mean(speech[voiced] ** 2))) if voiced.any() else 1.0
-    speech *= 0.05 * 10 ** (prosody.loudness_db / 20) / rms
-    background = lfilter([1.0], [1.0, -0.8], rng.normal(0, 0.0008 * (0.5 + noise), n))
-    return np.clip(speech + background, -1, 1).astype(np.float32)
-
-
-def _add_consonant_burst(speech: np.ndarray, at: int, gain: float, rng: np.random.Generator) -> None:
-    """A short high-passed noise burst (fricative/plosive-like) at a syllable onset."""
-    end = min(len(speech), at + int(rng.uniform(0.025, 0.05) * SAMPLE_RATE))
-    burst = np.diff(rng.normal(0, 1, end - at + 1))  # first difference tilts the noise upward
-    speech[at:end] += 0.3 * gain * burst * np.hanning(end - at)
-
-
-def mouth_activity(syllables: list[Syllable], times: np.ndarray) -> np.ndarray:
-    """0..1 jaw opening at each time, following the syllable envelopes."""
-    out = np.zeros_like(times)
-    for syl in syllables:
-        u = (times - syl.start) / syl.length
-        inside = (u >= 0) & (u < 1)
-        out[inside] = np.maximum(out[inside], np.sin(np.pi * u[inside]) * (0.6 + 0.4 * syl.stress))
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Face rendering
-# ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -533,20 +125,24 @@ class Scene:
     gaze: tuple[float, float]
 
 
-def make_scene(actor: Actor, rng: np.random.Generator, noise: float) -> Scene:
-    lx = float(np.clip(noise * rng.normal(0, 0.35), -0.6, 0.6))
+def make_scene(actor: Actor, rng: np.random.Generator, noise: float, roll_deg: float = 0.0,
+               gaze: tuple[float, float] = (0.0, 0.0)) -> Scene:
+    """Camera, pose and light of one clip; `roll_deg` and `gaze` are the actor's personal pose for the emotion."""
+    lx = float(np.clip(noise * rng.normal(0, 0.15), -0.6, 0.6))
     light = np.array([lx, -0.45, 0.85])
     green = np.array([0.16, 0.58, 0.22])
     return Scene(
         cx=WIDTH / 2 - 8 + float(np.clip(noise * rng.normal(0, 10), -25, 25)),
         cy=HEIGHT * 0.39 + float(np.clip(noise * rng.normal(0, 6), -15, 15)),
-        unit=actor.size_px * math.exp(noise * rng.normal(0, 0.05)),
-        angle=math.radians(float(np.clip(noise * rng.normal(0, 3.5), -9, 9))),
+        unit=actor.size_px * math.exp(noise * rng.normal(0, 0.04)),
+        # MTCNN misses more faces rolled beyond 10 degrees, dark ones first
+        angle=math.radians(float(np.clip(roll_deg + noise * rng.normal(0, 2.0), -MAX_ROLL_DEG, MAX_ROLL_DEG))),
         light=tuple(float(v) for v in light / np.linalg.norm(light)),
-        gain=float(np.clip(math.exp(noise * rng.normal(0, 0.1)), 0.75, 1.25)),
-        background=_rgb(green + noise * rng.normal(0, 0.07, 3)),
+        gain=float(np.clip(math.exp(noise * rng.normal(0, 0.05)), 0.75, 1.25)),
+        background=as_rgb(green + noise * rng.normal(0, 0.04, 3)),
         grain=0.006 + noise * rng.uniform(0.0, 0.012),
-        gaze=(float(noise * rng.normal(0, 0.02)), float(noise * rng.normal(0, 0.01))),
+        gaze=(float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.09, 0.09)),
+              float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.045, 0.045))),
     )
 
 
@@ -649,7 +245,7 @@ def draw_background(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> N
     h, w = canvas.img.shape[:2]
     x = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
     y = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
-    gx, gy = rng.uniform(-0.25, 0.25, 2)
+    gx, gy = (float(g) for g in rng.uniform(-0.25, 0.25, 2))  # Python floats keep the arrays float32
     light = (1.0 + gx * x + gy * y) * (1.0 - 0.25 * (x * x + y * y))
     canvas.img[:] = np.asarray(scene.background, np.float32) * light[..., None]
 
@@ -762,7 +358,7 @@ def draw_eye_area(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expressio
     base = np.clip(1.0 - u * u, 0.0, 1.0)
     # inner part of the upper lid drops when the brows are lowered (anger)
     inward = np.clip(-side * u, 0, 1)
-    upper_open = max(expr.lid_upper, 0.15) - 3.0 * max(expr.brow_inner, 0.0) * inward
+    upper_open = max(expr.lid_upper, 0.15) - min(3.0 * max(expr.brow_inner, 0.0), 0.4) * inward
     upper = ey - h * upper_open * base ** 0.75 - 0.015 * side * u
     lower = ey + 0.6 * h * max(expr.lid_lower, 0.25) * base ** 0.9
     sd = np.maximum(np.maximum(upper - reg.y, reg.y - lower), (np.abs(u) - 1.0) * w)
@@ -942,7 +538,8 @@ def render_mouth_frames(actor: Actor, expr: Expression, scene: Scene, openings: 
                         rng: np.random.Generator) -> list[np.ndarray]:
     """One uint8 RGB frame per mouth opening; the rest of the face is drawn and blurred once."""
     static, canvas = render_static(actor, expr, scene, rng)
-    grain = rng.standard_normal(static.shape, dtype=np.float32) * np.float32(scene.grain)
+    # sensor grain: uniform noise of sd scene.grain (a normal draw of a whole frame costs 4x as much)
+    grain = (rng.random(static.shape, dtype=np.float32) - np.float32(0.5)) * np.float32(scene.grain * math.sqrt(12.0))
     lay = face_layout(actor)
     box = canvas.region(*mouth_box(actor, lay))
     # the mouth is re-blurred inside a margin wide enough for the blur kernel
@@ -969,74 +566,8 @@ def _finish(image: np.ndarray, scene: Scene, grain: np.ndarray) -> np.ndarray:
     return (np.clip(image * np.float32(scene.gain) + grain, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-# ---------------------------------------------------------------------------
-# One clip: render, encode, write atomically
-# ---------------------------------------------------------------------------
 
-MOUTH_LEVELS = 4  # distinct jaw openings rendered per clip
-SPEECH_OPENING = 0.11  # face units of extra lip gap at a loud syllable peak
-VIDEO_QSCALE = 3  # Sorenson H.263 quantiser: low keeps the face sharp
-AUDIO_BIT_RATE = 128_000
-MP3_FRAME = 1152
-
-
-def write_clip(path: str | Path, clip: ClipId, *, duration: float = 2.5, fps: float = 30,
-               seed: int = 0, noise: float = 1.0) -> Path:
-    """Render one clip and write it to `path` (via a temp file and os.replace)."""
-    path = Path(path)
-    actor = make_actor(seed, clip.actor)
-    rng = _rng(seed, _CLIP_STREAM, clip.actor, SENTENCES.index(clip.sentence), ALL_EMOTIONS.index(clip.emotion))
-    expr = clip_expression(clip.emotion, rng, noise)
-    prosody = clip_prosody(clip.emotion, rng, noise)
-    scene = make_scene(actor, rng, noise)
-    syllables = plan_syllables(seed, clip.sentence, prosody.tempo, duration, rng, noise)
-    audio = synthesize_voice(actor, syllables, prosody, duration, rng, noise)
-
-    n_frames = max(1, int(round(duration * fps)))
-    activity = mouth_activity(syllables, (np.arange(n_frames) + 0.5) / fps)
-    level = np.minimum((activity * MOUTH_LEVELS).astype(int), MOUTH_LEVELS - 1)
+def mouth_openings(expr: Expression) -> list[float]:
+    """The MOUTH_LEVELS lip gaps of a clip, from the expression's own opening to a loud syllable's."""
     speech = SPEECH_OPENING * max(expr.speech_gain, 0.2)
-    openings = [expr.mouth_open + speech * i / (MOUTH_LEVELS - 1) for i in range(MOUTH_LEVELS)]
-    frames = render_mouth_frames(actor, expr, scene, openings, rng)
-
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        encode_flv(tmp, frames, level, audio, fps)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def encode_flv(path: Path, images: list[np.ndarray], sequence: np.ndarray, audio: np.ndarray, fps: float) -> None:
-    """FLV with Sorenson H.263 video and mono MP3 audio, single-threaded for byte-stable output.
-
-    The video shows images[sequence[0]], images[sequence[1]], ...; each distinct
-    image is converted to YUV once and its frame reused (the encoder takes its own
-    reference to the pixels on every call, so only the timestamp changes).
-    """
-    frames = [av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p") for rgb in images]
-    with av.open(str(path), "w", format="flv") as container:
-        # fixed quantiser (qscale pinned by qmin = qmax); only the mouth moves, so skip motion search
-        quantiser = str(VIDEO_QSCALE)
-        video = container.add_stream("flv", rate=Fraction(fps).limit_denominator(1001),
-                                     options={"qmin": quantiser, "qmax": quantiser, "motion_est": "zero"})
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        video.codec_context.qscale = True
-        video.codec_context.thread_count = 1
-        video.codec_context.gop_size = int(round(fps))
-        # LAME -q 7: fast, and plenty for this signal
-        sound = container.add_stream("libmp3lame", rate=SAMPLE_RATE, options={"compression_level": "7"})
-        sound.layout = "mono"
-        sound.bit_rate = AUDIO_BIT_RATE
-        for i, image_index in enumerate(sequence):
-            frame = frames[image_index]
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        for start in range(0, len(audio), MP3_FRAME):
-            chunk = av.AudioFrame.from_ndarray(audio[None, start:start + MP3_FRAME], format="fltp", layout="mono")
-            chunk.sample_rate = SAMPLE_RATE
-            chunk.pts = start
-            container.mux(sound.encode(chunk))
-        container.mux(sound.encode(None))
+    return [expr.mouth_open + speech * i / (MOUTH_LEVELS - 1) for i in range(MOUTH_LEVELS)]

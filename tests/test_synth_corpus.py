@@ -1,0 +1,255 @@
+"""avemo.synth.corpus and the sample stage: grid and names (levels), layout, media format, determinism,
+plans (ambiguity shares), parameter errors, atomic writes, MTCNN-detectable faces."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from helpers import tiny, write_params
+
+from avemo import synth
+from avemo.synth import corpus
+
+REPO = Path(__file__).resolve().parents[1]
+# Two actors, IEO (at LO and HI) and TIE (XX), and NEU, which CREMA-D records at XX only.
+TINY = dict(actors=2, sentences=2, emotions=("ANG", "HAP", "NEU", "SAD"), levels=("LO", "HI"), duration=1.0, fps=30, seed=0)
+EXPECTED_NAMES = {
+    *(f"{a}_IEO_{e}_{l}.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "SAD") for l in ("LO", "HI")),
+    *(f"{a}_IEO_NEU_XX.flv" for a in (1001, 1002)),
+    *(f"{a}_TIE_{e}_XX.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "NEU", "SAD")),
+}
+
+
+def tiny_corpus(out: Path, jobs: int, **overrides) -> list[Path]:
+    return synth.generate_corpus(out, **{**TINY, **overrides}, jobs=jobs, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    tiny_corpus(out, jobs=2)
+    return out
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --- grid, names, layout -------------------------------------------------------------------------
+
+
+def test_grid_follows_crema_d_levels_and_order():
+    grid = synth.clip_grid(synth.SampleSpec(actors=1, sentences=2, emotions=("NEU", "HAP")))
+    assert [c.name for c in grid] == [
+        "1001_IEO_NEU_XX", "1001_IEO_HAP_LO", "1001_IEO_HAP_MD", "1001_IEO_HAP_HI",  # as SentenceFilenames.csv
+        "1001_TIE_NEU_XX", "1001_TIE_HAP_XX",
+    ]
+    no_levels = synth.clip_grid(synth.SampleSpec(actors=1, sentences=1, emotions=("ANG",), levels=()))
+    assert [c.name for c in no_levels] == ["1001_IEO_ANG_XX"]
+
+
+def test_default_corpus_size():
+    # 30 actors x (IEO: 3 emotions x 3 levels + TIE, IOM: 3 emotions at XX)
+    assert len(synth.clip_grid(synth.SampleSpec())) == 30 * (3 * 3 + 2 * 3) == 450
+
+
+def test_corpus_has_every_clip_with_crema_d_names_and_no_temp_files(sample):
+    names = {p.name for p in (sample / "VideoFlash").iterdir()}
+    assert names == EXPECTED_NAMES  # a leftover temp file would show here
+    assert all(re.fullmatch(r"\d{4}_[A-Z]{3}_[A-Z]{3}_(LO|MD|HI|XX)\.flv", n) for n in names)
+    assert {p.name for p in sample.iterdir()} == {"VideoFlash", "VideoDemographics.csv"}
+
+
+def test_clips_are_flv_with_crema_d_streams(sample):
+    for path in sorted((sample / "VideoFlash").iterdir())[:4]:
+        with av.open(str(path)) as container:
+            assert "flv" in container.format.name
+            video, audio = container.streams.video[0], container.streams.audio[0]
+            assert (video.codec_context.width, video.codec_context.height) == (480, 360)
+            assert video.codec_context.name == "flv" and audio.codec_context.name.startswith("mp3")
+            assert audio.codec_context.sample_rate == 44100 and audio.codec_context.channels == 1
+            assert abs(container.duration / 1e6 - TINY["duration"]) <= 0.1, path.name
+            assert sum(1 for _ in container.decode(video=0)) == round(TINY["duration"] * TINY["fps"])
+
+
+def test_demographics_csv_matches_crema_d_format(sample):
+    lines = (sample / "VideoDemographics.csv").read_text().splitlines()
+    assert lines[0] == '"ActorID","Age","Sex","Race","Ethnicity"'
+    row = re.compile(r'(\d{4}),\d{2},"(Male|Female)","(Caucasian|African American|Asian|Unknown)","(Hispanic|Not Hispanic)"')
+    matches = [row.fullmatch(line) for line in lines[1:]]
+    assert all(matches), lines
+    assert [(int(m.group(1)), m.group(2)) for m in matches] == [(1001, "Male"), (1002, "Female")]
+
+
+# --- determinism ---------------------------------------------------------------------------------
+
+
+def test_identical_bytes_whatever_the_job_count(sample, tmp_path):
+    tiny_corpus(tmp_path, jobs=1)
+    assert digests(tmp_path) == digests(sample)
+
+
+def test_seed_changes_the_clips(sample):
+    spec = synth.SampleSpec(**{**TINY, "seed": 1})
+    clip = synth.ClipId(1001, "IEO", "HAP", "HI")
+    audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, clip))
+    original, _ = corpus.render_voice(synth.SampleSpec(**TINY), synth.plan_clip(synth.SampleSpec(**TINY), clip))
+    assert not np.array_equal(audio, original)
+
+
+def test_a_clip_does_not_depend_on_the_rest_of_the_grid(sample, tmp_path):
+    # fewer actors, sentences and emotions: the clips that remain are the same bytes
+    tiny_corpus(tmp_path, jobs=1, actors=1, sentences=1, emotions=("SAD",))
+    name = "1001_IEO_SAD_LO.flv"
+    assert {p.name for p in (tmp_path / "VideoFlash").iterdir()} == {name, "1001_IEO_SAD_HI.flv"}
+    assert (tmp_path / "VideoFlash" / name).read_bytes() == (sample / "VideoFlash" / name).read_bytes()
+
+
+# --- plans: intensity and ambiguity -------------------------------------------------------------
+
+
+def big_grid(**params) -> tuple[synth.SampleSpec, list[synth.ClipPlan]]:
+    spec = synth.SampleSpec(actors=40, sentences=12, emotions=tuple(synth.ALL_EMOTIONS), **params)
+    return spec, [synth.plan_clip(spec, clip) for clip in synth.clip_grid(spec)]
+
+
+@pytest.mark.parametrize("face, voice", [(0.1, 0.2), (0.0, 0.5), (0.35, 0.0)])
+def test_ambiguity_shares_are_honoured(face, voice):
+    _, plans = big_grid(ambiguous_face=face, ambiguous_voice=voice)
+    n = len(plans)
+    for modality, share in (("face", face), ("voice", voice)):
+        count = sum(p.ambiguous == modality for p in plans)
+        tolerance = 4 * math.sqrt(n * share * (1 - share)) + 1  # 4 sd of a binomial count
+        assert abs(count - n * share) <= tolerance, (modality, count, n * share)
+
+
+def test_an_ambiguous_modality_is_faint_and_the_other_clear():
+    _, plans = big_grid()
+    for plan in plans:
+        (emotion, strength, _), *hint = plan.face if plan.ambiguous == "face" else plan.voice
+        assert emotion == plan.clip.emotion
+        if plan.ambiguous is None:
+            assert plan.face == plan.voice and not hint
+            continue
+        assert strength == pytest.approx(corpus.AMBIGUOUS_STRENGTH * plan.strength)
+        assert [e for e, _, _ in hint] == [plan.distractor] and plan.distractor not in (plan.clip.emotion, "NEU")
+        clear = plan.voice if plan.ambiguous == "face" else plan.face
+        assert clear == ((plan.clip.emotion, plan.strength, clear[0][2]),)
+
+
+def test_raising_a_share_only_adds_ambiguous_clips():
+    _, low = big_grid(ambiguous_face=0.1, ambiguous_voice=0.1)
+    _, high = big_grid(ambiguous_face=0.2, ambiguous_voice=0.3)
+    assert all(h.ambiguous == l.ambiguous for l, h in zip(low, high) if l.ambiguous)
+
+
+def test_levels_set_the_strength():
+    spec, plans = big_grid(noise=0.0, speaker_style=0.0)  # no jitter, no expressiveness spread
+    by_level = {plan.clip.level: plan.strength for plan in plans}
+    assert by_level == pytest.approx(corpus.DEFAULT_INTENSITY)
+    assert by_level["LO"] < by_level["MD"] < by_level["HI"]
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [
+    ("actors", 0), ("sentences", 13), ("emotions", ["JOY"]), ("emotions", []), ("levels", ["XX"]),
+    ("intensity", {"VH": 1.0}), ("intensity", {"LO": -1}), ("speaker_style", "strong"), ("ambiguous_face", 1.5),
+    ("noise", -1), ("duration", 0), ("fps", 0), ("seed", -1),
+])
+def test_a_bad_param_is_one_line_naming_its_key(tmp_path, key, value):
+    with pytest.raises(ValueError) as error:
+        synth.generate_corpus(tmp_path, **{"actors": 1, key: value}, progress=False)
+    message = str(error.value)
+    assert f"sample.{key}" in message and "\n" not in message, message
+    assert not (tmp_path / "VideoFlash").exists()  # checked before anything is written
+
+
+def test_shares_that_overlap_are_rejected():
+    with pytest.raises(ValueError, match="sample.ambiguous_face \\+ sample.ambiguous_voice"):
+        synth.SampleSpec(ambiguous_face=0.6, ambiguous_voice=0.5)
+
+
+def test_an_unknown_key_is_rejected_by_name(tmp_path):
+    with pytest.raises(ValueError, match="unknown key.*ambiguous\\b"):
+        synth.generate_corpus(tmp_path, ambiguous=0.3, progress=False)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def test_killed_write_leaves_no_partial_clip(tmp_path, monkeypatch):
+    def crash(path, *args):
+        Path(path).write_bytes(b"half a clip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(corpus, "encode_flv", crash)
+    with pytest.raises(KeyboardInterrupt):
+        synth.write_clip(tmp_path / "c.flv", synth.ClipId(1001, "IEO", "ANG", "HI"), synth.SampleSpec(duration=1.0))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temp_files_are_removed(tmp_path):
+    (tmp_path / "VideoFlash").mkdir()
+    stale = [tmp_path / "VideoFlash" / ".1001_IEO_SAD_HI.flv.tmp123", tmp_path / ".VideoDemographics.csv.tmp9"]
+    for path in stale:
+        path.write_bytes(b"x")
+    tiny_corpus(tmp_path, jobs=1, actors=1, sentences=1, emotions=("SAD",), levels=("HI",))
+    assert not any(path.exists() for path in stale)
+
+
+def test_stage_cli_writes_the_corpus(tmp_path):
+    params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "actors": 1, "emotions": ["SAD"], "levels": ["HI"]}})
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out", str(out),
+                             "--jobs", "1"], capture_output=True, text=True, check=True)
+    assert "wrote 1 clips" in result.stdout
+    assert [p.name for p in (out / "VideoFlash").iterdir()] == ["1001_IEO_SAD_HI.flv"]
+    assert (out / "VideoDemographics.csv").is_file()
+
+
+def test_stage_cli_names_a_bad_key_in_one_line(tmp_path):
+    params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "ambiguous_voice": 2}})
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"sample: {params}: sample.ambiguous_voice is 2; expected a number >= 0 and <= 1"]
+    both = write_params(tmp_path / "both.yaml", {"sample": {**tiny("sample"), "ambiguous_face": 0.6, "ambiguous_voice": 0.6}})
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(both), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode != 0 and "sample.ambiguous_face + sample.ambiguous_voice must be at most 1" in result.stderr
+
+
+def test_stage_help_documents_every_param():
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--help"], capture_output=True, text=True, check=True)
+    params = result.stdout.split("sample params:")[1]
+    for key in synth.SampleSpec.__dataclass_fields__:
+        assert re.search(rf"^  {key}: ", params, re.MULTILINE), key
+    assert params.count("(default ") == len(synth.SampleSpec.__dataclass_fields__)
+    assert "SYNTHETIC" in result.stdout
+
+
+# --- faces are found -----------------------------------------------------------------------------
+
+
+def middle_frame(path: Path):
+    with av.open(str(path)) as container:
+        frames = list(container.decode(video=0))
+    return frames[len(frames) // 2].to_image()
+
+
+def test_mtcnn_finds_the_face_in_every_middle_frame(sample):
+    from avemo.faces import FaceDetector
+
+    detector = FaceDetector(min_face_size=60, detect_scale=0.5)  # params.yaml's face section
+    missed = [p.name for p in sorted((sample / "VideoFlash").iterdir()) if detector.best_face(middle_frame(p), 0.9) is None]
+    assert missed == []
