@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from avemo.evaluation import format_p
+
 STAGE_START = re.compile(r"^Running stage '([^']+)'")
 SHOWN = ["audio_on_audio", "video_on_faces", "av_on_both", "av_on_audio_only", "av_on_faces_only", "audio_on_faces", "video_on_audio"]
 
@@ -63,11 +65,11 @@ def main() -> None:
             if m:
                 low, high = m["accuracy_ci95"]
                 print(f"{key:<20}{m['accuracy']:>9.3f} +- {m['accuracy_std']:.3f}{f'[{low:.3f}, {high:.3f}]':>17}"
-                      f"{m['macro_f1']:>10.3f}{m['uar']:>7.3f}{m['repeats']:>9}{m['chance_p_value']:>13.2g}")
+                      f"{m['macro_f1']:>10.3f}{m['uar']:>7.3f}{m['repeats']:>9}{format_p(m['chance_p_value']):>13}")
         av = metrics.get("av_vs_best_single")
         if av:
             low, high = av["difference_ci95"]
-            print(f"AV on both minus {av['best_single']}: {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], McNemar p {av['p_value']:.2g}")
+            print(f"AV on both minus {av['best_single']}: {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], McNemar p {format_p(av['p_value'])}")
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ CHANCE_LEVEL = 0.05  # below this p-value, a result differs from chance
 
 def print_table(results: dict, human: dict, n_classes: int) -> None:
     from avemo.crosstest import CROSS_TESTS
-    from avemo.evaluation import RATER_GROUPS
+    from avemo.evaluation import RATER_GROUPS, format_p
 
     out = sys.stderr
     print(f"\neval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
@@ -38,12 +38,13 @@ def print_table(results: dict, human: dict, n_classes: int) -> None:
         r = results[key]
         low, high = r["accuracy_ci95"]
         verdict = "above" if r["accuracy"] > 1 / n_classes else "below"
-        chance = f"{verdict} (p {r['chance_p_value']:.2g})" if r["chance_p_value"] < CHANCE_LEVEL else f"not distinguishable (p {r['chance_p_value']:.2f})"
+        p = format_p(r["chance_p_value"])
+        chance = f"{verdict} (p {p})" if r["chance_p_value"] < CHANCE_LEVEL else f"not distinguishable (p {p})"
         print(f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} {r['uar']:>6.3f} {r['n']:>6.1f}  {chance}", file=out)
     av = results["av_vs_best_single"]
     low, high = av["difference_ci95"]
     print(f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
-          f"McNemar p {av['p_value']:.2g} ({av['pairs']} pairs)", file=out)
+          f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)", file=out)
     rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
     print(f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
           f"{rated or 'no test clip is rated'}", file=out)

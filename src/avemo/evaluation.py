@@ -181,6 +181,11 @@ def mcnemar_p_value(first_only: int, second_only: int) -> float:
     return float(binomtest(int(first_only), discordant, 0.5).pvalue) if discordant else 1.0
 
 
+def format_p(p: float) -> str:
+    """A p-value for a table: three decimals, or `<0.001`."""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def summarise(predictions: pd.DataFrame, classes: list[str], n_boot: int = 1000, seed: int = 0) -> dict:
     """Figures of one comparison from its predictions over all repeats (columns fold, seed, clip,
     actor, true, predicted): means over repeats, their std, the interval, a test against chance."""
