@@ -96,8 +96,7 @@ def effective_params(args) -> dict:
 def work_params(params: dict, out: Path) -> dict:
     work = copy.deepcopy(params)
     work["data"].update(raw_dir=str(out / "sample" / "VideoFlash"), demographics=str(out / "sample" / "VideoDemographics.csv"),
-                        actors=[], sentences=[], levels=[], verify_checksums=False, ratings=None)
-    work["melspec"]["previews"] = False  # not needed here
+                        actors=[], sentences=[], levels=[], verify_checksums=False)
     return work
 
 
@@ -119,14 +118,15 @@ def prepare(out: Path, params: dict, jobs: int) -> dict:
     params_file = out / "params.yaml"
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     p, j = str(params_file), str(jobs)
-    raw, clips = params["data"]["raw_dir"], str(out / "clips.csv")
+    clips = str(out / "clips.csv")
     # the machine's load when the timed stage starts: other work on the same cores slows it down
     times = {"load_before_sample": os.getloadavg()[0]}
     times["sample"] = run_stage("sample", "--params", p, "--out", str(out / "sample"), "--jobs", j)
     times["list_clips"] = run_stage("list_clips", "--params", p, "--out", clips)
-    times["extract_audio"] = run_stage("extract_audio", "--params", p, "--clips", clips, "--raw-dir", raw, "--out", str(out / "audio"), "--jobs", j)
-    times["melspec"] = run_stage("melspec", "--params", p, "--audio", str(out / "audio"), "--out", str(out / "melspec"), "--jobs", j)
-    times["extract_middle_frame"] = run_stage("extract_middle_frame", "--params", p, "--clips", clips, "--raw-dir", raw, "--out", str(out / "frames"), "--jobs", j)
+    times["extract_audio"] = run_stage("extract_audio", "--params", p, "--clips", clips, "--out", str(out / "audio"), "--jobs", j)
+    times["melspec"] = run_stage("melspec", "--params", p, "--audio", str(out / "audio"), "--out", str(out / "melspec"),
+                                 "--previews", str(out / "melspec_previews"), "--jobs", j)
+    times["extract_middle_frame"] = run_stage("extract_middle_frame", "--params", p, "--clips", clips, "--out", str(out / "frames"), "--jobs", j)
     times["face_crop"] = run_stage("face_crop", "--params", p, "--frames", str(out / "frames"), "--out", str(out / "faces"), "--jobs", j)
     return times
 

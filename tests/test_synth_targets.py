@@ -1,10 +1,10 @@
 """The sample's statistics on a small corpus of another seed: what issue 8 built it for (slow: about a minute).
 
 bench/sample_stats.py generates 15 actors with seed 7, preprocesses them as dvc.yaml does, and trains the
-pipeline's frozen-encoder linear probes over 5 actor-independent and 5 clip-level splits. With so few
-actors the figures are noisier than the default sample's (README), so the checks are the directions, not
-the sizes: faces are found, every model beats chance, fusion helps, and sharing actors inflates the face
-model's accuracy.
+pipeline's frozen-encoder linear probes over 5 actor-independent and 5 clip-level splits. The checks are
+issue 8's targets for the sample (README, "What the sample lets a model learn"): faces are found, each
+single modality scores .60 to .85, fusion adds at least .04 without saturating, sharing actors between
+training and test inflates the better model by at least .08, and every model beats chance.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def test_small_corpus_of_another_seed_shows_speaker_effects_and_fusion(tmp_path)
                     "--out", str(tmp_path), "--jobs", "2"], check=True, capture_output=True, text=True, env=env)
     summary = json.loads((tmp_path / "summary.json").read_text())
     independent, clip_level = summary["actor_independent"], summary["clip_level"]
-    assert summary["face_ok_share"] >= 0.95, summary
+    better = max(independent["audio"], independent["video"])
+    assert summary["face_ok_share"] >= 0.98, summary
     assert all(p < 1e-3 for p in summary["binomial_p"].values()), summary  # every model above chance
-    assert independent["av"] > max(independent["audio"], independent["video"]), summary
-    assert clip_level["video"] - independent["video"] > 0.04, summary  # shared actors inflate accuracy
+    assert 0.60 <= independent["audio"] <= 0.85 and 0.60 <= independent["video"] <= 0.85, summary
+    assert better + 0.04 <= independent["av"] <= 0.95, summary  # fusion has something to add, and is not saturated
+    assert clip_level["video"] - independent["video"] >= 0.08, summary  # the course project's leak: shared actors inflate accuracy
