@@ -7,6 +7,7 @@ import ast
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -298,3 +299,26 @@ def assert_damaged_inputs_reported(index, kind: int) -> None:
             assert row.status == "ok", name
         else:
             assert row.status == "failed" and row.reason.startswith(expected), (name, row.reason)
+
+
+def report_rows(text: str) -> dict[str, list[str]]:
+    """The cells of the report's test-accuracy table, by the row's label."""
+    rows = {}
+    for line in text.split("## Test accuracy")[1].split("\n\n")[1].splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def assert_report_equals_metrics(report: str, cross: dict) -> None:
+    """Every number of the report's test-accuracy table is the metrics file's own."""
+    from avemo.report import COMPARISONS
+
+    rows = report_rows(report)
+    assert set(rows) == set(COMPARISONS.values())
+    for key, label in COMPARISONS.items():
+        accuracy, sd, interval, f1, uar, repeats, n, chance = rows[label]
+        r = cross[key]
+        assert (float(accuracy), float(sd), float(f1), float(uar), int(repeats), float(n)) == (
+            r["accuracy"], r["accuracy_std"], r["macro_f1"], r["uar"], r["repeats"], r["n"]), key
+        assert [float(v) for v in re.findall(r"[\d.]+", interval)] == r["accuracy_ci95"], key

@@ -9,12 +9,12 @@ import subprocess
 
 import pytest
 import yaml
-from helpers import REPO_ROOT, TINY_PARAMS, code_closure, dvc, git, make_repo_copy, stage_scripts
+from helpers import REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, code_closure, dvc, git, make_repo_copy, stage_scripts
 
 ALL_STAGES = ["sample", "list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop",
-              "split", "embed", "train_audio", "train_video", "train_av", "eval_cross"]
+              "split", "embed", "train_audio", "train_video", "train_av", "eval_cross", "report"]
 CROSS_KEYS = ["audio_on_audio", "audio_on_faces", "video_on_faces", "video_on_audio", "av_on_both", "av_on_audio_only", "av_on_faces_only"]
-TRACKED_RESULTS = ["metrics", "dvclive", "plots"]  # git-tracked outputs: metrics and plot data
+TRACKED_RESULTS = ["metrics", "dvclive", "plots", "reports"]  # git-tracked outputs: metrics, plot data, the report
 
 # Enough actors for three parts; lr differs from the 0.001 the test sets with `dvc exp run -S lr=0.001`.
 PARAMS = {**TINY_PARAMS, "lr": 0.003, "sample": {**TINY_PARAMS["sample"], "actors": 5}}
@@ -72,6 +72,7 @@ def test_full_pipeline_under_dvc(tmp_path):
         assert {"accuracy", "accuracy_std", "accuracy_ci95", "macro_f1", "uar", "repeats", "n"} <= set(cross[key]), key
         assert cross[key]["repeats"] == repeats and cross[key]["accuracy_ci95"][0] < cross[key]["accuracy_ci95"][1]
     assert 0 <= cross["av_vs_best_single"]["p_value"] <= 1
+    assert_report_equals_metrics((repo / "reports" / "results.md").read_text(), cross)
     assert ran(dvc(repo, "repro").stdout) == set()  # nothing changed: nothing runs
 
     # Metrics are git-tracked; DVC shows them, and the plots (curves, confusion matrices) render.
@@ -108,7 +109,7 @@ def test_full_pipeline_under_dvc(tmp_path):
     # A fresh clone (no DVC cache, no remote) reproduces the committed metrics and plot data byte for byte.
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
-    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {"eval_cross"}  # eval_cross: inputs reproduced byte for byte
+    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {"eval_cross", "report"}  # their inputs reproduced byte for byte
     assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
     dvc(clone, "repro", "--force", "eval_cross")
     assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
@@ -116,7 +117,7 @@ def test_full_pipeline_under_dvc(tmp_path):
     # An experiment with another learning rate reruns training and evaluation only; committed on a branch,
     # `dvc metrics diff` and `dvc plots diff` against main compare both revisions.
     exp = dvc(clone, "exp", "run", "-S", "lr=0.001")
-    assert ran(exp.stdout) == {"train_audio", "train_video", "train_av", "eval_cross"}, exp.stdout
+    assert ran(exp.stdout) == {"train_audio", "train_video", "train_av", "eval_cross", "report"}, exp.stdout
     assert "lr: 0.001" in (clone / "params.yaml").read_text()
     git(clone, "checkout", "-qb", "lr-0.001")
     git(clone, "add", "-A")
@@ -136,9 +137,9 @@ def test_full_pipeline_under_dvc(tmp_path):
 
     set_param(clone, "n_mels: 16", "n_mels: 20")
     mels = dvc(clone, "repro")
-    assert ran(mels.stdout) == {"melspec", "embed", "train_audio", "train_av", "eval_cross"}, mels.stdout
+    assert ran(mels.stdout) == {"melspec", "embed", "train_audio", "train_av", "eval_cross", "report"}, mels.stdout
 
     set_param(clone, "margin: 0.2", "margin: 0.35")
     margin = dvc(clone, "repro")
     # split and embed rerun (they read the faces) and give the audio features unchanged: train_audio stays.
-    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross"}, margin.stdout
+    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross", "report"}, margin.stdout

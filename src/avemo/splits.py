@@ -34,6 +34,8 @@ from avemo.cli import UserError
 from avemo.params import PARTS, SPLIT_SCHEMES
 
 SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
+# The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the same for tables.
+COMPOSITION_COLUMNS = ["group", "count", "of", "fold", "part", "name"]
 # Names a published split may use for each part.
 PUBLISHED_NAMES = {"train": "train", "dev": "validation", "val": "validation", "validation": "validation", "test": "test"}
 UNKNOWN_SEX = "unknown"
@@ -265,10 +267,10 @@ def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.
     composition = []
     for (fold, part), rows in table.groupby(["fold", "part"], sort=True):
         for emotion, n in rows["emotion"].value_counts().sort_index().items():
-            composition.append({"group": f"fold {fold} {part} {emotion}", "count": int(n), "of": "clips"})
+            composition.append({"group": f"fold {fold} {part} {emotion}", "count": int(n), "of": "clips", "fold": fold, "part": part, "name": emotion})
         for s, n in sex.reindex(sorted(rows["actor"].unique())).value_counts().sort_index().items():
-            composition.append({"group": f"fold {fold} {part} {s}", "count": int(n), "of": "actors"})
-    return summary, pd.DataFrame(composition, columns=["group", "count", "of"])
+            composition.append({"group": f"fold {fold} {part} {s}", "count": int(n), "of": "actors", "fold": fold, "part": part, "name": s})
+    return summary, pd.DataFrame(composition, columns=COMPOSITION_COLUMNS)
 
 
 def read_split(path: str | Path) -> pd.DataFrame:

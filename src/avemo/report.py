@@ -1,0 +1,204 @@
+"""One report of a run: reports/results.md with every figure of eval_cross's metrics, the course
+project's published numbers beside them, the human raters, the split's composition, and PNG confusion
+matrices and training curves beside it.
+
+Every number the report shows is read from the metrics files as they are (4 decimals), so the report
+and `dvc metrics show` cannot disagree. Confusion matrices pool the test predictions of every fold and
+seed (data/predictions.csv); the curves are each model's first repeat (dvclive), with the epoch that
+repeat kept marked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from avemo.evaluation import confusion_matrix
+from avemo.files import atomic_write
+
+# The course project: VGG16 fine-tuned on ANG, SAD, HAP, 273 clips, one random clip-level split, the
+# epoch picked on test accuracy (its report's figures).
+COURSE_PROJECT = {"audio_on_audio": 0.7683, "video_on_faces": 0.7073, "av_on_both": 0.6220}
+COMPARISONS = {
+    "audio_on_audio": "audio model, spectrograms",
+    "video_on_faces": "video model, faces",
+    "av_on_both": "AV model, both",
+    "av_on_audio_only": "AV model, spectrograms only",
+    "av_on_faces_only": "AV model, faces only",
+    "audio_on_faces": "audio model, faces (cross test)",
+    "video_on_audio": "video model, spectrograms (cross test)",
+}
+CHANCE_LEVEL = 0.05
+KINDS = {"audio": "audio model (spectrograms)", "video": "video model (faces)", "av": "AV model (both)"}
+
+
+def _figure(path: Path, draw) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.pyplot as plt
+
+    figure = draw(plt)
+    # Fixed metadata: the same figure gives the same bytes on every run (git-tracked files diff well).
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100, metadata={"Software": None}))
+    plt.close(figure)
+    return path
+
+
+def confusion_png(path: Path, true: list[str], predicted: list[str], classes: list[str], title: str) -> Path:
+    """A square confusion matrix of counts: every class in rows (true) and columns (predicted), each cell
+    labelled with its count, zero included."""
+    counts = np.array(confusion_matrix(true, predicted, classes))
+
+    def draw(plt):
+        figure, axes = plt.subplots(figsize=(4.2, 4.2))
+        axes.imshow(counts, cmap="Blues", vmin=0)
+        axes.set_xticks(range(len(classes)), classes)
+        axes.set_yticks(range(len(classes)), classes)
+        axes.set_xlabel("predicted emotion")
+        axes.set_ylabel("true emotion")
+        axes.set_title(title, fontsize=9)
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                dark = counts[i, j] > counts.max() / 2
+                axes.text(j, i, str(counts[i, j]), ha="center", va="center", color="white" if dark else "black")
+        axes.set_aspect("equal")
+        figure.tight_layout()
+        return figure
+
+    return _figure(path, draw)
+
+
+def curves_png(path: Path, live_dir: Path, best_epoch: int, title: str) -> Path:
+    """Loss and accuracy per epoch, train and validation, of a training stage's first repeat, with the
+    kept epoch marked."""
+    def series(part: str, name: str) -> pd.DataFrame:
+        return pd.read_csv(live_dir / "plots" / "metrics" / part / f"{name}.tsv", sep="\t")
+
+    def draw(plt):
+        figure, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+        for ax, name in zip(axes, ("loss", "accuracy")):
+            for part, label in (("train", "train"), ("val", "validation")):
+                data = series(part, name)
+                ax.plot(data["step"], data[name], label=label)
+            ax.axvline(best_epoch, color="grey", linestyle="--", label=f"kept: epoch {best_epoch}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend(fontsize=8)
+        figure.suptitle(title, fontsize=10)
+        figure.tight_layout()
+        return figure
+
+    return _figure(path, draw)
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.4f}"
+
+
+def results_table(cross: dict, n_classes: int) -> list[str]:
+    lines = ["| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a repeat | vs chance |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for key, label in COMPARISONS.items():
+        r = cross[key]
+        side = "above" if r["accuracy"] > 1 / n_classes else "below"
+        verdict = side if r["chance_p_value"] < CHANCE_LEVEL else "not distinguishable"
+        lines.append(f"| {label} | {r['accuracy']} | {r['accuracy_std']} | [{r['accuracy_ci95'][0]}, {r['accuracy_ci95'][1]}] | "
+                     f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {_p(r['chance_p_value'])}) |")
+    return lines
+
+
+def composition_table(composition: pd.DataFrame) -> list[str]:
+    """Clips per emotion and actors per sex, by fold and part."""
+    wide = composition.pivot_table(index=["fold", "part"], columns="name", values="count", aggfunc="sum", fill_value=0)
+    order = {"train": 0, "validation": 1, "test": 2}
+    wide = wide.sort_index(key=lambda index: index.map(lambda v: order.get(v, v)))
+    clips = sorted(composition.loc[composition["of"] == "clips", "name"].unique())
+    actors = sorted(composition.loc[composition["of"] == "actors", "name"].unique())
+    lines = ["| fold | part | " + " | ".join(f"{c} clips" for c in clips) + " | " + " | ".join(f"{a} actors" for a in actors) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in clips + actors) + " |"]
+    for (fold, part), row in wide.iterrows():
+        lines.append(f"| {fold} | {part} | " + " | ".join(str(int(row[c])) for c in clips + actors) + " |")
+    return lines
+
+
+def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: pd.DataFrame, composition: pd.DataFrame,
+                 live_dirs: dict[str, Path]) -> Path:
+    """reports/results.md and its PNGs in `out_dir`; see the module docstring."""
+    out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.png"):  # a rerun with other comparisons leaves no stale picture
+        old.unlink()
+    cross = json.loads((metrics_dir / "eval_cross.json").read_text())
+    split = json.loads((metrics_dir / "split.json").read_text())
+    classes = sorted(predictions["true"].unique())
+    av = cross["av_vs_best_single"]
+    human = cross["human"]
+    lines = [
+        "# Results",
+        "",
+        "Written by the `report` stage from `metrics/*.json`, `data/predictions.csv`, `plots/split_composition.csv` and the",
+        "training curves; every number below is the metrics files' own (`dvc metrics show`).",
+        "",
+        f"{split['clips']} clips of {split['actors']} actors, {len(classes)} classes ({', '.join(classes)}), {split['folds']} fold(s) x "
+        f"{cross['av_on_both']['repeats'] // max(split['folds'], 1)} seed(s) = {cross['av_on_both']['repeats']} repeats; "
+        f"{split['actors_in_two_parts']} actors in two parts of a fold"
+        + (" (**the split shares actors between training and test: these accuracies are not speaker-independent**)."
+           if split["actors_in_two_parts"] else " (speaker-independent)."),
+        "",
+        "## Test accuracy",
+        "",
+        *results_table(cross, len(classes)),
+        "",
+        f"The 95% interval is a bootstrap over actors of the pooled predictions (Clopper-Pearson at 0 or 1); `vs chance` an exact "
+        f"binomial test against 1/{len(classes)} on the first seed's predictions. The AV model on both minus the better single "
+        f"model ({av['best_single']}): {av['difference']} [{av['difference_ci95'][0]}, {av['difference_ci95'][1]}], McNemar's exact "
+        f"test p {_p(av['p_value'])} ({av['pairs']} clip pairs, paired within each repeat).",
+        "",
+        "## Beside the course project",
+        "",
+        "| model, inputs | this run | course project |",
+        "| --- | --- | --- |",
+        *[f"| {COMPARISONS[key]} | {cross[key]['accuracy']} | {value:.4f} |" for key, value in COURSE_PROJECT.items()],
+        "",
+        "The course project fine-tuned VGG16 on 273 real CREMA-D clips (ANG, HAP, SAD; sentence IEO at HI), split the clips at",
+        "random (the same actors in training and test), picked the epoch on test accuracy and reported one run; this run",
+        "chooses each epoch on validation, tests every actor once per seed in actor-disjoint folds and reports the mean of the",
+        "repeats, on the data and with the encoder of `params.yaml` (the `presets/course-project.args` preset reruns the",
+        "course project's configuration).",
+        "",
+        "## Human raters",
+        "",
+        f"CREMA-D's crowd raters, majority vote, on the {human['clips_rated']} test clips whose names they rated (a six-way choice,",
+        "whatever classes the models learn; they judged the real CREMA-D recordings of these names, so on the synthetic sample",
+        "they describe those recordings, not the sample's clips):",
+        "",
+        "| raters | accuracy (a tie wrong) | accuracy (a tie shared) |",
+        "| --- | --- | --- |",
+        *[f"| {group} | {human[group]['accuracy']} | {human[group]['accuracy_ties_shared']} |" for group in ("voice", "face", "audiovisual")],
+        "",
+        "## Split",
+        "",
+        *composition_table(composition),
+        "",
+        "## Confusion matrices (test clips of every fold and seed)",
+        "",
+    ]
+    for key, label in COMPARISONS.items():
+        rows = predictions[predictions["comparison"] == key]
+        name = f"confusion_{key}.png"
+        confusion_png(out_dir / name, rows["true"].tolist(), rows["predicted"].tolist(), classes, label)
+        lines.append(f"![{label}]({name})")
+    lines += ["", "## Training curves (first repeat of each model; the kept epoch dashed)", ""]
+    for kind, live_dir in live_dirs.items():
+        first = pd.read_csv(Path(live_dir) / "repeats.csv").iloc[0]
+        name = f"curves_{kind}.png"
+        curves_png(out_dir / name, Path(live_dir), int(first["best_epoch"]),
+                   f"{KINDS[kind]}: fold {int(first['fold'])}, seed {int(first['seed'])}")
+        lines.append(f"![{KINDS[kind]}]({name})")
+    report = out_dir / "results.md"
+    atomic_write(report, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
+    return report
