@@ -86,7 +86,7 @@ def test_full_pipeline_under_dvc(tmp_path):
             values = drawn[f"train_{kind}_{metric}"][0]["content"]["data"]["values"]
             assert {v["filename"] for v in values} == {f"train/{metric}.tsv", f"val/{metric}.tsv"}  # both curves
     for key in CROSS_KEYS:
-        assert drawn[f"dvclive/eval_cross/plots/sklearn/confusion/{key}.json"][0]["content"]["data"]["values"], key
+        assert drawn[f"confusion_{key}"][0]["content"]["data"]["values"], key
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "lr 0.003")
     assert git(repo, "status", "--porcelain").stdout == ""  # every result is either git-tracked or DVC-cached
