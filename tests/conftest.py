@@ -138,3 +138,22 @@ def model_corpus(tmp_path_factory) -> dict:
         clips, features = embed_modality(encoder, modality, folder, image_size=32, batch_size=8, device="cpu")
         write_embeddings(root / "embeddings", modality, clips, features, ENCODER)
     return {"root": root, "split": root / "split.csv", "folders": {"audio": melspec, "video": faces}, "embeddings": root / "embeddings"}
+
+
+@pytest.fixture(scope="session")
+def predict_models(tmp_path_factory, model_corpus) -> dict[str, Path]:
+    """Tiny checkpoints (32 px, frozen encoder, 2 folds x 1 seed) of each kind, trained on model_corpus but
+    recorded as made with the tiny params' full spectrogram and face settings (16 mels, 1 s; 32 px faces,
+    centre fallback), so that avemo predict makes their inputs from real clips: kind -> models folder."""
+    from helpers import tiny, train_models
+
+    root = tmp_path_factory.mktemp("predict_models")
+    folders = {}
+    for modality, settings in (("audio", {"sample_rate": 16000, **tiny("melspec")}), ("video", tiny("face"))):
+        folders[modality] = root / modality
+        shutil.copytree(model_corpus["folders"][modality], folders[modality])
+        write_settings(folders[modality], settings)
+    corpus = {**model_corpus, "folders": folders}
+    for kind in ("audio", "video", "av"):
+        train_models(corpus, root / "models", kind, seeds=[0])
+    return {kind: root / "models" / kind for kind in ("audio", "video", "av")}

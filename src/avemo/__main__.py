@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "fetch": ("avemo.fetch", "fetch_main", "download CREMA-D (resumable, parallel), every file checked against the official SHA-256"),
     "verify": ("avemo.fetch", "verify_main", "check a copy of CREMA-D: damaged, unexpected and missing files"),
+    "predict": ("avemo.predict", "predict_main", "the emotion of any clip by a trained model (models/av, ...), with every class's probability"),
 }
 
 

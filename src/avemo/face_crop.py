@@ -3,6 +3,7 @@ centre crop (status fallback) or nothing (status failed) when no face is found."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,22 +19,37 @@ if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd
 
 
-def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> ClipResult:
-    image = Image.open(src).convert("RGB")
-    found = detector.best_face(image, params["min_confidence"])
+@dataclass(frozen=True)
+class FaceCrop:
+    image: Image.Image | None  # the square RGB crop; None when no face was found and the fallback is drop
+    status: str  # ok, fallback or failed, as in index.csv
+    reason: str
+    extra: dict  # index.csv's own columns
+
+
+def crop_face(detector: faces.FaceDetector, frame: Image.Image, params: dict) -> FaceCrop:
+    """The face of one RGB frame as this stage crops it with the face settings `params`: the one way the
+    stage and `avemo predict` make it."""
+    found = detector.best_face(frame, params["min_confidence"])
     if found:
-        box = faces.square_crop_box(found.box, params["margin"], *image.size)
+        box = faces.square_crop_box(found.box, params["margin"], *frame.size)
         status, reason = "ok", ""
         extra = {"confidence": f"{found.confidence:.4f}", "faces_found": found.faces_found}
     elif params["fallback"] == "centre":
-        box = faces.centre_crop_box(*image.size)
+        box = faces.centre_crop_box(*frame.size)
         status, reason = "fallback", "no face found; centre crop"
         extra = {"faces_found": 0}
     else:
-        return ClipResult(clip, "failed", "no face found", extra={"faces_found": 0})
-    save_png(faces.crop_resized(image, box, params["image_size"]), dst)
+        return FaceCrop(None, "failed", "no face found", {"faces_found": 0})
     extra["box"] = " ".join(str(v) for v in box)
-    return ClipResult(clip, status, reason, extra)
+    return FaceCrop(faces.crop_resized(frame, box, params["image_size"]), status, reason, extra)
+
+
+def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> ClipResult:
+    face = crop_face(detector, Image.open(src).convert("RGB"), params)
+    if face.image is not None:
+        save_png(face.image, dst)
+    return ClipResult(clip, face.status, face.reason, face.extra)
 
 
 def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dict, jobs=None) -> list[ClipResult]:

@@ -21,11 +21,23 @@ SETTINGS = ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db
 DEFAULT_SAMPLE_RATE = 16000  # only for the filter bank when no WAV is usable (nothing is computed then)
 
 
+def filterbank(settings: dict) -> np.ndarray:
+    """The mel filter bank of spectrogram settings (a melspec settings.json: sample_rate and SETTINGS)."""
+    return features.mel_filterbank(settings["sample_rate"], n_fft=settings["n_fft"], n_mels=settings["n_mels"], fmin=settings["fmin"], fmax=settings["fmax"])
+
+
+def spectrogram_of(samples: np.ndarray, mel_basis: np.ndarray, settings: dict) -> np.ndarray:
+    """The spectrogram this stage saves for mono float samples at settings["sample_rate"], with the filter
+    bank `filterbank(settings)` made once: the one way the stage and `avemo predict` make it."""
+    return features.log_mel(samples, mel_basis, sample_rate=settings["sample_rate"], duration=settings["duration"],
+                            hop_length=settings["hop_length"], top_db=settings["top_db"])
+
+
 def melspec_job(_state, clip: str, wav: str, dst: str, preview: str, mel_basis: np.ndarray, params: dict) -> ClipResult:
     samples, sample_rate = features.load_wav(wav)
     if sample_rate != params["sample_rate"]:
         raise ClipFailure(f"WAV at {sample_rate} Hz, but the others are at {params['sample_rate']} Hz")
-    spectrogram = features.log_mel(samples, mel_basis, sample_rate=sample_rate, duration=params["duration"], hop_length=params["hop_length"], top_db=params["top_db"])
+    spectrogram = spectrogram_of(samples, mel_basis, params)
     atomic_write(Path(dst), lambda tmp: np.save(tmp, spectrogram, allow_pickle=False))
     save_png(features.preview_image(spectrogram, params["top_db"]), preview)
     target = round(params["duration"] * sample_rate)
@@ -42,8 +54,8 @@ def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, 
     wavs = [Path(audio_dir) / f"{clip}.wav" for clip in todo["clip"]]
     # One filter bank for all clips, at the rate extract_audio wrote (read from the first WAV).
     sample_rate = features.wav_sample_rate(wavs[0]) if wavs else DEFAULT_SAMPLE_RATE
-    mel_basis = features.mel_filterbank(sample_rate, n_fft=params["n_fft"], n_mels=params["n_mels"], fmin=params["fmin"], fmax=params["fmax"])
     settings = {"sample_rate": sample_rate, **{k: params[k] for k in SETTINGS}}
+    mel_basis = filterbank(settings)
     write_settings(out_dir, settings)
     tasks = [
         (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews_dir / f"{r.clip}.png"), mel_basis, settings)
