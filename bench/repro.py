@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from avemo.evaluation import format_p
+from avemo.crosstest import results_text
+from avemo.splits import read_split
 
 STAGE_START = re.compile(r"^Running stage '([^']+)'")
-SHOWN = ["audio_on_audio", "video_on_faces", "av_on_both", "av_on_audio_only", "av_on_faces_only", "audio_on_faces", "video_on_audio"]
 
 
 def run_timed(targets: list[str]) -> dict[str, float]:
@@ -58,18 +58,9 @@ def main() -> None:
 
     cross = Path("metrics/eval_cross.json")
     if cross.exists():
-        metrics = json.loads(cross.read_text())
-        print(f"\n{'test parts':<20}{'accuracy':>17}{'95% interval':>17}{'macro-F1':>10}{'UAR':>7}{'repeats':>9}{'p vs chance':>13}")
-        for key in SHOWN:
-            m = metrics.get(key)
-            if m:
-                low, high = m["accuracy_ci95"]
-                print(f"{key:<20}{m['accuracy']:>9.3f} +- {m['accuracy_std']:.3f}{f'[{low:.3f}, {high:.3f}]':>17}"
-                      f"{m['macro_f1']:>10.3f}{m['uar']:>7.3f}{m['repeats']:>9}{format_p(m['chance_p_value']):>13}")
-        av = metrics.get("av_vs_best_single")
-        if av:
-            low, high = av["difference_ci95"]
-            print(f"AV on both minus {av['best_single']}: {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], McNemar p {format_p(av['p_value'])}")
+        classes = read_split("data/split.csv")["emotion"].nunique()  # as eval_cross counts them
+        print(f"\n{results_text(json.loads(cross.read_text()), classes)}")
+
 
 if __name__ == "__main__":
     main()

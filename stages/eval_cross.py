@@ -23,32 +23,6 @@ import sys
 from avemo.cli import run_stage
 from avemo.params import read_params
 
-CHANCE_LEVEL = 0.05  # below this p-value, a result differs from chance
-
-
-def print_table(results: dict, human: dict, n_classes: int) -> None:
-    from avemo.crosstest import CROSS_TESTS
-    from avemo.evaluation import RATER_GROUPS, format_p
-
-    out = sys.stderr
-    print(f"\neval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
-          f"{n_classes} classes (chance {1 / n_classes:.3f})", file=out)
-    print(f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance", file=out)
-    for key in CROSS_TESTS:
-        r = results[key]
-        low, high = r["accuracy_ci95"]
-        verdict = "above" if r["accuracy"] > 1 / n_classes else "below"
-        p = format_p(r["chance_p_value"])
-        chance = f"{verdict} (p {p})" if r["chance_p_value"] < CHANCE_LEVEL else f"not distinguishable (p {p})"
-        print(f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} {r['uar']:>6.3f} {r['n']:>6.1f}  {chance}", file=out)
-    av = results["av_vs_best_single"]
-    low, high = av["difference_ci95"]
-    print(f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
-          f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)", file=out)
-    rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
-    print(f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
-          f"{rated or 'no test clip is rated'}", file=out)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,7 +39,7 @@ def main() -> int:
 
     params = read_params(args.params, "eval")["eval"]
     from avemo.clipindex import read_index  # slow imports (torch) only once the params are known to be right
-    from avemo.crosstest import cross_metrics, cross_predictions, human_baseline
+    from avemo.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
     from avemo.files import write_csv, write_metrics
     from avemo.splits import read_split
 
@@ -90,7 +64,7 @@ def main() -> int:
     live.end()
 
     write_metrics(args.metrics, results)
-    print_table(results, results["human"], len(classes))
+    print(f"\n{results_text(results, len(classes))}", file=sys.stderr)
     return 0
 
 

@@ -6,11 +6,11 @@ import torch
 from helpers import CLASSES, train_models
 
 from avemo.clipindex import read_index
-from avemo.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline, repeats_of
+from avemo.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
 from avemo.inference import predict
 from avemo.inputs import loader
 from avemo.loading import clips_for, image_dataset, modality_table
-from avemo.models import load_checkpoint
+from avemo.models import checkpoint_repeats, load_checkpoint
 from avemo.splits import read_split
 
 
@@ -65,7 +65,7 @@ def test_metrics_of_every_comparison_and_the_av_against_the_best_single_model(tr
 
 def test_repeats_are_read_from_the_checkpoint_names(trained):
     out, _, _ = trained
-    assert repeats_of(out / "audio") == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert checkpoint_repeats(out / "audio") == [(0, 0), (0, 1), (1, 0), (1, 1)]
 
 
 def test_human_baseline_counts_each_test_clip_once(tmp_path):

@@ -25,7 +25,6 @@ means nothing carried over.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -33,11 +32,11 @@ import torch
 
 from avemo.clipindex import read_settings
 from avemo.embedding import read_embeddings
-from avemo.evaluation import RATER_GROUPS, human_accuracy, paired_difference, read_ratings, summarise
+from avemo.evaluation import RATER_GROUPS, chance_verdict, format_p, human_accuracy, paired_difference, read_ratings, summarise
 from avemo.inference import logits_of, pick_device, predict
 from avemo.inputs import loader
 from avemo.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
-from avemo.models import load_checkpoint
+from avemo.models import checkpoint_name, checkpoint_repeats, load_checkpoint
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -51,13 +50,6 @@ CROSS_TESTS = {
 }
 SINGLE_MODALITY = {"audio": "audio_on_audio", "video": "video_on_faces"}  # each unimodal model on its own modality
 PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "predicted"]
-_CHECKPOINT = re.compile(r"^fold(\d+)_seed(\d+)\.pt$")
-
-
-def repeats_of(models_dir: str | Path) -> list[tuple[int, int]]:
-    """(fold, seed) of every checkpoint in a training stage's models folder."""
-    found = [_CHECKPOINT.match(p.name) for p in Path(models_dir).glob("*.pt")]
-    return sorted((int(m.group(1)), int(m.group(2))) for m in found if m)
 
 
 @torch.no_grad()
@@ -85,7 +77,7 @@ def cross_predictions(
     every seed. `models_dirs` maps "audio", "video", "av" to the training stages' models folders;
     `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
     device = pick_device()
-    repeats = {kind: repeats_of(folder) for kind, folder in models_dirs.items()}
+    repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
     if len({tuple(r) for r in repeats.values()}) != 1 or not repeats["audio"]:
         raise ValueError(f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)")
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
@@ -93,7 +85,7 @@ def cross_predictions(
     records = []
     for fold, seed in repeats["audio"]:
         test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
-        loaded = {kind: load_checkpoint(Path(folder) / f"fold{fold}_seed{seed}.pt", device) for kind, folder in models_dirs.items()}
+        loaded = {kind: load_checkpoint(Path(folder) / checkpoint_name(fold, seed), device) for kind, folder in models_dirs.items()}
         for key, (kind, modalities) in CROSS_TESTS.items():
             model, checkpoint = loaded[kind]
             classes = checkpoint["config"]["classes"]
@@ -121,3 +113,25 @@ def human_baseline(ratings_path: str | Path, split: pd.DataFrame) -> dict:
     test = split[split["part"] == "test"].drop_duplicates("clip")
     human = human_accuracy(read_ratings(ratings_path), test["clip"], test["emotion"])
     return {"clips_rated": human["clips_rated"], **{group: human[group] for group in RATER_GROUPS}}
+
+
+def results_text(results: dict, n_classes: int) -> str:
+    """eval_cross's metrics (cross_metrics, and `human` from human_baseline) as a table for the terminal."""
+    lines = [f"eval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
+             f"{n_classes} classes (chance {1 / n_classes:.3f})",
+             f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance"]
+    for key in CROSS_TESTS:
+        r = results[key]
+        low, high = r["accuracy_ci95"]
+        chance = f"{chance_verdict(r['accuracy'], r['chance_p_value'], n_classes)} (p {format_p(r['chance_p_value'])})"
+        lines.append(f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} "
+                     f"{r['uar']:>6.3f} {r['n']:>6.1f}  {chance}")
+    av = results["av_vs_best_single"]
+    low, high = av["difference_ci95"]
+    lines.append(f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
+                 f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)")
+    human = results["human"]
+    rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
+    lines.append(f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
+                 f"{rated or 'no test clip is rated'}")
+    return "\n".join(lines)

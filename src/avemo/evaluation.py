@@ -181,9 +181,19 @@ def mcnemar_p_value(first_only: int, second_only: int) -> float:
     return float(binomtest(int(first_only), discordant, 0.5).pvalue) if discordant else 1.0
 
 
-def format_p(p: float) -> str:
-    """A p-value for a table: three decimals, or `<0.001`."""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+CHANCE_LEVEL = 0.05  # below this p-value, a result differs from chance
+
+
+def format_p(p: float, decimals: int = 3) -> str:
+    """A p-value for a table: `decimals` decimals, or `< 0.001`."""
+    return "< 0.001" if p < 0.001 else f"{p:.{decimals}f}"
+
+
+def chance_verdict(accuracy: float, p_value: float, n_classes: int) -> str:
+    """`above` or `below` chance (1 / n_classes) when the test against chance says so, else `not distinguishable`."""
+    if p_value >= CHANCE_LEVEL:
+        return "not distinguishable"
+    return "above" if accuracy > 1 / n_classes else "below"
 
 
 def summarise(predictions: pd.DataFrame, classes: list[str], n_boot: int = 1000, seed: int = 0) -> dict:

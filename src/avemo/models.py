@@ -29,6 +29,7 @@ A checkpoint holds the model's config (primitive values only) and its state dict
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,6 +42,7 @@ from avemo.params import ARCHS, FUSIONS
 
 KINDS = ("audio", "video", "av")
 CHECKPOINT_FORMAT = 2
+_CHECKPOINT_NAME = re.compile(r"^fold(\d+)_seed(\d+)\.pt$")  # checkpoint_name read back
 STD_FLOOR = 0.01  # a feature whose training std is below this share of the median feature's is masked
 Z_LIMIT = 10.0  # standardised features are clipped to +-Z_LIMIT
 # torchvision ImageNet weights used when encoder.pretrained is true (their file names come from the URLs).
@@ -294,6 +296,17 @@ def build_model(config: dict, pretrained: bool = False) -> nn.Module:
 def _pretrained_weight(key: str) -> bool:
     # The backbone's own weights; the standardisation buffers (encoder.feature_*) are learnt, so kept.
     return key.startswith("encoder.features.")
+
+
+def checkpoint_name(fold: int, seed: int) -> str:
+    """The file name of the checkpoint of one repeat in a training stage's models folder."""
+    return f"fold{fold}_seed{seed}.pt"
+
+
+def checkpoint_repeats(models_dir: str | Path) -> list[tuple[int, int]]:
+    """(fold, seed) of every checkpoint named by checkpoint_name in a models folder."""
+    found = [_CHECKPOINT_NAME.match(p.name) for p in Path(models_dir).glob("*.pt")]
+    return sorted((int(m.group(1)), int(m.group(2))) for m in found if m)
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> Path:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avemo.evaluation import confusion_matrix
-from avemo.files import atomic_write
+from avemo.evaluation import chance_verdict, confusion_matrix, format_p
+from avemo.files import METRIC_DECIMALS, atomic_write
 
 # The course project: VGG16 fine-tuned on ANG, SAD, HAP, 273 clips, one random clip-level split, the
 # epoch picked on test accuracy (its report's figures).
@@ -31,7 +31,6 @@ COMPARISONS = {
     "audio_on_faces": "audio model, faces (cross test)",
     "video_on_audio": "video model, spectrograms (cross test)",
 }
-CHANCE_LEVEL = 0.05
 KINDS = {"audio": "audio model (spectrograms)", "video": "video model (faces)", "av": "AV model (both)"}
 
 
@@ -95,19 +94,14 @@ def curves_png(path: Path, live_dir: Path, best_epoch: int, title: str) -> Path:
     return _figure(path, draw)
 
 
-def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.4f}"
-
-
 def results_table(cross: dict, n_classes: int) -> list[str]:
     lines = ["| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a repeat | vs chance |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for key, label in COMPARISONS.items():
         r = cross[key]
-        side = "above" if r["accuracy"] > 1 / n_classes else "below"
-        verdict = side if r["chance_p_value"] < CHANCE_LEVEL else "not distinguishable"
+        verdict = chance_verdict(r["accuracy"], r["chance_p_value"], n_classes)
         lines.append(f"| {label} | {r['accuracy']} | {r['accuracy_std']} | [{r['accuracy_ci95'][0]}, {r['accuracy_ci95'][1]}] | "
-                     f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {_p(r['chance_p_value'])}) |")
+                     f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {format_p(r['chance_p_value'], METRIC_DECIMALS)}) |")
     return lines
 
 
@@ -156,7 +150,7 @@ def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: p
         f"The 95% interval is a bootstrap over actors of the pooled predictions (Clopper-Pearson at 0 or 1); `vs chance` an exact "
         f"binomial test against 1/{len(classes)} on the first seed's predictions. The AV model on both minus the better single "
         f"model ({av['best_single']}): {av['difference']} [{av['difference_ci95'][0]}, {av['difference_ci95'][1]}], McNemar's exact "
-        f"test p {_p(av['p_value'])} ({av['pairs']} clip pairs, paired within each repeat).",
+        f"test p {format_p(av['p_value'], METRIC_DECIMALS)} ({av['pairs']} clip pairs, paired within each repeat).",
         "",
         "## Beside the course project",
         "",

@@ -68,11 +68,15 @@ def usable_clips(clips: pd.DataFrame, survived: set[str] | None = None) -> pd.Da
     return clips[ok].copy()
 
 
+def actor_sexes(clips: pd.DataFrame) -> pd.Series:
+    """The sex of every actor of `clips` (UNKNOWN_SEX when not known), indexed by actor id."""
+    return clips.groupby("actor")["sex"].first().fillna("").astype(str).replace("", UNKNOWN_SEX)
+
+
 def actor_table(clips: pd.DataFrame) -> pd.DataFrame:
     """One row per actor: its sex (UNKNOWN_SEX when not known) and its clip count per emotion."""
     counts = pd.crosstab(clips["actor"], clips["emotion"])
-    sex = clips.groupby("actor")["sex"].first().fillna("").astype(str).replace("", UNKNOWN_SEX)
-    return counts.assign(sex=sex.reindex(counts.index)).sort_index()
+    return counts.assign(sex=actor_sexes(clips).reindex(counts.index)).sort_index()
 
 
 def group_sizes(n_units: int, fractions: list[float], unit: str = "actor") -> list[int]:
@@ -240,29 +244,28 @@ def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> Non
 
 def check_actor_disjoint(table: pd.DataFrame) -> None:
     """Raise when an actor appears in two parts of one fold (the course project's leak)."""
-    parts_per_actor = table.groupby(["fold", "actor"])["part"].nunique()
-    leaking = sorted({actor for (_, actor) in parts_per_actor[parts_per_actor > 1].index})
+    leaking = actors_in_two_parts(table)
     if leaking:
         raise AssertionError(f"actors in more than one part of a fold: {leaking}")
 
 
-def actors_in_two_parts(table: pd.DataFrame) -> int:
-    """Actors that are in more than one part of some fold: 0 for a speaker-independent split."""
+def actors_in_two_parts(table: pd.DataFrame) -> list:
+    """The actors that are in more than one part of some fold: none for a speaker-independent split."""
     parts_per_actor = table.groupby(["fold", "actor"])["part"].nunique()
-    return len({actor for (_, actor) in parts_per_actor[parts_per_actor > 1].index})
+    return sorted({actor for (_, actor) in parts_per_actor[parts_per_actor > 1].index})
 
 
 def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Folds, clips and actors split, actors shared between parts (flat, for metrics/split.json), and the
     composition of every fold's parts: one row per fold, part and group (an emotion: its clips; a sex:
     its actors), for a plot."""
-    sex = clips.drop_duplicates("actor").set_index("actor")["sex"].fillna("").astype(str).replace("", UNKNOWN_SEX)
+    sex = actor_sexes(clips)
     summary = {
         "folds": int(table["fold"].nunique()),
         "clips": int(table["clip"].nunique()),
         "actors": int(table["actor"].nunique()),
         "test_clips_per_fold": round(float(table[table["part"] == "test"].groupby("fold").size().mean()), 1),
-        "actors_in_two_parts": actors_in_two_parts(table),
+        "actors_in_two_parts": len(actors_in_two_parts(table)),
     }
     composition = []
     for (fold, part), rows in table.groupby(["fold", "part"], sort=True):

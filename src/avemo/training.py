@@ -39,7 +39,7 @@ from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
 from avemo.inference import logits_of, pick_device, predict
 from avemo.inputs import loader
 from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
-from avemo.models import build_model, model_config, save_checkpoint
+from avemo.models import build_model, checkpoint_name, model_config, save_checkpoint
 from avemo.splits import folds_of, read_split
 from avemo.trainingcli import MODALITIES_OF
 
@@ -59,10 +59,6 @@ def loader_workers(setting) -> int:
     if setting == "auto":
         return max(0, min(8, (os.cpu_count() or 1) - 1))
     return int(setting)
-
-
-def checkpoint_name(fold: int, seed: int) -> str:
-    return f"fold{fold}_seed{seed}.pt"
 
 
 def snapshot(model: nn.Module, features: bool) -> dict:
