@@ -12,7 +12,7 @@ from PIL import Image
 from avemo import faces
 from avemo.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.files import save_png
-from avemo.params import FACE_FALLBACKS
+from avemo.params import require
 from avemo.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
@@ -54,8 +54,7 @@ def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> Clip
 
 def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dict, jobs=None) -> list[ClipResult]:
     """One face PNG per usable frame of `frames_dir` (rows of its index.csv) in `out_dir`, and index.csv."""
-    if params["fallback"] not in FACE_FALLBACKS:
-        raise ValueError(f"face.fallback must be one of {FACE_FALLBACKS}, got {params['fallback']!r}")
+    require("face", "fallback", params["fallback"], ValueError)
     out_dir = prepare_output_dir(out_dir, [".png"])
     todo, carried = split_usable(frame_index, "extract_middle_frame")
     write_settings(out_dir, params)

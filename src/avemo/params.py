@@ -204,6 +204,15 @@ def violations(params: dict, names, path: str | Path = DEFAULT_PARAMS) -> list[s
     return lines
 
 
+def require(section: str, key: str, value, error: type[Exception] = ParamsError):
+    """`value`, when the schema allows it as section.key; else `error`, naming the key and what is allowed.
+    The same rule for library code called without read_params (a stage's sections are checked already)."""
+    rule = SCHEMA[section][key]
+    if not rule(value):
+        raise error(f"{section}.{key} must be {rule.allowed}, got {value!r}")
+    return value
+
+
 def read_params(path: str | Path, *names: str) -> dict[str, Any]:
     """The sections `names` of a params file, checked (see the module docstring)."""
     params = load_params(path)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from avemo.cli import UserError
-from avemo.params import PARTS, SPLIT_SCHEMES
+from avemo.params import PARTS, require
 
 SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
 # The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the same for tables.
@@ -48,15 +48,9 @@ class SplitError(UserError, ValueError):
 
 
 def check_fractions(fractions: dict) -> dict[str, float]:
-    """`fractions` as {part: float} for the three parts, each > 0, summing to 1."""
-    if set(fractions) != set(PARTS):
-        raise SplitError(f"split.fractions must name exactly {list(PARTS)}, got {sorted(fractions)}")
-    values = {part: float(fractions[part]) for part in PARTS}
-    if any(v <= 0 for v in values.values()):
-        raise SplitError(f"every split fraction must be > 0 (validation chooses the epoch, test is reported), got {values}")
-    if abs(sum(values.values()) - 1.0) > 1e-6:
-        raise SplitError(f"split.fractions must sum to 1, got {sum(values.values())}")
-    return values
+    """`fractions` as {part: float} for the three parts (the schema's rule: each > 0, summing to 1)."""
+    require("split", "fractions", fractions, SplitError)
+    return {part: float(fractions[part]) for part in PARTS}
 
 
 def usable_clips(clips: pd.DataFrame, survived: set[str] | None = None) -> pd.DataFrame:
@@ -159,8 +153,7 @@ def fold_parts(groups: np.ndarray, folds: int) -> list[np.ndarray]:
 
 def unit_parts(clips: pd.DataFrame, scheme: str, folds: int, fractions: dict, seed: int, candidates: int) -> tuple[pd.Index, list[np.ndarray]]:
     """The units (actor ids, or clip names for scheme clips) and, per fold, the part of each."""
-    if folds != 1 and folds < len(PARTS):
-        raise SplitError(f"split.folds must be 1 (one split by split.fractions) or at least 3, got {folds}")
+    require("split", "folds", folds, SplitError)
     if scheme == "actors":
         actors = actor_table(clips)
         units, counts, strata, unit = actors.index, actors.drop(columns="sex").to_numpy(dtype=float), actors["sex"].to_numpy(), "actor"
@@ -205,9 +198,7 @@ def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = No
     the composition of every fold's parts (see summarize_split). Raises SplitError when the params and
     the corpus cannot give a split with clips in every part of every fold.
     """
-    scheme = params.get("scheme", "actors")
-    if scheme not in SPLIT_SCHEMES:
-        raise SplitError(f"split.scheme must be one of {SPLIT_SCHEMES}, got {scheme!r}")
+    scheme = require("split", "scheme", params.get("scheme", "actors"), SplitError)
     usable = usable_clips(clips, survived)
     if usable.empty:
         raise SplitError("no clip to split: none has status ok in the clip list and survived preprocessing")
