@@ -84,8 +84,12 @@ def part_path(final: Path) -> Path:
     return final.with_name(f".{final.name}{PART_SUFFIX}")
 
 
-def matches(path: Path, entry: Entry) -> bool:
-    return path.stat().st_size == entry.size and sha256_of(path) == entry.sha256
+def mismatch(path: Path, entry: Entry) -> str | None:
+    """Why the file at `path` is not `entry` of the release (its size, else its SHA-256), or None when it is."""
+    size = path.stat().st_size
+    if size != entry.size:
+        return f"{size} bytes, expected {entry.size}"
+    return None if sha256_of(path) == entry.sha256 else "SHA-256 differs from the official release"
 
 
 class TransferFailed(Exception):
@@ -153,7 +157,7 @@ class Downloader:
         if final.is_file():
             if not entry.verifiable:
                 return Outcome(entry, "present")
-            if matches(final, entry):
+            if mismatch(final, entry) is None:
                 self._count(entry, entry.size)
                 return Outcome(entry, "present")
             final.unlink()  # damaged: replaced by a fresh download below
@@ -187,11 +191,11 @@ class Downloader:
             if size < entry.size:
                 reason = f"transfer cut off at {size} of {entry.size} bytes"
                 continue  # the partial file stays: the next attempt resumes it
-            if size == entry.size and sha256_of(part) == entry.sha256:
+            reason = mismatch(part, entry)
+            if reason is None:
                 os.replace(part, final)
                 return Outcome(entry, "fetched")
             network_trouble = False  # the server answered in full, with the wrong bytes: ask again at once
-            reason = "SHA-256 differs from the official release" if size == entry.size else f"{size} bytes, expected {entry.size}"
             part.unlink()  # wrong bytes are never kept
             self._count(entry, -size)
         return Outcome(entry, "missing", f"{reason} (after {1 + self.retries} attempts)")
@@ -367,16 +371,9 @@ def verify_copy(root: Path, selected: Iterable[Entry], jobs: int = 4) -> VerifyR
             else:
                 report.unexpected.append((relative, "not a file of the official release"))
 
-    def check(item):
-        path, entry = item
-        size = path.stat().st_size
-        if size != entry.size:
-            return f"{size} bytes, expected {entry.size}"
-        return None if sha256_of(path) == entry.sha256 else "SHA-256 differs from the official release"
-
     progress = Progress(len(known), "verify", unit="file")
     try:
-        for (_, entry), problem in run_in_threads(check, known, jobs, threading.Event()):
+        for (_, entry), problem in run_in_threads(lambda item: mismatch(*item), known, jobs, threading.Event()):
             progress.add(1)
             if problem:
                 report.damaged.append((entry.path, problem))
