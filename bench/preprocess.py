@@ -32,7 +32,7 @@ from avemo.face_crop import run_face_crop
 from avemo.media import ffmpeg_binary
 from avemo.melspec import run_melspec
 from avemo.params import read_params
-from avemo.pool import default_jobs
+from avemo.cli import default_jobs
 
 FULL_DATASET_CLIPS = 7442
 DEFAULT_CREMA_D = Path(__file__).resolve().parents[1].parent / "shared" / "crema-d"

@@ -15,18 +15,12 @@ The `sample` params (params.yaml; a key left out takes its default) are listed b
 from __future__ import annotations
 
 import argparse
-import os
 import textwrap
 import time
 
-from avemo.cli import UserError, run_stage
+from avemo.cli import UserError, default_jobs, run_stage
 from avemo.params import read_params
 from avemo.synth import PARAM_HELP, SampleSpec, generate_corpus
-
-
-def default_jobs() -> int:
-    # Mirrors the pipeline's AVEMO_JOBS setting (a machine setting, not a param): all cores unless set.
-    return int(os.environ.get("AVEMO_JOBS", "0")) or os.cpu_count() or 1
 
 
 def _shown(value) -> str:

@@ -55,11 +55,6 @@ def test_run_and_index_writes_every_clip_with_the_carried_failures(tmp_path):
     assert index["clip"].tolist() == ["a", "b", "c"] and index["square"].tolist() == ["4", "", "9"]
 
 
-def test_jobs_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("AVEMO_JOBS", "3")
-    assert pool.default_jobs() == 3
-
-
 def _digests(folder):
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 

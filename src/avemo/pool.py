@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
+from avemo.cli import default_jobs
 from avemo.clipindex import ClipFailure, ClipResult, write_index
-
-
-def default_jobs() -> int:
-    """All cores, unless AVEMO_JOBS says otherwise (a machine setting, so not in params.yaml)."""
-    return int(os.environ.get("AVEMO_JOBS", "0")) or os.cpu_count() or 1
 
 
 _worker_state: dict = {}

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from avemo.clipindex import STATUSES, ClipResult
-from avemo.pool import default_jobs
+from avemo.cli import default_jobs
 
 
 def stage_parser(doc: str, section: str, input_option: str, input_default: str, input_help: str, out_default: str) -> argparse.ArgumentParser:
