@@ -20,9 +20,10 @@ import time
 import torch
 from torch import nn
 
-from avemo.inference import pick_device
-from avemo.models import build_model, model_config
-from avemo.training import autocast_dtype
+from avemo.modeling.inference import pick_device
+from avemo.modeling.classifiers import build_model, model_config
+from avemo.machine import AMP_MODES, amp_mode
+from avemo.modeling.training import autocast_dtype
 
 REPEATS, TRAIN_SHARE, VALIDATION_SHARE = 10, 0.6, 0.2
 IMAGES_PER_CLIP = 4  # over the three models: audio 1 (spectrogram), video 1 (face), AV 2 (both)
@@ -34,18 +35,18 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up step)")
-    parser.add_argument("--amp", default="cuda", choices=("off", "cuda", "always"), help="train.amp")
+    parser.add_argument("--amp", default=None, choices=AMP_MODES, help="mixed precision (default: $AVEMO_AMP, else cuda; see avemo.machine)")
     parser.add_argument("--clips", type=int, default=273, help="clips of the preset (course project: 273; six classes: 7442)")
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
 
     device = pick_device()
     config = model_config("video", {"arch": args.arch, "image_size": args.image_size, "pretrained": False}, ["ANG", "HAP", "SAD"],
-                          {"head_hidden": 0, "dropout": 0.2})
+                          {"head_hidden": 0, "dropout": 0.2, "freeze_encoder": False})
     model = build_model(config).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    dtype = autocast_dtype(args.amp, device)
+    dtype = autocast_dtype(amp_mode(args.amp), device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import psutil
 
-from avemo import dataset
-from avemo.clipindex import read_index
-from avemo.extract_audio import run_extract_audio
-from avemo.extract_middle_frame import run_extract_middle_frame
-from avemo.face_crop import run_face_crop
-from avemo.media import ffmpeg_binary
-from avemo.melspec import run_melspec
+from avemo.corpus import clips as dataset
+from avemo.preprocess.clipindex import read_index
+from avemo.preprocess.extract_audio import run_extract_audio
+from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
+from avemo.preprocess.face_crop import run_face_crop
+from avemo.preprocess.media import ffmpeg_binary
+from avemo.preprocess.melspec import run_melspec
 from avemo.params import read_params
-from avemo.cli import default_jobs
+from avemo.machine import default_jobs
 
 FULL_DATASET_CLIPS = 7442
 DEFAULT_CREMA_D = Path(__file__).resolve().parents[1].parent / "shared" / "crema-d"

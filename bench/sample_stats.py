@@ -137,8 +137,8 @@ def prepare(out: Path, params: dict, jobs: int) -> dict:
 
 
 def compute_features(out: Path, jobs: int) -> dict:
-    from avemo.inputs import face_input, spectrogram_input
-    from avemo.models import build_encoder
+    from avemo.modeling.inputs import face_input, spectrogram_input
+    from avemo.modeling.encoders import build_encoder
 
     clips = pd.read_csv(out / "clips.csv")
     clips = clips[clips["status"] == "ok"]

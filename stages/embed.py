@@ -3,14 +3,15 @@
 The encoder of params.yaml `encoder` (arch, pretrained, image_size) in its pretrained state, in eval
 mode and without augmentation, reads each clip's spectrogram (scaled by the dB range melspec wrote) and
 face crop as the models do, and its average-pooled features are saved per modality (see
-avemo.embedding). Every fold, seed and model of the training stages that keeps the encoder frozen
+avemo.modeling.embedding). Every fold, seed and model of the training stages that keeps the encoder frozen
 (train.freeze_encoder) reuses them, so the repeated evaluation costs only head training.
 """
 
 import argparse
 import sys
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
+from avemo.machine import inference_batch_size
 from avemo.params import read_params
 
 
@@ -20,22 +21,24 @@ def main() -> int:
     parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage")
     parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage")
     parser.add_argument("--out", default="data/embeddings", help="output folder: a subfolder per modality (audio, video)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass (memory, not results)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)")
     args = parser.parse_args()
+    batch_size = args.batch_size or inference_batch_size()
 
     encoder_params = read_params(args.params, "encoder")["encoder"]
     import torch  # slow imports only once the params are known to be right
 
-    from avemo.embedding import embed_modality, write_embeddings
-    from avemo.inference import pick_device
-    from avemo.models import build_encoder
+    from avemo.modeling.embedding import embed_modality, write_embeddings
+    from avemo.modeling.inference import pick_device
+    from avemo.modeling.encoders import build_encoder
 
     device = pick_device()
     torch.manual_seed(0)  # with encoder.pretrained false the random weights, and so the features, are the same every run
     encoder = build_encoder(encoder_params["arch"], bool(encoder_params["pretrained"])).to(device)
     for modality, folder in {"audio": args.melspec, "video": args.faces}.items():
         clips, features = embed_modality(encoder, modality, folder, image_size=int(encoder_params["image_size"]),
-                                         batch_size=args.batch_size, device=device)
+                                         batch_size=batch_size, device=device)
         write_embeddings(args.out, modality, clips, features, encoder_params)
         print(f"embed: {modality}: {len(clips)} clips x {features.shape[1]} features", file=sys.stderr)
     return 0

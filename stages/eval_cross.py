@@ -1,13 +1,13 @@
 """Stage eval_cross: every trained model on the test parts, on its own modality and on the other one.
 
 The only stage that reads the test parts. For every fold of the split and every training seed, the
-three models of that repeat score the seven comparisons of avemo.crosstest (audio_on_audio,
+three models of that repeat score the seven comparisons of avemo.evaluation.crosstest (audio_on_audio,
 audio_on_faces, video_on_faces, video_on_audio, av_on_both, av_on_audio_only, av_on_faces_only). Per
 comparison, metrics/eval_cross.json holds the mean accuracy over the repeats, its std, a 95% interval
 (actor bootstrap of the pooled predictions, eval.bootstrap resamples, eval.seed; exact binomial at 0 or
 1), macro-F1, UAR, the number of repeats, test clips per repeat and a test against chance; and
 `av_vs_best_single`: the AV model against the better single-modality model (mean difference, its
-interval, McNemar's p-value). See avemo.evaluation for the methods. The confusion matrices (pooled over
+interval, McNemar's p-value). See avemo.evaluation.statistics for the methods. The confusion matrices (pooled over
 the repeats) are DVC plots under --live, every prediction goes to --predictions.
 
 `human`: the voice-only, face-only and audio-visual raters' majority vote on the test clips, from
@@ -20,7 +20,8 @@ of the test clips' names, not the sample's clips.
 import argparse
 import sys
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
+from avemo.machine import inference_batch_size
 from avemo.params import read_params
 
 
@@ -35,19 +36,22 @@ def main() -> int:
     parser.add_argument("--metrics", default="metrics/eval_cross.json", help="where to write the metrics JSON")
     parser.add_argument("--predictions", default="data/predictions.csv", help="where to write every test prediction")
     parser.add_argument("--live", default="dvclive/eval_cross", help="dvclive folder for the confusion matrices")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)")
     args = parser.parse_args()
+    batch_size = args.batch_size or inference_batch_size()
 
     params = read_params(args.params, "eval")["eval"]
-    from avemo.clipindex import read_index  # slow imports (torch) only once the params are known to be right
-    from avemo.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
+    from avemo.preprocess.clipindex import read_index  # slow imports (torch) only once the params are known to be right
+    from avemo.evaluation.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
     from avemo.files import write_csv, write_metrics
-    from avemo.splits import read_split
+    from avemo.corpus.splits import read_split
 
     split = read_split(args.split)
     folders = {"audio": args.melspec, "video": args.faces}
     models = {kind: f"{args.models}/{kind}" for kind in ("audio", "video", "av")}
     predictions = cross_predictions(models, split, {m: read_index(f) for m, f in folders.items()}, folders, args.embeddings,
-                                    batch_size=int(params["batch_size"]))
+                                    batch_size=batch_size)
     classes = sorted(split["emotion"].unique().tolist())
     results = cross_metrics(predictions, classes, n_boot=int(params["bootstrap"]), seed=int(params["seed"]))
     results["human"] = human_baseline(params["ratings"], split)

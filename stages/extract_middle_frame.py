@@ -7,11 +7,11 @@ and the frame's time for every clip. The clips are opened at the paths the clip 
 
 import sys
 
-from avemo.cli import run_stage
-from avemo.dataset import read_clip_list
-from avemo.extract_middle_frame import run_extract_middle_frame
+from avemo.errors import run_stage
+from avemo.corpus.clips import read_clip_list
+from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
 from avemo.params import read_params
-from avemo.stagecli import stage_parser, summarize
+from avemo.preprocess.command import stage_parser, summarize
 
 
 def main() -> int:

@@ -7,11 +7,11 @@ a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One 
 
 import sys
 
-from avemo.cli import run_stage
-from avemo.clipindex import read_index
-from avemo.face_crop import run_face_crop
+from avemo.errors import run_stage
+from avemo.preprocess.clipindex import read_index
+from avemo.preprocess.face_crop import run_face_crop
 from avemo.params import read_params
-from avemo.stagecli import stage_parser, summarize
+from avemo.preprocess.command import stage_parser, summarize
 
 
 def main() -> int:

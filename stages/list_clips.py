@@ -10,9 +10,9 @@ folder name ever passes through a shell command line.
 import argparse
 import sys
 
-from avemo.cli import run_stage
-from avemo.checksums import verify_against_official
-from avemo.dataset import list_clips, load_demographics
+from avemo.errors import run_stage
+from avemo.corpus.checksums import verify_against_official
+from avemo.corpus.clips import list_clips, load_demographics
 from avemo.files import write_csv
 from avemo.params import read_params
 

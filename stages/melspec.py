@@ -9,11 +9,11 @@ its own, so that looking at spectrograms never reruns training.
 
 import sys
 
-from avemo.cli import run_stage
-from avemo.clipindex import read_index
-from avemo.melspec import run_melspec
+from avemo.errors import run_stage
+from avemo.preprocess.clipindex import read_index
+from avemo.preprocess.melspec import run_melspec
 from avemo.params import read_params
-from avemo.stagecli import stage_parser, summarize
+from avemo.preprocess.command import stage_parser, summarize
 
 
 def main() -> int:

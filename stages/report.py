@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
 
 
 def main() -> int:
@@ -26,7 +26,7 @@ def main() -> int:
 
     import pandas as pd
 
-    from avemo.report import write_report
+    from avemo.evaluation.report import write_report
 
     report = write_report(args.out, metrics_dir=args.metrics, predictions=pd.read_csv(args.predictions, dtype={"clip": str}),
                           composition=pd.read_csv(args.composition), live_dirs={k: Path(args.live) / f"train_{k}" for k in ("audio", "video", "av")})

@@ -18,7 +18,8 @@ import argparse
 import textwrap
 import time
 
-from avemo.cli import UserError, default_jobs, run_stage
+from avemo.errors import UserError, run_stage
+from avemo.machine import default_jobs
 from avemo.params import read_params
 from avemo.synth import PARAM_HELP, SampleSpec, generate_corpus
 

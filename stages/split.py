@@ -1,4 +1,4 @@
-"""Stage split: which clips train, validate and test the models, fold by fold (see avemo.splits).
+"""Stage split: which clips train, validate and test the models, fold by fold (see avemo.corpus.splits).
 
 split.scheme `actors` (default): speaker-independent; with split.folds K >= 3 every actor is tested in
 exactly one of K folds (validation: the next fold's actors; training: the rest), with split.folds 1 one
@@ -16,12 +16,12 @@ sex) as a plot. A split that leaves a part without clips stops here, with one li
 import argparse
 import sys
 
-from avemo.cli import run_stage
-from avemo.clipindex import USABLE, read_index
-from avemo.dataset import read_clip_list
+from avemo.errors import run_stage
+from avemo.preprocess.clipindex import USABLE, read_index
+from avemo.corpus.clips import read_clip_list
 from avemo.files import write_csv, write_metrics
 from avemo.params import read_params
-from avemo.splits import LEAK_WARNING, make_split
+from avemo.corpus.splits import LEAK_WARNING, make_split
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """Stage train_audio: the shared encoder + a classifier head on log-Mel spectrograms.
 
-Spectrograms enter the encoder as 3-channel images with a fixed normalisation (see avemo.inputs).
+Spectrograms enter the encoder as 3-channel images with a fixed normalisation (see avemo.modeling.inputs).
 
-One model per fold of the split and seed of train.seeds (avemo.training): each chooses its epoch on
+One model per fold of the split and seed of train.seeds (avemo.modeling.training): each chooses its epoch on
 its fold's validation part; the test parts are never read here (eval_cross scores them). Writes the
 checkpoints (models/audio/fold<k>_seed<s>.pt), the means over the repeats (metrics/train_audio.json), and the
 first repeat's per-epoch curves and every repeat's outcome (dvclive/train_audio).
@@ -10,9 +10,9 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_audio)
 
 import sys
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
 from avemo.params import read_params
-from avemo.trainingcli import run_training, training_parser
+from avemo.modeling.training_command import run_training, training_parser
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 (fusion.method: concat or mean) and one classifier head, with modality dropout (fusion.modality_dropout)
 so the model still works when a modality is missing.
 
-One model per fold of the split and seed of train.seeds (avemo.training): each chooses its epoch on
+One model per fold of the split and seed of train.seeds (avemo.modeling.training): each chooses its epoch on
 its fold's validation part; the test parts are never read here (eval_cross scores them). Writes the
 checkpoints (models/av/fold<k>_seed<s>.pt), the means over the repeats (metrics/train_av.json), and the
 first repeat's per-epoch curves and every repeat's outcome (dvclive/train_av).
@@ -10,9 +10,9 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_av).
 
 import sys
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
 from avemo.params import read_params
-from avemo.trainingcli import run_training, training_parser
+from avemo.modeling.training_command import run_training, training_parser
 
 
 def main() -> int:

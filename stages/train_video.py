@@ -1,6 +1,6 @@
 """Stage train_video: the shared encoder + a classifier head on face crops.
 
-One model per fold of the split and seed of train.seeds (avemo.training): each chooses its epoch on
+One model per fold of the split and seed of train.seeds (avemo.modeling.training): each chooses its epoch on
 its fold's validation part; the test parts are never read here (eval_cross scores them). Writes the
 checkpoints (models/video/fold<k>_seed<s>.pt), the means over the repeats (metrics/train_video.json), and the
 first repeat's per-epoch curves and every repeat's outcome (dvclive/train_video).
@@ -8,9 +8,9 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_video)
 
 import sys
 
-from avemo.cli import run_stage
+from avemo.errors import run_stage
 from avemo.params import read_params
-from avemo.trainingcli import run_training, training_parser
+from avemo.modeling.training_command import run_training, training_parser
 
 
 def main() -> int:

@@ -30,9 +30,9 @@ from helpers import (
 )
 from PIL import Image
 
-from avemo.clipindex import write_settings
-from avemo.embedding import embed_modality, write_embeddings
-from avemo.models import build_encoder
+from avemo.preprocess.clipindex import write_settings
+from avemo.modeling.embedding import embed_modality, write_embeddings
+from avemo.modeling.encoders import build_encoder
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ inputs, and the import graph that says which code each stage runs."""
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import os
@@ -20,26 +19,27 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SRC = REPO_ROOT / "src"
 PACKAGE = "avemo"
 
-# Every section of params.yaml shrunk so that a test runs in seconds on a 2-core CPU.
-TINY_PARAMS = {
-    "lr": 0.001,
-    "strict": False,
-    "sample": {"actors": 2, "sentences": 1, "emotions": ["ANG", "HAP", "SAD"], "levels": [], "intensity": {"LO": 0.6, "MD": 0.8, "HI": 1.0, "XX": 0.8},
-               "speaker_style": 1.0, "ambiguous_face": 0.1, "ambiguous_voice": 0.25, "duration": 1.0, "fps": 15, "noise": 1.0, "seed": 0},
-    "data": {"raw_dir": "data/sample/VideoFlash", "demographics": "data/sample/VideoDemographics.csv", "classes": ["ANG", "SAD", "HAP"],
-             "actors": [], "sentences": [], "levels": [], "verify_checksums": False},
-    "audio": {"sample_rate": 16000},
-    "melspec": {"duration": 1.0, "n_fft": 256, "hop_length": 160, "n_mels": 16, "fmin": 50, "fmax": 8000, "top_db": 80},
-    "frame": {"position": 0.5},
-    "face": {"min_face_size": 60, "detect_scale": 0.5, "min_confidence": 0.9, "margin": 0.2, "image_size": 32, "fallback": "centre"},
-    "split": {"scheme": "actors", "folds": 3, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}, "seed": 0, "candidates": 20,
-              "published": "src/avemo/resources/speaker_splits.json"},
-    "encoder": {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32},
-    "fusion": {"method": "concat", "modality_dropout": 0.5},
-    "train": {"epochs": 3, "batch_size": 8, "weight_decay": 0.0001, "seeds": [0, 1], "patience": 2, "augmentation": True,
-              "freeze_encoder": True, "head_hidden": 0, "dropout": 0.2, "num_workers": 0, "amp": "cuda"},
-    "eval": {"bootstrap": 100, "seed": 0, "batch_size": 16, "ratings": "src/avemo/resources/summaryTable.csv"},
+# What the tests shrink so that each runs in seconds on a 2-core CPU; every other value is params.yaml's.
+SHRUNK = {
+    "sample": {"actors": 2, "sentences": 1, "levels": [], "duration": 1.0, "fps": 15},
+    "melspec": {"duration": 1.0, "n_fft": 256, "n_mels": 16},
+    "face": {"image_size": 32},
+    "split": {"folds": 3, "candidates": 20},
+    "encoder": {"image_size": 32},
+    "train": {"epochs": 3, "batch_size": 8, "patience": 2},
+    "eval": {"bootstrap": 100},
 }
+
+
+def merged_params(params: dict) -> dict:
+    """params.yaml with `params` merged over it section by section."""
+    merged = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    for key, value in params.items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+TINY_PARAMS = merged_params(SHRUNK)
 
 
 def tiny(section: str) -> dict:
@@ -47,7 +47,7 @@ def tiny(section: str) -> dict:
 
 
 def run_ffmpeg(*args: str) -> bytes:
-    from avemo.media import ffmpeg_binary
+    from avemo.preprocess.media import ffmpeg_binary
 
     return subprocess.run([ffmpeg_binary(), "-loglevel", "error", *args], check=True, capture_output=True).stdout
 
@@ -88,14 +88,6 @@ def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True, text=True)
 
 
-def merged_params(params: dict) -> dict:
-    """params.yaml with `params` merged over it section by section."""
-    merged = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-    for key, value in params.items():
-        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
-
-
 def make_repo_copy(target: Path, params: dict) -> Path:
     """A fresh git repository at `target` holding this checkout's files (not data/, models/ or caches),
     with `params` merged over params.yaml section by section."""
@@ -123,123 +115,14 @@ def dvc(repo: Path, *args: str, check: bool = True, env: dict | None = None) -> 
     return done
 
 
-# --- which code each stage runs ------------------------------------------------------------------
-
-
-def module_files(module: str, src: Path = SRC) -> list[Path]:
-    """The source files that importing `module` (dotted) runs: every package __init__ on the way and the module."""
-    parts = module.split(".")
-    files = []
-    for i in range(1, len(parts) + 1):
-        base = src.joinpath(*parts[:i])
-        if (base / "__init__.py").is_file():
-            files.append(base / "__init__.py")
-        elif i == len(parts) and base.with_suffix(".py").is_file():
-            files.append(base.with_suffix(".py"))
-    return files
-
-
-def imported_modules(path: Path, src: Path = SRC) -> set[str]:
-    """Dotted names of the package's modules that `path` imports, at module level or inside functions."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: resolved against the importing file's package
-                package = list(path.relative_to(src).parent.parts)
-                package = package[: len(package) - (node.level - 1)]
-                base = ".".join([*package, base] if base else package)
-            names.add(base)
-            names |= {f"{base}.{alias.name}" for alias in node.names}  # `from pkg import module`
-    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
-
-
-def resources_named(path: Path, src: Path = SRC) -> set[Path]:
-    """Package resource files whose name appears as a string in `path` (what it opens at run time)."""
-    resources = src / PACKAGE / "resources"
-    shipped = {p.name: p for p in resources.iterdir() if p.is_file()} if resources.is_dir() else {}
-    strings = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    return {shipped[s] for s in strings if s in shipped}
-
-
-def code_closure(script: Path, src: Path = SRC) -> set[Path]:
-    """`script` and every package file it runs: transitive imports and the resources they name."""
-    seen, todo = set(), [script]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for module in imported_modules(path, src):
-            todo.extend(module_files(module, src))
-    return seen | {r for path in seen for r in resources_named(path, src)}
-
-
-def stage_scripts(stage: dict, root: Path = REPO_ROOT) -> list[Path]:
-    """The stages/*.py scripts a dvc.yaml stage's command runs."""
-    cmd = stage["cmd"] if isinstance(stage["cmd"], str) else " ".join(stage["cmd"])
-    return [root / token for token in cmd.split() if token.endswith(".py") and (root / token).is_file()]
-
-
-def declared_code(stage: dict, root: Path = REPO_ROOT) -> set[Path]:
-    """The files under stages/ and src/ that a dvc.yaml stage lists as deps (folders expanded), leaving
-    out paths interpolated from params (data files such as the ratings a param names)."""
-    files = set()
-    for dep in stage.get("deps", []):
-        if "${" in dep or not dep.startswith(("stages/", "src/")):
-            continue
-        path = root / dep
-        if path.is_dir():
-            files |= {p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-        else:
-            files.add(path)
-    return files
-
-
-def dependency_mismatches(dvc_yaml: dict, root: Path = REPO_ROOT) -> list[str]:
-    """One line per code file a stage runs but does not list, or lists but does not run."""
-    problems = []
-    for name, stage in dvc_yaml["stages"].items():
-        expected = set().union(*(code_closure(s, root / "src") for s in stage_scripts(stage, root)))
-        declared = declared_code(stage, root)
-        problems += [f"{name}: runs {p.relative_to(root)} but dvc.yaml does not list it" for p in sorted(expected - declared)]
-        problems += [f"{name}: dvc.yaml lists {p.relative_to(root)} but the stage does not run it" for p in sorted(declared - expected)]
-    return problems
-
-
-def params_read(script: Path) -> set[str]:
-    """The params.yaml sections a stage script reads: the names given to every read_params call."""
-    keys = set()
-    for node in ast.walk(ast.parse(script.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "read_params":
-            for name in node.args[1:]:
-                if not isinstance(name, ast.Constant):
-                    raise AssertionError(f"{script}: read_params with a computed section name; write the name out")
-                keys.add(name.value)
-    return keys
-
-
-def param_mismatches(dvc_yaml: dict, root: Path = REPO_ROOT) -> list[str]:
-    """One line per params key a stage reads but does not declare, or declares but does not read."""
-    problems = []
-    for name, stage in dvc_yaml["stages"].items():
-        read = set().union(*(params_read(s) for s in stage_scripts(stage, root)))
-        declared = {p for p in stage.get("params", []) if isinstance(p, str)}
-        problems += [f"{name}: reads params `{k}` but dvc.yaml does not declare it" for k in sorted(read - declared)]
-        problems += [f"{name}: dvc.yaml declares params `{k}` but the stage does not read it" for k in sorted(declared - read)]
-    return problems
-
-
 def run_preprocessing(raw_dir: Path, out: Path, jobs: int):
     """The four per-clip stages' library functions on a folder of clips, tiny params; returns the clip list."""
-    from avemo import dataset
-    from avemo.clipindex import read_index
-    from avemo.extract_audio import run_extract_audio
-    from avemo.extract_middle_frame import run_extract_middle_frame
-    from avemo.face_crop import run_face_crop
-    from avemo.melspec import run_melspec
+    from avemo.corpus import clips as dataset
+    from avemo.preprocess.clipindex import read_index
+    from avemo.preprocess.extract_audio import run_extract_audio
+    from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
+    from avemo.preprocess.face_crop import run_face_crop
+    from avemo.preprocess.melspec import run_melspec
 
     clips, _ = dataset.list_clips(raw_dir)
     run_extract_audio(clips, out / "audio", sample_rate=16000, jobs=jobs)
@@ -250,7 +133,7 @@ def run_preprocessing(raw_dir: Path, out: Path, jobs: int):
 
 
 def reason_of(out: Path, stage: str, clip: str) -> str:
-    from avemo.clipindex import read_index
+    from avemo.preprocess.clipindex import read_index
 
     return read_index(out / stage).set_index("clip").at[clip, "reason"]
 
@@ -271,19 +154,19 @@ def part_of(actor: int, fold: int) -> str:
     return next((part for part, who in FOLDS[fold].items() if who == actor), "train")
 
 
-TRAIN = {"epochs": 6, "batch_size": 8, "weight_decay": 0.0, "seeds": [0, 1], "patience": 3, "augmentation": True,
-         "freeze_encoder": True, "head_hidden": 0, "dropout": 0.0, "num_workers": 0, "amp": "cuda"}
+TRAIN = {**TINY_PARAMS["train"], "epochs": 6, "weight_decay": 0.0, "patience": 3, "dropout": 0.0}
 
 
-def train_models(model_corpus, out, kind, split=None, **overrides):
-    """train_repeats on the model_corpus fixture: (returned metrics, metrics file, repeats.csv)."""
-    from avemo.training import train_repeats
+def train_models(model_corpus, out, kind, split=None, loader_workers=0, amp="cuda", **overrides):
+    """train_repeats on the model_corpus fixture, `overrides` over TRAIN: (returned metrics, metrics file,
+    repeats.csv). `loader_workers` and `amp` are the machine settings."""
+    from avemo.modeling.training import train_repeats
 
     folders = {m: model_corpus["folders"][m] for m in (("audio", "video") if kind == "av" else ("audio",) if kind == "audio" else ("video",))}
     metrics = train_repeats(
         kind, split_path=split or model_corpus["split"], folders=folders, embeddings_dir=model_corpus["embeddings"], encoder=ENCODER,
         train={**TRAIN, **overrides}, lr=0.01, fusion={"method": "concat", "modality_dropout": 0.3}, models_dir=out / kind,
-        metrics_path=out / f"train_{kind}.json", live_dir=out / "live",
+        metrics_path=out / f"train_{kind}.json", live_dir=out / "live", loader_workers=loader_workers, amp=amp,
     )
     return metrics, json.loads((out / f"train_{kind}.json").read_text()), pd.read_csv(out / "live" / "repeats.csv")
 
@@ -312,7 +195,7 @@ def report_rows(text: str) -> dict[str, list[str]]:
 
 def assert_report_equals_metrics(report: str, cross: dict) -> None:
     """Every number of the report's test-accuracy table is the metrics file's own."""
-    from avemo.report import COMPARISONS
+    from avemo.evaluation.report import COMPARISONS
 
     rows = report_rows(report)
     assert set(rows) == set(COMPARISONS.values())

@@ -3,7 +3,7 @@
 import csv
 import shutil
 
-from avemo import checksums, dataset
+from avemo.corpus import checksums, clips as dataset
 
 
 def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, real_clips_dir):
@@ -27,7 +27,7 @@ def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, rea
 
 
 def test_shipped_manifest_is_the_official_checksums_of_all_three_folders(crema_d_dir):
-    from avemo.checksums import official_manifest
+    from avemo.corpus.checksums import official_manifest
 
     with open(crema_d_dir / "checksums.csv") as f:
         official = [(row["path"], int(row["size"]), row["sha256"]) for row in csv.DictReader(f)]

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from avemo import clipindex
-from avemo.clipindex import ClipResult
+from avemo.preprocess import clipindex
+from avemo.preprocess.clipindex import ClipResult
 
 
 def test_write_and_read_index_sorted(tmp_path):

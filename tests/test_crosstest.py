@@ -5,13 +5,13 @@ import pytest
 import torch
 from helpers import CLASSES, train_models
 
-from avemo.clipindex import read_index
-from avemo.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
-from avemo.inference import predict
-from avemo.inputs import loader
-from avemo.loading import clips_for, image_dataset, modality_table
-from avemo.models import checkpoint_repeats, load_checkpoint
-from avemo.splits import read_split
+from avemo.preprocess.clipindex import read_index
+from avemo.evaluation.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
+from avemo.modeling.inference import predict
+from avemo.modeling.inputs import loader
+from avemo.modeling.loading import clips_for, image_dataset, modality_table
+from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
+from avemo.corpus.splits import read_split
 
 
 @pytest.fixture(scope="module")

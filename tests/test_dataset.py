@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from avemo import dataset
+from avemo.corpus import clips as dataset
 
 
 def test_parse_clip_name_reads_every_field():

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from helpers import TINY_PARAMS, dvc, make_repo_copy
 
-from avemo.clipindex import read_index
+from avemo.preprocess.clipindex import read_index
 
 FRONT_HALF = ["list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop"]
 

@@ -5,20 +5,8 @@ import pandas as pd
 import pytest
 from helpers import REPO_ROOT
 
-from avemo.evaluation import (
-    accuracy_interval,
-    chance_p_value,
-    clopper_pearson,
-    confusion_matrix,
-    human_accuracy,
-    macro_f1,
-    mcnemar_p_value,
-    paired_difference,
-    read_ratings,
-    score,
-    summarise,
-    vote_credit,
-)
+from avemo.evaluation.statistics import accuracy_interval, chance_p_value, clopper_pearson, confusion_matrix, macro_f1, mcnemar_p_value, paired_difference, score, summarise
+from avemo.evaluation.raters import human_accuracy, read_ratings, vote_credit
 
 CLASSES = ["ANG", "HAP", "SAD"]
 # 10 clips: ANG 4 (3 right), HAP 3 (all right), SAD 3 (1 right); 7 of 10 right.
@@ -80,7 +68,7 @@ def test_a_constructed_tie_is_wrong_and_shared_half():
 def test_the_shipped_ratings_give_cremads_published_rater_accuracies():
     """CREMA-D's paper: the raters agree with the intended emotion for 41.6% (voice), 66.3% (face) and
     72.2% (both) of the 7,442 clips; 34.3%, 64.8% and 67.3% of the ANG/SAD/HAP ones."""
-    ratings = read_ratings(REPO_ROOT / "src" / "avemo" / "resources" / "summaryTable.csv")
+    ratings = read_ratings(REPO_ROOT / "src" / "avemo" / "corpus" / "resources" / "summaryTable.csv")
     emotions = [name.split("_")[2] for name in ratings.index]
     every = human_accuracy(ratings, ratings.index, emotions)
     assert every["clips_rated"] == 7442

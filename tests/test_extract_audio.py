@@ -5,7 +5,7 @@ import wave
 
 from helpers import assert_damaged_inputs_reported
 
-from avemo.clipindex import read_index
+from avemo.preprocess.clipindex import read_index
 
 
 def test_every_real_clip_gives_a_16k_mono_wav_as_long_as_decoded(real_run):

@@ -3,7 +3,7 @@
 from helpers import assert_damaged_inputs_reported
 from PIL import Image
 
-from avemo.clipindex import read_index
+from avemo.preprocess.clipindex import read_index
 
 
 def test_every_real_clip_gives_its_middle_frame(real_run):

@@ -6,8 +6,8 @@ import numpy as np
 from helpers import reason_of, tiny
 from PIL import Image
 
-from avemo.clipindex import read_index
-from avemo.face_crop import run_face_crop
+from avemo.preprocess.clipindex import read_index
+from avemo.preprocess.face_crop import run_face_crop
 
 
 def test_a_face_is_found_in_every_real_frame(real_run):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avemo import faces, media
+from avemo.preprocess import facedetect as faces, media
 
 
 def test_square_crop_box_adds_margin_and_stays_square():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from avemo import features
+from avemo.preprocess import spectrogram as features
 
 
 def test_fixed_length_centre_crops_and_pads():

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import SRC
 
-from avemo import fetch as fetching
+from avemo.corpus import fetch as fetching
 from avemo.__main__ import main
 
 CLIPS = [f"1001_DFA_{emotion}_XX.flv" for emotion in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from helpers import run_ffmpeg
 
-from avemo import media
+from avemo.preprocess import media
 
 
 def _native_audio_seconds(path) -> float:

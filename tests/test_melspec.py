@@ -7,8 +7,8 @@ import pytest
 from helpers import reason_of, tiny
 from PIL import Image
 
-from avemo import features
-from avemo.clipindex import read_index
+from avemo.preprocess import spectrogram as features
+from avemo.preprocess.clipindex import read_index
 
 
 def test_spectrograms_have_the_shape_and_range_the_params_give(real_run):

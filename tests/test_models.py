@@ -3,27 +3,18 @@
 import numpy as np
 import pytest
 import torch
-from helpers import merged_params, run_stage, write_params
+from helpers import TINY_PARAMS, merged_params, run_stage, write_params
 from PIL import Image
 
-from avemo.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
-from avemo.models import (
-    ARCHS,
-    AVClassifier,
-    Encoder,
-    MissingWeightsError,
-    build_encoder,
-    build_model,
-    efficientnet_lite0_weights_file,
-    first_conv,
-    load_checkpoint,
-    model_config,
-    save_checkpoint,
-)
+from avemo.modeling.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
+from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
+from avemo.modeling.classifiers import AVClassifier, build_model, model_config
+from avemo.modeling.encoders import Encoder, MissingWeightsError, build_encoder, efficientnet_lite0_weights_file, first_conv
+from avemo.params import ARCHS
 
 CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = {"arch": "efficientnet_lite0", "pretrained": False, "image_size": 32}
-TRAIN = {"head_hidden": 0, "dropout": 0.2}
+ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False}
+TRAIN = {**TINY_PARAMS["train"], "freeze_encoder": False}  # a random encoder cannot stay frozen
 # A randomly initialised encoder in eval mode maps every image to almost the same features: tests that
 # compare outputs use the offline ImageNet weights.
 PRETRAINED = dict(ENCODER, pretrained=True)
@@ -130,7 +121,7 @@ def test_modality_dropout_hides_one_modality_only_in_training():
 
 
 def test_checkpoint_bytes_do_not_depend_on_the_run(tmp_path):
-    config = model_config("audio", PRETRAINED, CLASSES, {"head_hidden": 0, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
+    config = model_config("audio", PRETRAINED, CLASSES, {**TRAIN, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
     model = build_model(config, pretrained=True).eval()
     # torch.save into a file names the zip's folder after the (temporary, per-process) file name
     first = save_checkpoint(tmp_path / "audio.pt", model, config, {"best_epoch": 3}).read_bytes()
@@ -139,7 +130,7 @@ def test_checkpoint_bytes_do_not_depend_on_the_run(tmp_path):
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
-    config = model_config("av", PRETRAINED, CLASSES, {"head_hidden": 16, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
+    config = model_config("av", PRETRAINED, CLASSES, {**TRAIN, "head_hidden": 16, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
     model = build_model(config, pretrained=True).eval()
     path = save_checkpoint(tmp_path / "av.pt", model, config, {"best_epoch": 3})
     raw = torch.load(path, weights_only=True)
@@ -201,7 +192,7 @@ def test_a_feature_constant_in_training_cannot_dominate_another_input():
 
 
 def test_a_frozen_checkpoint_keeps_the_head_and_rebuilds_the_pretrained_encoder(tmp_path):
-    config = model_config("video", PRETRAINED, CLASSES, {"head_hidden": 0, "dropout": 0.1, "freeze_encoder": True})
+    config = model_config("video", PRETRAINED, CLASSES, {**TRAIN, "dropout": 0.1, "freeze_encoder": True})
     model = build_model(config, pretrained=True).eval()
     model.encoder.set_standardisation(torch.randn(8, model.encoder.feature_dim))
     path = save_checkpoint(tmp_path / "video.pt", model, config)

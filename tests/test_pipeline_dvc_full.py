@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 import yaml
-from helpers import REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, code_closure, dvc, git, make_repo_copy, stage_scripts
+from avemo.dvcdeps import code_closure, stage_scripts
+from helpers import REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, dvc, git, make_repo_copy
 
 ALL_STAGES = ["sample", "list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop",
               "split", "embed", "train_audio", "train_video", "train_av", "eval_cross", "report"]

@@ -4,8 +4,8 @@ import hashlib
 import pytest
 from helpers import run_preprocessing
 
-from avemo import pool
-from avemo.clipindex import ClipFailure, ClipResult, read_index
+from avemo.preprocess import pool
+from avemo.preprocess.clipindex import ClipFailure, ClipResult, read_index
 
 
 def _square(state, clip, value):

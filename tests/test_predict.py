@@ -14,9 +14,9 @@ from helpers import SRC, TINY_PARAMS, dvc, make_repo_copy, run_ffmpeg
 from PIL import Image
 
 from avemo.__main__ import main
-from avemo.clipindex import read_index, read_settings
-from avemo.inputs import face_input, spectrogram_input
-from avemo.models import load_checkpoint, save_checkpoint
+from avemo.preprocess.clipindex import read_index, read_settings
+from avemo.modeling.inputs import face_input, spectrogram_input
+from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
 from avemo.predict import ClipReader, class_probabilities, load_models
 
 CLASSES = ["ANG", "HAP", "SAD"]  # the order training gives (sorted)

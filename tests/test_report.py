@@ -7,8 +7,8 @@ import pytest
 from helpers import CLASSES, assert_report_equals_metrics
 from PIL import Image
 
-from avemo.crosstest import CROSS_TESTS
-from avemo.report import write_report
+from avemo.evaluation.crosstest import CROSS_TESTS
+from avemo.evaluation.report import write_report
 
 
 @pytest.fixture

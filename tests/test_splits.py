@@ -8,8 +8,8 @@ import pytest
 import yaml
 from helpers import REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
-from avemo.dataset import CLIP_COLUMNS, read_clip_list
-from avemo.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
+from avemo.corpus.clips import CLIP_COLUMNS, read_clip_list
+from avemo.corpus.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
 
 FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 ONE_SPLIT = {"scheme": "actors", "folds": 1, "fractions": FRACTIONS}

@@ -1,5 +1,5 @@
-from avemo import stagecli
-from avemo.clipindex import ClipResult
+from avemo.preprocess import command as stagecli
+from avemo.preprocess.clipindex import ClipResult
 
 
 def test_summarize_exit_codes(capsys):

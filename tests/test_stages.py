@@ -10,7 +10,7 @@ import sys
 import pytest
 from helpers import REPO_ROOT, run_ffmpeg, run_stage, tiny, write_params
 
-from avemo.clipindex import read_index
+from avemo.preprocess.clipindex import read_index
 
 ALL_SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 

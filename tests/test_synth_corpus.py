@@ -248,7 +248,7 @@ def middle_frame(path: Path):
 
 
 def test_mtcnn_finds_the_face_in_every_middle_frame(sample):
-    from avemo.faces import FaceDetector
+    from avemo.preprocess.facedetect import FaceDetector
 
     detector = FaceDetector(min_face_size=60, detect_scale=0.5)  # params.yaml's face section
     missed = [p.name for p in sorted((sample / "VideoFlash").iterdir()) if detector.best_face(middle_frame(p), 0.9) is None]

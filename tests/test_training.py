@@ -6,14 +6,15 @@ import pytest
 import torch
 from helpers import CLASSES, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
 
-from avemo.clipindex import read_index
-from avemo.embedding import embed_modality
-from avemo.inference import predict
-from avemo.inputs import loader
-from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table
-from avemo.models import Encoder, build_encoder, load_checkpoint
-from avemo.splits import read_split
-from avemo.training import autocast_dtype, set_seed
+from avemo.preprocess.clipindex import read_index
+from avemo.modeling.embedding import embed_modality
+from avemo.modeling.inference import predict
+from avemo.modeling.inputs import loader
+from avemo.modeling.loading import FeatureBatches, clips_for, image_dataset, modality_table
+from avemo.modeling.checkpoints import load_checkpoint
+from avemo.modeling.encoders import Encoder, build_encoder
+from avemo.corpus.splits import read_split
+from avemo.modeling.training import autocast_dtype, set_seed
 
 
 def read_curve(live_dir, name):
@@ -80,7 +81,7 @@ def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_a
     split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)  # fine-tuning is slow: one repeat
     # The GPU path on the CPU: image loading in worker processes, mixed precision (bfloat16 here), two epochs.
     _, written, repeats = train_models(model_corpus, tmp_path, "video", split=tmp_path / "one_fold.csv", freeze_encoder=False, epochs=2,
-                                       patience=5, seeds=[0], num_workers=2, amp="always")
+                                       patience=5, seeds=[0], loader_workers=2, amp="always")
     assert (repeats["epochs_run"] == 2).all() and written["repeats"] == 1
     # fold 0 trains on 1001-1004: 24 clips less the failed face (the fallback crop is used)
     assert list(repeats["train_clips"]) == [23] and list(repeats["validation_clips"]) == [6]

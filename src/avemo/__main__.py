@@ -12,8 +12,8 @@ import sys
 
 # name: (module, function taking (argv, prog) and returning the exit status, one-line summary)
 COMMANDS = {
-    "fetch": ("avemo.fetch", "fetch_main", "download CREMA-D (resumable, parallel), every file checked against the official SHA-256"),
-    "verify": ("avemo.fetch", "verify_main", "check a copy of CREMA-D: damaged, unexpected and missing files"),
+    "fetch": ("avemo.corpus.fetch", "fetch_main", "download CREMA-D (resumable, parallel), every file checked against the official SHA-256"),
+    "verify": ("avemo.corpus.fetch", "verify_main", "check a copy of CREMA-D: damaged, unexpected and missing files"),
     "predict": ("avemo.predict", "predict_main", "the emotion of any clip by a trained model (models/av, ...), with every class's probability"),
 }
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     run = getattr(importlib.import_module(module), function)
     prog = f"avemo {args.command}"
 
-    from avemo.cli import run_stage
+    from avemo.errors import run_stage
 
     try:
         return run_stage(prog, lambda: run(args.args, prog=prog))

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from avemo.cli import UserError
+from avemo.errors import UserError
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -138,10 +138,9 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "train": {
         "epochs": integer(1), "batch_size": integer(2), "weight_decay": number(low=0), "seeds": integers(at_least=1, low=0),
         "patience": integer(1), "augmentation": boolean(), "freeze_encoder": boolean(), "head_hidden": integer(0),
-        "dropout": number(0, below=1), "num_workers": Rule("auto or an integer >= 0", lambda v: v == "auto" or (_is_int(v) and v >= 0)),
-        "amp": one_of(("off", "cuda", "always")),
+        "dropout": number(0, below=1),
     },
-    "eval": {"bootstrap": integer(100), "seed": integer(0), "batch_size": integer(1), "ratings": text()},
+    "eval": {"bootstrap": integer(100), "seed": integer(0), "ratings": text()},
 }
 
 # Rules that join fields: (sections they read, test, what they require).

@@ -33,15 +33,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avemo import faces, features, media, melspec
-from avemo.cli import UserError
-from avemo.clipindex import ClipFailure
-from avemo.face_crop import FaceCrop, crop_face
-from avemo.inference import logits_of, pick_device
-from avemo.inputs import face_unit_image, normalise, spectrogram_unit_image
-from avemo.loading import standardised
-from avemo.models import KINDS, load_checkpoint
-from avemo.trainingcli import MODALITIES_OF
+from avemo.preprocess import facedetect as faces, spectrogram as features, media, melspec
+from avemo.errors import UserError
+from avemo.preprocess.clipindex import ClipFailure
+from avemo.preprocess.face_crop import FaceCrop, crop_face
+from avemo.modeling.inference import logits_of, pick_device
+from avemo.modeling.inputs import face_unit_image, normalise, spectrogram_unit_image
+from avemo.modeling.loading import standardised
+from avemo.modeling.checkpoints import load_checkpoint
+
+from avemo.modeling.kinds import KINDS, MODALITIES_OF
 
 FRAME_POSITION = 0.5  # not in a checkpoint (see the module docstring): the middle frame, frame.position's default
 KIND_NAMES = {"audio": "audio", "video": "video", "av": "AV"}

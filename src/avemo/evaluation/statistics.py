@@ -1,6 +1,5 @@
 """Scoring predictions: accuracy, macro-F1, unweighted average recall, per-class recall, confusion
-matrices, intervals and tests for repeated evaluation, and the human raters' accuracy from CREMA-D's
-summaryTable.csv.
+matrices, intervals and tests for repeated evaluation.
 
 Labels are class codes (ANG, HAP, ...). Macro-F1 averages the F1 of every class that occurs among
 the true or the predicted labels (a class never predicted scores F1 0); UAR averages the recall of
@@ -16,13 +15,6 @@ predictions (every test clip once). The AV model is compared with the better sin
 McNemar's exact test on the clip-by-clip discordant pairs, paired within each repeat and pooled over
 repeats (pairs of different seeds share clips, so the p-value leans optimistic; the actor-bootstrap
 interval of the difference is given beside it).
-
-Human raters: summaryTable.csv holds, for every clip, the majority vote of the voice-only
-(`VoiceVote`), face-only (`FaceVote`) and audio-visual (`MultiModalVote`) raters as emotion letters
-A, D, F, H, N, S; a tie lists the tied letters (e.g. `N:S`). CREMA-D's rule counts a vote as right
-when it is the intended emotion alone, so a tie is wrong (`accuracy`); `accuracy_ties_shared` credits
-a k-way tie that includes it with 1/k, the expected score of breaking the tie at random. The raters
-chose among all six emotions, whatever subset the models learn.
 """
 
 from __future__ import annotations
@@ -31,10 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-VOTE_LETTERS = {"A": "ANG", "D": "DIS", "F": "FEA", "H": "HAP", "N": "NEU", "S": "SAD"}
-RATER_GROUPS = {"voice": "VoiceVote", "face": "FaceVote", "audiovisual": "MultiModalVote"}
-
 
 def _as_array(labels) -> np.ndarray:
     return np.asarray([str(x) for x in labels], dtype=object)
@@ -83,49 +71,6 @@ def score(y_true, y_pred, classes) -> dict:
         "per_class_recall": recalls,
         "confusion_matrix": {"classes": [str(c) for c in classes], "counts": confusion_matrix(y_true, y_pred, classes)},
     }
-
-
-# --- human raters --------------------------------------------------------------------------------
-
-
-def read_ratings(path: str | Path) -> pd.DataFrame:
-    """CREMA-D's summaryTable.csv as a frame indexed by clip name, with the three vote columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"ratings file not found: {path} (params.yaml eval.ratings)")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    needed = {"FileName", *RATER_GROUPS.values()}
-    if not needed <= set(table.columns):
-        raise ValueError(f"{path}: expected CREMA-D summaryTable columns {sorted(needed)}, got {list(table.columns)}")
-    return table.drop_duplicates("FileName").set_index("FileName")[list(RATER_GROUPS.values())]
-
-
-def vote_credit(vote: str, intended: str, ties: str = "wrong") -> float:
-    """1 if the majority vote is the intended emotion alone; a tie that includes it scores 0
-    (`ties="wrong"`, CREMA-D's rule) or 1/k for k tied emotions (`ties="shared"`); else 0."""
-    letters = [v.strip() for v in str(vote).split(":") if v.strip()]
-    unknown = [v for v in letters if v not in VOTE_LETTERS]
-    if not letters or unknown:
-        raise ValueError(f"unreadable vote {vote!r}; expected letters of {sorted(VOTE_LETTERS)} joined by ':'")
-    emotions = [VOTE_LETTERS[v] for v in letters]
-    if ties == "wrong":
-        return float(emotions == [intended])
-    return emotions.count(intended) / len(emotions)
-
-
-def human_accuracy(ratings: pd.DataFrame, clips, emotions) -> dict:
-    """Accuracy of each rater group on `clips` (intended emotions `emotions`), by CREMA-D's rule (ties
-    wrong) and with ties shared, and how many of the clips were rated."""
-    frame = pd.DataFrame({"clip": [str(c) for c in clips], "emotion": [str(e) for e in emotions]})
-    rated = frame[frame["clip"].isin(ratings.index)]
-    result: dict = {"clips": len(frame), "clips_rated": len(rated)}
-    for group, column in RATER_GROUPS.items():
-        votes = [(ratings.at[c, column], e) for c, e in zip(rated["clip"], rated["emotion"])]
-        result[group] = {
-            "accuracy": float(np.mean([vote_credit(v, e) for v, e in votes])) if votes else None,
-            "accuracy_ties_shared": float(np.mean([vote_credit(v, e, ties="shared") for v, e in votes])) if votes else None,
-        }
-    return result
 
 
 # --- repeated evaluation -------------------------------------------------------------------------

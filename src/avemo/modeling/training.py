@@ -1,7 +1,7 @@
 """Training the audio, video and AV models, once per fold of the split and training seed: one entry
 point (`train_repeats`) for the three stages.
 
-- Data (see avemo.loading): a unimodal model uses the clips its modality has; the AV model uses the
+- Data (see avemo.modeling.loading): a unimodal model uses the clips its modality has; the AV model uses the
   clips that have at least one modality (a missing one is marked absent, as modality dropout trains it
   to handle). Only the train and validation parts of each fold are read: eval_cross alone scores the
   test parts.
@@ -13,7 +13,7 @@ point (`train_repeats`) for the three stages.
   `patience` epochs without improvement.
 - `train.freeze_encoder`: the encoder stays in its pretrained state. Its raw features of every clip come
   from the embed stage (computed once for all repeats), are standardised with the fold's training part
-  (see models.Encoder.set_standardisation), and only the head is trained on them (a linear or MLP
+  (see avemo.modeling.encoders.Encoder.set_standardisation), and only the head is trained on them (a linear or MLP
   probe, the DeepSpectrum way). Otherwise the whole model is fine-tuned on images, repeat by repeat.
 - Logging: per-epoch train/val loss and accuracy of the first repeat (first fold, first seed) go to
   dvclive (plots declared in dvc.yaml by hand), every repeat's outcome to `repeats.csv` beside them,
@@ -22,7 +22,6 @@ point (`train_repeats`) for the three stages.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
@@ -33,15 +32,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from avemo.clipindex import read_index, read_settings
-from avemo.embedding import read_embeddings
+from avemo.preprocess.clipindex import read_index, read_settings
+from avemo.modeling.embedding import read_embeddings
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
-from avemo.inference import logits_of, pick_device, predict
-from avemo.inputs import loader
-from avemo.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
-from avemo.models import build_model, checkpoint_name, model_config, save_checkpoint
-from avemo.splits import folds_of, read_split
-from avemo.trainingcli import MODALITIES_OF
+from avemo.modeling.inference import logits_of, pick_device, predict
+from avemo.modeling.inputs import loader
+from avemo.modeling.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
+from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
+from avemo.modeling.classifiers import build_model, model_config
+from avemo.corpus.splits import folds_of, read_split
+from avemo.modeling.kinds import MODALITIES_OF
 
 TRAINING_PARTS = ("train", "validation")  # never the test part
 
@@ -54,20 +54,13 @@ def set_seed(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def loader_workers(setting) -> int:
-    """`train.num_workers`: a number, or `auto` for every core but one (at most 8); results do not depend on it."""
-    if setting == "auto":
-        return max(0, min(8, (os.cpu_count() or 1) - 1))
-    return int(setting)
-
-
 def snapshot(model: nn.Module, features: bool) -> dict:
     """A copy of the weights training may change: on cached features, not the encoder's (13 MB a copy)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items() if not (features and k.startswith("encoder."))}
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype `train.amp` asks for on `device`: float16 on CUDA (`cuda`, `always`), bfloat16
+    """The autocast dtype a mixed-precision mode (avemo.machine.amp_mode) asks for on `device`: float16 on CUDA (`cuda`, `always`), bfloat16
     on the CPU (`always` only: slower than float32 on many CPUs), None for full precision."""
     if device.type == "cuda" and amp in ("cuda", "always"):
         return torch.float16
@@ -134,7 +127,7 @@ def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight
 
 
 def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: int, train: dict, lr: float, folders: dict,
-              embeddings: dict | None, pretrained: bool, device, live=None) -> tuple[nn.Module, dict]:
+              embeddings: dict | None, pretrained: bool, device, loader_workers: int, amp: str, live=None) -> tuple[nn.Module, dict]:
     """One model of `kind` trained on rows["train"], its epoch chosen on rows["validation"]."""
     modalities = MODALITIES_OF[kind]
     set_seed(seed)
@@ -154,16 +147,16 @@ def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: 
             model = model.to(memory_format=torch.channels_last)
 
         def data(part, shuffle):
-            augment = shuffle and bool(train.get("augmentation", False))
+            augment = shuffle and bool(train["augmentation"])
             images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db,
                                    augment=augment, seed=seed)
-            return loader(images, batch_size, shuffle, seed, num_workers=loader_workers(train.get("num_workers", 0)),
+            return loader(images, batch_size, shuffle, seed, num_workers=loader_workers,
                           pin_memory=device.type == "cuda")
 
         train_data, val_data = data("train", True), data("validation", False)
     result = fit(model, train_data, val_data, modalities, epochs=train["epochs"], patience=train["patience"], lr=float(lr),
                  weight_decay=float(train["weight_decay"]), device=device, live=live, features=embeddings is not None,
-                 amp=str(train.get("amp", "off")))
+                 amp=amp)
     return model, result
 
 
@@ -180,6 +173,8 @@ def train_repeats(
     train: dict,
     lr: float,
     fusion: dict | None = None,
+    loader_workers: int,
+    amp: str,
     models_dir: str | Path,
     metrics_path: str | Path,
     live_dir: str | Path | None = None,
@@ -189,6 +184,8 @@ def train_repeats(
 
     `folders` maps "audio" to the melspec folder and "video" to the faces folder (each with index.csv
     and settings.json); `embeddings_dir` holds the embed stage's features (read when the encoder is frozen).
+    `encoder`, `train`, `lr` and `fusion` are params.yaml's values, checked by its schema (`fusion` for the AV
+    model only); `loader_workers` and `amp` are machine settings (avemo.machine) of fine-tuning.
     """
     started = time.monotonic()
     modalities = MODALITIES_OF[kind]
@@ -196,9 +193,7 @@ def train_repeats(
     split = read_split(split_path)
     classes = sorted(split["emotion"].unique().tolist())
     indexes = {m: read_index(folders[m]) for m in modalities}
-    frozen = bool(train.get("freeze_encoder", False))
-    if frozen and not encoder["pretrained"]:
-        raise ValueError("train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder); change one of them")
+    frozen = bool(train["freeze_encoder"])
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities} if frozen else None
     config = model_config(kind, encoder, classes, train, fusion, {m: read_settings(folders[m]) for m in modalities})
     seeds = [int(s) for s in train["seeds"]]
@@ -229,7 +224,7 @@ def train_repeats(
             for seed in seeds:
                 model, result = train_one(kind, rows, classes, {**config, "fold": fold, "seed": seed}, seed=seed, train=train, lr=lr,
                                           folders=folders, embeddings=embeddings, pretrained=bool(encoder["pretrained"]), device=device,
-                                          live=live if not repeats else None)
+                                          loader_workers=loader_workers, amp=amp, live=live if not repeats else None)
                 best = result["history"][result["best_epoch"] - 1]
                 outcome = {"fold": fold, "seed": seed, "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"],
                            "val_accuracy": result["val_accuracy"], "val_loss": result["val_loss"], "train_accuracy": best["train_accuracy"],

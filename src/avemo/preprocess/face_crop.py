@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from avemo import faces
-from avemo.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.preprocess import facedetect as faces
+from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.files import save_png
 from avemo.params import require
-from avemo.pool import run_and_index
+from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd

@@ -4,7 +4,7 @@ frozen, so repeated evaluation costs only head training.
 
 A folder of embeddings holds a subfolder per modality (a DVC output of its own, so that a change of
 the faces does not rerun what reads only the spectrograms) with `features.npy` (float32, one row per
-clip, the encoder's raw pooled features: see models.Encoder.raw), `clips.csv` (the clip of each row)
+clip, the encoder's raw pooled features: see avemo.modeling.encoders.Encoder.raw), `clips.csv` (the clip of each row)
 and settings.json (the encoder and the image size they were made with). Clips whose preprocessing
 failed in a modality have no row there.
 """
@@ -19,10 +19,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from avemo.clipindex import USABLE, read_index, read_settings, write_settings
+from avemo.preprocess.clipindex import USABLE, read_index, read_settings, write_settings
 from avemo.files import atomic_write, write_csv
-from avemo.inputs import ClipImages, loader
-from avemo.models import Encoder
+from avemo.modeling.inputs import ClipImages, loader
+from avemo.modeling.encoders import Encoder
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avemo.evaluation import chance_verdict, confusion_matrix, format_p
+from avemo.evaluation.statistics import chance_verdict, confusion_matrix, format_p
 from avemo.files import METRIC_DECIMALS, atomic_write
 
 # The course project: VGG16 fine-tuned on ANG, SAD, HAP, 273 clips, one random clip-level split, the

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from avemo.clipindex import STATUSES, ClipResult
-from avemo.cli import default_jobs
+from avemo.preprocess.clipindex import STATUSES, ClipResult
+from avemo.machine import default_jobs
 
 
 def stage_parser(doc: str, section: str, input_option: str, input_default: str, input_help: str, out_default: str) -> argparse.ArgumentParser:

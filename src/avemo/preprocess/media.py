@@ -18,7 +18,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from avemo.clipindex import ClipFailure
+from avemo.preprocess.clipindex import ClipFailure
 
 with warnings.catch_warnings():
     # pydub warns at import when ffmpeg is not on PATH; we point it at ours just below.

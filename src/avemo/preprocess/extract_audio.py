@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from avemo import media
-from avemo.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.preprocess import media
+from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.files import atomic_write
-from avemo.pool import run_and_index
+from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avemo.clipindex import USABLE
-from avemo.inputs import ClipImages
-from avemo.splits import PARTS
+from avemo.preprocess.clipindex import USABLE
+from avemo.modeling.inputs import ClipImages
+from avemo.corpus.splits import PARTS
 
 
 def modality_table(split: pd.DataFrame, indexes: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict]:
@@ -73,7 +73,7 @@ class FeatureBatches:
 
 
 def raw_feature_items(rows: pd.DataFrame, modalities, embeddings: dict[str, pd.DataFrame], classes: list[str]) -> dict[str, torch.Tensor]:
-    """FeatureBatches items of `rows` from cached raw encoder features (avemo.embedding): per modality the
+    """FeatureBatches items of `rows` from cached raw encoder features (avemo.modeling.embedding): per modality the
     features (zeros where the clip has none) and whether they are present."""
     items = {"label": torch.as_tensor([classes.index(e) for e in rows["emotion"]], dtype=torch.long)}
     for m in modalities:

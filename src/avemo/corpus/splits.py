@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avemo.cli import UserError
+from avemo.errors import UserError
 from avemo.params import PARTS, require
 
 SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]

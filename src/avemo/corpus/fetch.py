@@ -1,7 +1,7 @@
 """Getting CREMA-D and checking a copy: `avemo fetch` and `avemo verify`.
 
 The official manifest (path, size and SHA-256 of every clip of VideoFlash, AudioWAV and AudioMP3, from the
-release's git-lfs pointers) ships in `avemo/resources/`. `fetch` downloads the selected clips from a base
+release's git-lfs pointers) ships in `avemo/corpus/resources/`. `fetch` downloads the selected clips from a base
 URL into the dataset's own layout, several at a time, each to a hidden temporary name beside its final one
 (`.<name>.part`) that it resumes with an HTTP range request; a file gets its final name only once its size
 and SHA-256 match the manifest. `verify` checks every file of a copy's media folders against the manifest.
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avemo import __version__
-from avemo.checksums import FOLDERS, Entry, official_manifest, sha256_of
-from avemo.cli import UserError
-from avemo.dataset import EMOTIONS, LEVELS, SENTENCES, parse_clip_name, validate_codes
+from avemo.corpus.checksums import FOLDERS, Entry, official_manifest, sha256_of
+from avemo.errors import UserError
+from avemo.corpus.clips import EMOTIONS, LEVELS, SENTENCES, parse_clip_name, validate_codes
 
 # The release's git-lfs media address: each file is served at <base>/<path in the dataset>.
 DEFAULT_BASE_URL = "https://media.githubusercontent.com/media/CheyneyComputerScience/CREMA-D/master"

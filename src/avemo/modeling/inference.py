@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from avemo.models import AVClassifier
+from avemo.modeling.classifiers import AVClassifier
 
 
 def pick_device() -> torch.device:

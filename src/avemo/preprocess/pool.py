@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from avemo.cli import default_jobs
-from avemo.clipindex import ClipFailure, ClipResult, write_index
+from avemo.machine import default_jobs
+from avemo.preprocess.clipindex import ClipFailure, ClipResult, write_index
 
 
 _worker_state: dict = {}

@@ -30,13 +30,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from avemo.clipindex import read_settings
-from avemo.embedding import read_embeddings
-from avemo.evaluation import RATER_GROUPS, chance_verdict, format_p, human_accuracy, paired_difference, read_ratings, summarise
-from avemo.inference import logits_of, pick_device, predict
-from avemo.inputs import loader
-from avemo.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
-from avemo.models import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.preprocess.clipindex import read_settings
+from avemo.modeling.embedding import read_embeddings
+from avemo.evaluation.raters import RATER_GROUPS, human_accuracy, read_ratings
+from avemo.evaluation.statistics import chance_verdict, format_p, paired_difference, summarise
+from avemo.modeling.inference import logits_of, pick_device, predict
+from avemo.modeling.inputs import loader
+from avemo.modeling.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
+from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -109,7 +110,7 @@ def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int 
 
 
 def human_baseline(ratings_path: str | Path, split: pd.DataFrame) -> dict:
-    """The raters' accuracy (see avemo.evaluation) on the test clips of all folds, each clip once."""
+    """The raters' accuracy (see avemo.evaluation.statistics) on the test clips of all folds, each clip once."""
     test = split[split["part"] == "test"].drop_duplicates("clip")
     human = human_accuracy(read_ratings(ratings_path), test["clip"], test["emotion"])
     return {"clips_rated": human["clips_rated"], **{group: human[group] for group in RATER_GROUPS}}

@@ -36,7 +36,7 @@ def official_manifest() -> dict[str, Entry]:
     """Every clip of the official release by its path in the dataset, sorted by path."""
     entries = []
     for table in MANIFEST_TABLES:
-        with (resources.files("avemo") / "resources" / table).open() as f:
+        with (resources.files("avemo.corpus") / "resources" / table).open() as f:
             for row in csv.DictReader(f):
                 folder = next(name for name, suffix in FOLDERS.items() if row["file"].endswith(suffix))
                 entries.append(Entry(f"{folder}/{row['file']}", int(row["size"]), row["sha256"]))

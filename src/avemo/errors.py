@@ -1,10 +1,8 @@
 """How a stage ends: errors a user can cause (a parameter, a missing file, a full disk) print one line
-that says what to change and exit non-zero; a bug keeps its traceback. And how many worker processes a
-parallel stage starts by default."""
+that says what to change and exit non-zero; a bug keeps its traceback."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 
@@ -28,10 +26,6 @@ def run_stage(stage: str, main: Callable[[], int | None]) -> int:
     except OSError as err:
         print(f"{stage}: {os_error_line(err)}", file=sys.stderr)
     except MemoryError:
-        print(f"{stage}: out of memory; use fewer --jobs (AVEMO_JOBS) or a smaller batch size", file=sys.stderr)
+        print(f"{stage}: out of memory; use fewer --jobs (AVEMO_JOBS) or a smaller batch size (AVEMO_BATCH_SIZE, train.batch_size)", file=sys.stderr)
     return 1
 
-
-def default_jobs() -> int:
-    """All cores, unless AVEMO_JOBS says otherwise (a machine setting, so not in params.yaml)."""
-    return int(os.environ.get("AVEMO_JOBS", "0")) or os.cpu_count() or 1

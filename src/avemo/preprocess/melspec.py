@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avemo import features
-from avemo.clipindex import ClipFailure, ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.preprocess import spectrogram as features
+from avemo.preprocess.clipindex import ClipFailure, ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.files import atomic_write, save_png
-from avemo.pool import run_and_index
+from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd
