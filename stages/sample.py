@@ -20,24 +20,16 @@ import time
 
 from avemo.errors import UserError, run_stage
 from avemo.machine import default_jobs
-from avemo.params import read_params
-from avemo.synth import PARAM_HELP, SampleSpec, generate_corpus
-
-
-def _shown(value) -> str:
-    if isinstance(value, tuple):
-        return f"[{', '.join(value)}]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
-    return f"{value:g}"
+from avemo.params import SCHEMA, read_params
+from avemo.synth import PARAM_HELP, generate_corpus
 
 
 def params_help() -> str:
-    """Every `sample` param: what it controls, and its default (one source: avemo.synth)."""
-    defaults = SampleSpec()
-    lines = ["sample params:"]
+    """Every `sample` param: what it controls (avemo.synth) and what the schema allows (avemo.params);
+    the values are params.yaml's."""
+    lines = ["sample params (their values: params.yaml's `sample` section):"]
     for key, text in PARAM_HELP.items():
-        lines += textwrap.wrap(f"{key}: {text} (default {_shown(getattr(defaults, key))})", width=100,
+        lines += textwrap.wrap(f"{key}: {text} ({SCHEMA['sample'][key].allowed})", width=100,
                                initial_indent="  ", subsequent_indent="      ")
     return "\n".join(lines)
 

@@ -40,6 +40,14 @@ def merged_params(params: dict) -> dict:
 
 
 TINY_PARAMS = merged_params(SHRUNK)
+DEFAULT_PARAMS = merged_params({})
+
+
+def sample_spec(**overrides):
+    """The synthetic sample's spec: params.yaml's `sample` section with `overrides`."""
+    from avemo.synth import SampleSpec
+
+    return SampleSpec(**{**DEFAULT_PARAMS["sample"], **overrides})
 
 
 def tiny(section: str) -> dict:

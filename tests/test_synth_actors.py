@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import f_oneway
 
+from helpers import sample_spec
+
 from avemo import synth
 from avemo.synth import corpus, voices
 
@@ -52,7 +54,7 @@ def test_speaker_style_scales_every_style_offset():
 
 def actor_pitch_offsets(speaker_style: float) -> list[list[float]]:
     """log(median F0 / the actor's own F0) of every ANG clip, per actor: 8 actors x 12 sentences at XX."""
-    spec = synth.SampleSpec(actors=8, sentences=12, emotions=("ANG",), levels=(), speaker_style=speaker_style, duration=2.0)
+    spec = sample_spec(actors=8, sentences=12, emotions=("ANG",), levels=(), speaker_style=speaker_style, duration=2.0)
     offsets: dict[int, list[float]] = {}
     for clip in synth.clip_grid(spec):
         audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, clip))

@@ -13,14 +13,16 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from helpers import tiny, write_params
+from helpers import DEFAULT_PARAMS, sample_spec, tiny, write_params
 
 from avemo import synth
+from avemo.params import SCHEMA
 from avemo.synth import corpus
 
 REPO = Path(__file__).resolve().parents[1]
 # Two actors, IEO (at LO and HI) and TIE (XX), and NEU, which CREMA-D records at XX only.
-TINY = dict(actors=2, sentences=2, emotions=("ANG", "HAP", "NEU", "SAD"), levels=("LO", "HI"), duration=1.0, fps=30, seed=0)
+TINY = {**DEFAULT_PARAMS["sample"], "actors": 2, "sentences": 2, "emotions": ["ANG", "HAP", "NEU", "SAD"], "levels": ["LO", "HI"],
+        "duration": 1.0, "fps": 30, "seed": 0}
 EXPECTED_NAMES = {
     *(f"{a}_IEO_{e}_{l}.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "SAD") for l in ("LO", "HI")),
     *(f"{a}_IEO_NEU_XX.flv" for a in (1001, 1002)),
@@ -47,18 +49,18 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def test_grid_follows_crema_d_levels_and_order():
-    grid = synth.clip_grid(synth.SampleSpec(actors=1, sentences=2, emotions=("NEU", "HAP")))
+    grid = synth.clip_grid(sample_spec(actors=1, sentences=2, emotions=("NEU", "HAP")))
     assert [c.name for c in grid] == [
         "1001_IEO_NEU_XX", "1001_IEO_HAP_LO", "1001_IEO_HAP_MD", "1001_IEO_HAP_HI",  # as SentenceFilenames.csv
         "1001_TIE_NEU_XX", "1001_TIE_HAP_XX",
     ]
-    no_levels = synth.clip_grid(synth.SampleSpec(actors=1, sentences=1, emotions=("ANG",), levels=()))
+    no_levels = synth.clip_grid(sample_spec(actors=1, sentences=1, emotions=("ANG",), levels=()))
     assert [c.name for c in no_levels] == ["1001_IEO_ANG_XX"]
 
 
 def test_default_corpus_size():
     # 30 actors x (IEO: 3 emotions x 3 levels + TIE, IOM: 3 emotions at XX)
-    assert len(synth.clip_grid(synth.SampleSpec())) == 30 * (3 * 3 + 2 * 3) == 450
+    assert len(synth.clip_grid(sample_spec())) == 30 * (3 * 3 + 2 * 3) == 450
 
 
 def test_corpus_has_every_clip_with_crema_d_names_and_no_temp_files(sample):
@@ -98,10 +100,10 @@ def test_identical_bytes_whatever_the_job_count(sample, tmp_path):
 
 
 def test_seed_changes_the_clips(sample):
-    spec = synth.SampleSpec(**{**TINY, "seed": 1})
+    spec = sample_spec(**{**TINY, "seed": 1})
     clip = synth.ClipId(1001, "IEO", "HAP", "HI")
     audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, clip))
-    original, _ = corpus.render_voice(synth.SampleSpec(**TINY), synth.plan_clip(synth.SampleSpec(**TINY), clip))
+    original, _ = corpus.render_voice(sample_spec(**TINY), synth.plan_clip(sample_spec(**TINY), clip))
     assert not np.array_equal(audio, original)
 
 
@@ -117,7 +119,7 @@ def test_a_clip_does_not_depend_on_the_rest_of_the_grid(sample, tmp_path):
 
 
 def big_grid(**params) -> tuple[synth.SampleSpec, list[synth.ClipPlan]]:
-    spec = synth.SampleSpec(actors=40, sentences=12, emotions=tuple(synth.ALL_EMOTIONS), **params)
+    spec = sample_spec(actors=40, sentences=12, emotions=tuple(synth.ALL_EMOTIONS), **params)
     return spec, [synth.plan_clip(spec, clip) for clip in synth.clip_grid(spec)]
 
 
@@ -154,7 +156,7 @@ def test_raising_a_share_only_adds_ambiguous_clips():
 def test_levels_set_the_strength():
     spec, plans = big_grid(noise=0.0, speaker_style=0.0)  # no jitter, no expressiveness spread
     by_level = {plan.clip.level: plan.strength for plan in plans}
-    assert by_level == pytest.approx(corpus.DEFAULT_INTENSITY)
+    assert by_level == pytest.approx(DEFAULT_PARAMS["sample"]["intensity"])
     assert by_level["LO"] < by_level["MD"] < by_level["HI"]
 
 
@@ -168,7 +170,7 @@ def test_levels_set_the_strength():
 ])
 def test_a_bad_param_is_one_line_naming_its_key(tmp_path, key, value):
     with pytest.raises(ValueError) as error:
-        synth.generate_corpus(tmp_path, **{"actors": 1, key: value}, progress=False)
+        synth.generate_corpus(tmp_path, **{**DEFAULT_PARAMS["sample"], "actors": 1, key: value}, progress=False)
     message = str(error.value)
     assert f"sample.{key}" in message and "\n" not in message, message
     assert not (tmp_path / "VideoFlash").exists()  # checked before anything is written
@@ -176,7 +178,7 @@ def test_a_bad_param_is_one_line_naming_its_key(tmp_path, key, value):
 
 def test_shares_that_overlap_are_rejected():
     with pytest.raises(ValueError, match="sample.ambiguous_face \\+ sample.ambiguous_voice"):
-        synth.SampleSpec(ambiguous_face=0.6, ambiguous_voice=0.5)
+        sample_spec(ambiguous_face=0.6, ambiguous_voice=0.5)
 
 
 def test_an_unknown_key_is_rejected_by_name(tmp_path):
@@ -194,7 +196,7 @@ def test_killed_write_leaves_no_partial_clip(tmp_path, monkeypatch):
 
     monkeypatch.setattr(corpus, "encode_flv", crash)
     with pytest.raises(KeyboardInterrupt):
-        synth.write_clip(tmp_path / "c.flv", synth.ClipId(1001, "IEO", "ANG", "HI"), synth.SampleSpec(duration=1.0))
+        synth.write_clip(tmp_path / "c.flv", synth.ClipId(1001, "IEO", "ANG", "HI"), sample_spec(duration=1.0))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -231,10 +233,11 @@ def test_stage_cli_names_a_bad_key_in_one_line(tmp_path):
 
 def test_stage_help_documents_every_param():
     result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--help"], capture_output=True, text=True, check=True)
-    params = result.stdout.split("sample params:")[1]
-    for key in synth.SampleSpec.__dataclass_fields__:
+    params = result.stdout.split("sample params")[1]
+    for key, rule in SCHEMA["sample"].items():  # what it controls, and what the schema allows
         assert re.search(rf"^  {key}: ", params, re.MULTILINE), key
-    assert params.count("(default ") == len(synth.SampleSpec.__dataclass_fields__)
+        assert f"({rule.allowed})" in " ".join(params.split()), key
+    assert set(SCHEMA["sample"]) == set(synth.SampleSpec.__dataclass_fields__)
     assert "SYNTHETIC" in result.stdout
 
 

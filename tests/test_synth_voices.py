@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from test_synth_actors import median_f0
 
+from helpers import sample_spec
+
 from avemo import synth
 from avemo.synth import corpus, voices
 
 # Prototypes only: no personal style, no per-clip noise.
-PLAIN = synth.SampleSpec(actors=2, sentences=1, emotions=tuple(synth.ALL_EMOTIONS), speaker_style=0.0, noise=0.0,
+PLAIN = sample_spec(actors=2, sentences=1, emotions=tuple(synth.ALL_EMOTIONS), speaker_style=0.0, noise=0.0,
                          ambiguous_face=0.0, ambiguous_voice=0.0, duration=2.0)
 
 
@@ -50,7 +52,7 @@ def test_an_ambiguous_voice_is_flatter():
 
 def test_syllables_fit_the_clip_and_the_mouth_follows_them():
     for sentence in ("IEO", "ITH"):  # the shortest and the longest sentence
-        spec = synth.SampleSpec(duration=1.0, sentences=12)
+        spec = sample_spec(duration=1.0, sentences=12)
         plan = synth.plan_clip(spec, synth.ClipId(1002, sentence, "SAD", "XX"))
         audio, syllables = corpus.render_voice(spec, plan)
         assert len(audio) == voices.SAMPLE_RATE and np.abs(audio).max() <= 1.0

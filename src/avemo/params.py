@@ -101,8 +101,8 @@ def fractions() -> Rule:
 
 
 def level_strengths() -> Rule:
-    return Rule(f"a mapping of levels ({', '.join(LEVELS)}) to numbers in [0, 2]",
-                lambda v: isinstance(v, dict) and set(v) <= set(LEVELS) and all(_is_number(x) and 0 <= x <= 2 for x in v.values()))
+    return Rule(f"a mapping of every level ({', '.join(LEVELS)}) to a number in [0, 2]",
+                lambda v: isinstance(v, dict) and set(v) == set(LEVELS) and all(_is_number(x) and 0 <= x <= 2 for x in v.values()))
 
 
 # Every section of params.yaml: key -> rule. A section given as a Rule is a top-level scalar.
@@ -172,34 +172,36 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     return params
 
 
-def violations(params: dict, names, path: str | Path = DEFAULT_PARAMS) -> list[str]:
+def violations(params: dict, names, path: str | Path | None = DEFAULT_PARAMS) -> list[str]:
     """One line per value of the sections `names` that the schema does not allow, then per broken rule
-    joining those sections."""
+    joining those sections; each line starts with `path: ` (nothing when path is None: values that do
+    not come from a file)."""
     lines = []
+    where = f"{path}: " if path is not None else ""
     for name in names:
         if name not in SCHEMA:
             raise KeyError(f"no schema for params section {name!r}")  # a bug: a stage reads a section the schema lacks
         rule = SCHEMA[name]
         if name not in params:
-            lines.append(f"{path}: `{name}` is missing")
+            lines.append(f"{where}`{name}` is missing")
         elif isinstance(rule, Rule):
             if not rule(params[name]):
-                lines.append(f"{path}: {name} is {params[name]!r}; expected {rule.allowed}")
+                lines.append(f"{where}{name} is {params[name]!r}; expected {rule.allowed}")
         elif not isinstance(params[name], dict):
-            lines.append(f"{path}: `{name}` must be a section (a mapping), got {params[name]!r}")
+            lines.append(f"{where}`{name}` must be a section (a mapping), got {params[name]!r}")
         else:
             section = params[name]
             for key in sorted(set(section) - set(rule)):
-                lines.append(f"{path}: unknown key {name}.{key}; expected some of {', '.join(rule)}")
+                lines.append(f"{where}unknown key {name}.{key}; expected some of {', '.join(rule)}")
             for key, check in rule.items():
                 if key not in section:
-                    lines.append(f"{path}: {name}.{key} is missing; expected {check.allowed}")
+                    lines.append(f"{where}{name}.{key} is missing; expected {check.allowed}")
                 elif not check(section[key]):
-                    lines.append(f"{path}: {name}.{key} is {section[key]!r}; expected {check.allowed}")
+                    lines.append(f"{where}{name}.{key} is {section[key]!r}; expected {check.allowed}")
     if not lines:
         for sections, test, requirement in CROSS_RULES:
             if set(sections) <= set(names) and not test(params):
-                lines.append(f"{path}: {requirement}")
+                lines.append(f"{where}{requirement}")
     return lines
 
 

@@ -18,15 +18,15 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from avemo.params import LEVELS, SENTENCES
+from avemo.params import LEVELS, SENTENCES, violations
 from avemo.synth import faces, voices
 from avemo.synth.actors import ALL_EMOTIONS, Shown, actor_ids, actor_manner, emotion_style, make_actor
 from avemo.synth.container import encode_flv
@@ -35,7 +35,6 @@ from avemo.synth.randomness import CLIP_STREAM, PLAN_STREAM, rng
 SPOKEN_LEVELS = ("LO", "MD", "HI")  # the levels CREMA-D records the IEO sentence at
 LEVELLED_SENTENCE = "IEO"
 UNSPECIFIED = "XX"
-DEFAULT_INTENSITY = {"LO": 0.6, "MD": 0.8, "HI": 1.0, "XX": 0.8}
 # An ambiguous modality shows the emotion at AMBIGUOUS_STRENGTH of the clip's strength (a flat face, a
 # flat voice) and another emotion at AMBIGUOUS_HINT of it.
 AMBIGUOUS_STRENGTH = 0.3
@@ -52,51 +51,34 @@ VOICE_SUBSTREAM, FACE_SUBSTREAM = 0, 1  # last seed key of a clip's two generato
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """Every knob of the corpus (params.yaml's `sample` section); checked on creation.
+    """Every knob of the corpus: params.yaml's `sample` section, checked on creation by the params schema
+    (avemo.params, the one set of rules); a bad value raises ValueError with the schema's line naming the
+    key. No defaults: the values are params.yaml's."""
 
-    A bad value raises ValueError with one line that names the key (`sample.<key> ...`).
-    """
-
-    actors: int = 30
-    sentences: int = 3
-    emotions: tuple[str, ...] = ("ANG", "HAP", "SAD")
-    levels: tuple[str, ...] = SPOKEN_LEVELS
-    intensity: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_INTENSITY))
-    speaker_style: float = 1.0
-    ambiguous_face: float = 0.1
-    ambiguous_voice: float = 0.25
-    noise: float = 1.0
-    duration: float = 2.5
-    fps: float = 30
-    seed: int = 0
+    actors: int
+    sentences: int
+    emotions: tuple[str, ...]
+    levels: tuple[str, ...]
+    intensity: Mapping[str, float]
+    speaker_style: float
+    ambiguous_face: float
+    ambiguous_voice: float
+    noise: float
+    duration: float
+    fps: int
+    seed: int
 
     def __post_init__(self) -> None:
-        _whole("actors", self.actors, 1, 8999)  # ActorIDs are 4 digits from 1001
-        _whole("sentences", self.sentences, 1, len(SENTENCES))
-        object.__setattr__(self, "emotions", _codes("emotions", self.emotions, ALL_EMOTIONS, allow_empty=False))
-        object.__setattr__(self, "levels", _codes("levels", self.levels, SPOKEN_LEVELS, allow_empty=True))
-        if not isinstance(self.intensity, Mapping):
-            raise ValueError(f"sample.intensity must map levels ({', '.join(LEVELS)}) to strengths, got {self.intensity!r}")
-        unknown = sorted(set(self.intensity) - set(LEVELS))
-        if unknown:
-            raise ValueError(f"sample.intensity: unknown level(s) {', '.join(map(str, unknown))}; expected some of {', '.join(LEVELS)}")
-        merged = dict(DEFAULT_INTENSITY)
-        for level, strength in self.intensity.items():
-            merged[level] = _number(f"intensity.{level}", strength, 0.0, 2.0)
-        object.__setattr__(self, "intensity", merged)
-        _number("speaker_style", self.speaker_style, 0.0, 5.0)
-        _number("ambiguous_face", self.ambiguous_face, 0.0, 1.0)
-        _number("ambiguous_voice", self.ambiguous_voice, 0.0, 1.0)
-        if self.ambiguous_face + self.ambiguous_voice > 1.0:
-            raise ValueError(f"sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous "
-                             f"in one modality at most), got {self.ambiguous_face} + {self.ambiguous_voice}")
-        _number("noise", self.noise, 0.0, 5.0)
-        _number("duration", self.duration, 0.5, 60.0)
-        _number("fps", self.fps, 1.0, 120.0)
-        _whole("seed", self.seed, 0, 2**63 - 1)
+        as_params = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}
+        problems = violations({"sample": as_params}, ["sample"], path=None)
+        if problems:
+            raise ValueError(problems[0])
+        object.__setattr__(self, "emotions", tuple(c.upper() for c in self.emotions))
+        object.__setattr__(self, "levels", tuple(c.upper() for c in self.levels))
+        object.__setattr__(self, "intensity", {level: float(self.intensity[level]) for level in LEVELS})
 
 
-# What each knob controls: the sample stage's --help shows these with SampleSpec's defaults.
+# What each knob controls: the sample stage's --help shows these with the values the schema allows.
 PARAM_HELP = {
     "actors": "number of actors, ActorIDs 1001.. (odd male, even female)",
     "sentences": "how many of CREMA-D's sentences, in its order: IEO, TIE, IOM, ...",
@@ -116,29 +98,6 @@ PARAM_HELP = {
     "fps": "video frame rate",
     "seed": "master seed: another seed gives other actors and other clips; the same params give the same bytes",
 }
-
-
-def _number(key: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"sample.{key} must be a number in [{low:g}, {high:g}], got {value!r}")
-    return float(value)
-
-
-def _whole(key: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"sample.{key} must be a whole number in [{low}, {high}], got {value!r}")
-    return value
-
-
-def _codes(key: str, values, allowed: tuple[str, ...], *, allow_empty: bool) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise ValueError(f"sample.{key} must be a list of codes from {', '.join(allowed)}, got {values!r}")
-    codes = tuple(values)
-    bad = [c for c in codes if c not in allowed]
-    if bad or len(set(codes)) != len(codes) or (not codes and not allow_empty):
-        raise ValueError(f"sample.{key} must be a{'' if allow_empty else ' non-empty'} list of distinct codes "
-                         f"from {', '.join(allowed)}, got {list(codes)!r}")
-    return codes
 
 
 # ---------------------------------------------------------------------------
@@ -283,7 +242,7 @@ def generate_corpus(
     """Write the corpus under `out_dir` and return the clip paths, in grid order.
 
     params: the knobs of SampleSpec (actors, sentences, emotions, levels, intensity, speaker_style,
-    ambiguous_face, ambiguous_voice, noise, duration, fps, seed); those left out take SampleSpec's defaults. The same params
+    ambiguous_face, ambiguous_voice, noise, duration, fps, seed), every one of them. The same params
     give byte-identical files whatever `jobs` is.
     jobs: worker processes (default os.cpu_count()); 1 renders in-process.
     progress: show a tqdm progress bar.
