@@ -31,8 +31,6 @@ from helpers import (
 from PIL import Image
 
 from avemo.preprocess.clipindex import write_settings
-from avemo.modeling.embedding import embed_modality, write_embeddings
-from avemo.modeling.encoders import build_encoder
 
 
 @pytest.fixture
@@ -108,6 +106,9 @@ def bad_run(tmp_path_factory, bad_clips_dir):
 def model_corpus(tmp_path_factory) -> dict:
     """6 actors x 2 sentences x 3 emotions: random spectrograms and faces with a class-dependent pattern,
     split into two folds, and their frozen-encoder features. One face failed, one is a fallback crop."""
+    from avemo.modeling.embedding import embed_modality, write_embeddings  # torch: only for the tests that use models
+    from avemo.modeling.encoders import build_encoder
+
     root = tmp_path_factory.mktemp("corpus")
     rng = np.random.default_rng(0)
     melspec, faces = root / "melspec", root / "faces"

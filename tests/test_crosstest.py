@@ -21,7 +21,8 @@ def trained(model_corpus, tmp_path_factory):
         train_models(model_corpus, out, kind, epochs=3, seeds=[0, 1])
     split = read_split(model_corpus["split"])
     indexes = {m: read_index(f) for m, f in model_corpus["folders"].items()}
-    predictions = cross_predictions({k: out / k for k in ("audio", "video", "av")}, split, indexes, model_corpus["folders"], model_corpus["embeddings"])
+    predictions = cross_predictions({k: out / k for k in ("audio", "video", "av")}, split, indexes, model_corpus["folders"], model_corpus["embeddings"],
+                                    batch_size=16)
     return out, split, predictions
 
 
@@ -51,7 +52,7 @@ def test_cached_features_predict_what_the_checkpoint_predicts_on_images(trained,
 
 def test_metrics_of_every_comparison_and_the_av_against_the_best_single_model(trained):
     _, _, predictions = trained
-    results = cross_metrics(predictions, CLASSES, n_boot=50)
+    results = cross_metrics(predictions, CLASSES, n_boot=50, seed=0)
     for key in CROSS_TESTS:
         r = results[key]
         assert {"accuracy", "accuracy_std", "accuracy_ci95", "macro_f1", "uar", "repeats", "n", "chance_p_value"} <= set(r)

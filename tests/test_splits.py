@@ -6,13 +6,14 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO_ROOT, TINY_PARAMS, run_stage, write_params
+from helpers import DEFAULT_PARAMS, REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 from avemo.corpus.clips import CLIP_COLUMNS, read_clip_list
 from avemo.corpus.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
 
 FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
-ONE_SPLIT = {"scheme": "actors", "folds": 1, "fractions": FRACTIONS}
+SPLIT = DEFAULT_PARAMS["split"]  # params.yaml's
+ONE_SPLIT = {**SPLIT, "scheme": "actors", "folds": 1, "fractions": FRACTIONS}
 EMOTIONS = ("ANG", "HAP", "SAD")
 
 
@@ -38,7 +39,7 @@ def test_no_actor_in_two_parts_and_every_ok_clip_split_once():
 
 def test_actor_folds_test_every_actor_exactly_once_and_never_share_one():
     clips = clip_list(actors=23)
-    table, summary, _ = make_split(clips, {"scheme": "actors", "folds": 5, "seed": 1})
+    table, summary, _ = make_split(clips, {**SPLIT, "scheme": "actors", "folds": 5, "seed": 1})
     assert summary["folds"] == 5 and summary["actors_in_two_parts"] == 0
     assert table.groupby(["fold", "actor"])["part"].nunique().max() == 1  # no actor in two parts of a fold
     tested = table[table["part"] == "test"].groupby("actor")["fold"].nunique()
@@ -55,7 +56,7 @@ def test_actor_folds_test_every_actor_exactly_once_and_never_share_one():
 
 def test_the_course_projects_clip_split_shares_actors_and_says_so():
     clips = clip_list(actors=10)
-    table, summary, _ = make_split(clips, {"scheme": "clips", "folds": 5, "seed": 0})
+    table, summary, _ = make_split(clips, {**SPLIT, "scheme": "clips", "folds": 5, "seed": 0})
     assert summary["actors_in_two_parts"] == 10  # every actor's clips land in several parts
     tested = table[table["part"] == "test"]
     assert tested["clip"].is_unique and len(tested) == len(clips)  # every clip tested exactly once
@@ -101,9 +102,9 @@ def test_stratified_by_sex_and_emotion():
 
 def test_unknown_sex_is_its_own_stratum_and_the_seed_decides():
     clips = clip_list(actors=15, sex=lambda a: "" if a < 5 else ("Female" if a % 2 else "Male"))
-    first = stratified_actor_split(clips, FRACTIONS, seed=1)
-    assert first.equals(stratified_actor_split(clips, FRACTIONS, seed=1))
-    assert not first.equals(stratified_actor_split(clips, FRACTIONS, seed=2))
+    first = stratified_actor_split(clips, FRACTIONS, seed=1, candidates=200)
+    assert first.equals(stratified_actor_split(clips, FRACTIONS, seed=1, candidates=200))
+    assert not first.equals(stratified_actor_split(clips, FRACTIONS, seed=2, candidates=200))
     unknown = first[[1001 + a for a in range(5)]]
     counts = unknown.value_counts()
     assert all(abs(counts.get(p, 0) - 5 * FRACTIONS[p]) <= 1 for p in PARTS), counts
@@ -125,15 +126,15 @@ def test_bad_fractions_are_refused():
     with pytest.raises(SplitError, match="> 0"):
         make_split(clip_list(), {**ONE_SPLIT, "fractions": {"train": 0.8, "validation": 0.2, "test": 0.0}, "seed": 0})
     with pytest.raises(SplitError, match="scheme"):
-        make_split(clip_list(), {"scheme": "random", "fractions": FRACTIONS, "seed": 0})
+        make_split(clip_list(), {**SPLIT, "scheme": "random", "fractions": FRACTIONS, "seed": 0})
     with pytest.raises(SplitError, match="folds must be 1"):
-        make_split(clip_list(), {"scheme": "actors", "folds": 2, "seed": 0})
+        make_split(clip_list(), {**SPLIT, "scheme": "actors", "folds": 2, "seed": 0})
 
 
 def test_published_split_is_read_and_unlisted_actors_are_left_out(tmp_path):
     published = tmp_path / "speaker_splits.json"
     published.write_text(json.dumps({"train": [1001, 1002, 1003], "dev": [1004], "test": ["1005"]}))
-    table, summary, _ = make_split(clip_list(actors=6), {"scheme": "published", "published": str(published)})
+    table, summary, _ = make_split(clip_list(actors=6), {**SPLIT, "scheme": "published", "published": str(published)})
     assert table.groupby("part")["actor"].unique().map(sorted).to_dict() == {
         "train": [1001, 1002, 1003], "validation": [1004], "test": [1005],
     }
@@ -144,7 +145,7 @@ def test_a_published_split_of_other_actors_fails_in_one_line(tmp_path):
     published = tmp_path / "speaker_splits.json"
     published.write_text(json.dumps({"train": [1001, 1002, 1003], "dev": [1004], "test": [1090, 1091]}))
     with pytest.raises(SplitError, match=r"^fold 0: no clip in part\(s\) test: split.published .* lists no actor of this corpus"):
-        make_split(clip_list(actors=6), {"scheme": "published", "published": str(published)})
+        make_split(clip_list(actors=6), {**SPLIT, "scheme": "published", "published": str(published)})
 
 
 def test_the_real_published_crema_d_split_is_shipped_and_is_the_default(crema_d_dir):

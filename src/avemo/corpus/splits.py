@@ -131,7 +131,7 @@ def stratified_groups(counts: np.ndarray, strata_labels: np.ndarray, fractions: 
     return best
 
 
-def stratified_actor_split(clips: pd.DataFrame, fractions: dict, seed: int, candidates: int = 200) -> pd.Series:
+def stratified_actor_split(clips: pd.DataFrame, fractions: dict, seed: int, candidates: int) -> pd.Series:
     """Part of every actor (a Series indexed by actor id) for one split into `fractions`."""
     fractions = check_fractions(fractions)
     actors = actor_table(clips)
@@ -198,16 +198,16 @@ def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = No
     the composition of every fold's parts (see summarize_split). Raises SplitError when the params and
     the corpus cannot give a split with clips in every part of every fold.
     """
-    scheme = require("split", "scheme", params.get("scheme", "actors"), SplitError)
+    scheme = require("split", "scheme", params["scheme"], SplitError)
     usable = usable_clips(clips, survived)
     if usable.empty:
         raise SplitError("no clip to split: none has status ok in the clip list and survived preprocessing")
-    folds = int(params.get("folds", 1)) if scheme != "published" else 1
+    folds = int(params["folds"]) if scheme != "published" else 1
     if scheme == "published":
         actor_parts = read_published_split(params["published"])
         per_fold = [usable["actor"].astype(int).map(actor_parts)]
     else:
-        units, parts = unit_parts(usable, scheme, folds, params.get("fractions", {}), int(params["seed"]), int(params.get("candidates", 200)))
+        units, parts = unit_parts(usable, scheme, folds, params["fractions"], int(params["seed"]), int(params["candidates"]))
         key = usable["actor"].astype(int) if scheme == "actors" else usable["clip"]
         per_fold = [key.map(pd.Series(p, index=units)) for p in parts]
     tables = [usable.assign(fold=k, part=part)[SPLIT_COLUMNS] for k, part in enumerate(per_fold)]

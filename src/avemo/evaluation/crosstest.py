@@ -72,7 +72,7 @@ def cross_predictions(
     folders: dict[str, str | Path],
     embeddings_dir: str | Path,
     *,
-    batch_size: int = 64,
+    batch_size: int,
 ) -> pd.DataFrame:
     """Predictions (PREDICTION_COLUMNS) of every CROSS_TESTS entry on the test part of every fold, for
     every seed. `models_dirs` maps "audio", "video", "av" to the training stages' models folders;
@@ -98,7 +98,7 @@ def cross_predictions(
     return pd.concat(records, ignore_index=True)[PREDICTION_COLUMNS]
 
 
-def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int = 1000, seed: int = 0) -> dict:
+def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int, seed: int) -> dict:
     """Figures of every comparison (evaluation.summarise), and the AV model on both modalities against
     the better single-modality model (evaluation.paired_difference)."""
     by_key = {key: rows for key, rows in predictions.groupby("comparison")}

@@ -23,7 +23,7 @@ class FaceDetector:
     `min_face_size` stays in frame pixels.
     """
 
-    def __init__(self, min_face_size: int = 60, detect_scale: float = 1.0):
+    def __init__(self, min_face_size: int, detect_scale: float):
         import torch
         from facenet_pytorch import MTCNN
 
