@@ -1,4 +1,4 @@
-"""Faces: MTCNN (facenet-pytorch, weights shipped in its wheel) on a frame, the most confident face,
+"""Face detection: MTCNN (facenet-pytorch, weights shipped in its wheel) on a frame, the most confident face,
 a square crop with margin clamped to the frame, and a centre-crop fallback when no face is found."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Audio features: a fixed-length log-Mel spectrogram, so every clip gives the same time axis.
+"""Spectrogram maths: a fixed-length log-Mel spectrogram, so every clip gives the same time axis.
 
 Clips of different lengths are cropped or zero-padded to `duration` seconds (centred) before the
 spectrogram is taken; nothing is stretched, so a time step means the same everywhere.
