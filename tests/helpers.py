@@ -213,3 +213,24 @@ def assert_report_equals_metrics(report: str, cross: dict) -> None:
         assert (float(accuracy), float(sd), float(f1), float(uar), int(repeats), float(n)) == (
             r["accuracy"], r["accuracy_std"], r["macro_f1"], r["uar"], r["repeats"], r["n"]), key
         assert [float(v) for v in re.findall(r"[\d.]+", interval)] == r["accuracy_ci95"], key
+
+
+# `avemo fetch` / `avemo verify` tests: six real clips of actor 1001, sentence DFA, one per emotion.
+SIX_CLIPS = [f"1001_DFA_{emotion}_XX.flv" for emotion in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")]
+SELECT_SIX = ["--actors", "1001", "--sentences", "DFA"]  # the selection options that make up SIX_CLIPS
+
+
+def run_avemo(capsys, *args: str) -> tuple[int, str, str]:
+    """`avemo ARGS` in this process: (exit status, stdout, stderr)."""
+    from avemo.__main__ import main
+
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def python_m_avemo(*args: str, **popen) -> subprocess.Popen:
+    """`python -m avemo ARGS` in a process of its own, its stdout and stderr piped as text."""
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.Popen([sys.executable, "-m", "avemo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, **popen)

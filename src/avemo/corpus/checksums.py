@@ -67,3 +67,11 @@ def verify_against_official(clips: pd.DataFrame) -> pd.DataFrame:
         elif sha256_of(row["path"]) != expected:
             clips.loc[i, ["status", "reason"]] = ["failed", "SHA-256 differs from the official release (damaged copy)"]
     return clips
+
+
+def mismatch(path: Path, entry: Entry) -> str | None:
+    """Why the file at `path` is not `entry` of the release (its size, else its SHA-256), or None when it is."""
+    size = path.stat().st_size
+    if size != entry.size:
+        return f"{size} bytes, expected {entry.size}"
+    return None if sha256_of(path) == entry.sha256 else "SHA-256 differs from the official release"
