@@ -20,9 +20,9 @@ import time
 import torch
 from torch import nn
 
-from avemo.modeling.inference import pick_device
-from avemo.modeling.classifiers import build_model, model_config
 from avemo.machine import AMP_MODES, amp_mode
+from avemo.modeling.classifiers import build_model, model_config
+from avemo.modeling.inference import pick_device
 from avemo.modeling.training import autocast_dtype
 
 REPEATS, TRAIN_SHARE, VALIDATION_SHARE = 10, 0.6, 0.2
@@ -35,14 +35,25 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up step)")
-    parser.add_argument("--amp", default=None, choices=AMP_MODES, help="mixed precision (default: $AVEMO_AMP, else cuda; see avemo.machine)")
-    parser.add_argument("--clips", type=int, default=273, help="clips of the preset (course project: 273; six classes: 7442)")
+    parser.add_argument(
+        "--amp",
+        default=None,
+        choices=AMP_MODES,
+        help="mixed precision (default: $AVEMO_AMP, else cuda; see avemo.machine)",
+    )
+    parser.add_argument(
+        "--clips", type=int, default=273, help="clips of the preset (course project: 273; six classes: 7442)"
+    )
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
 
     device = pick_device()
-    config = model_config("video", {"arch": args.arch, "image_size": args.image_size, "pretrained": False}, ["ANG", "HAP", "SAD"],
-                          {"head_hidden": 0, "dropout": 0.2, "freeze_encoder": False})
+    config = model_config(
+        "video",
+        {"arch": args.arch, "image_size": args.image_size, "pretrained": False},
+        ["ANG", "HAP", "SAD"],
+        {"head_hidden": 0, "dropout": 0.2, "freeze_encoder": False},
+    )
     model = build_model(config).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -78,12 +89,16 @@ def main() -> None:
             torch.cuda.synchronize()
         timings[name] = (time.perf_counter() - start) / (args.steps * args.batch_size)
     memory = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if device.type == "cuda" else ""
-    print(f"{args.arch} at {args.image_size} px, batch {args.batch_size}, on {device} (autocast {dtype}): "
-          f"{timings['train'] * 1000:.1f} ms an image to train, {timings['eval'] * 1000:.1f} ms to evaluate{memory}")
+    print(
+        f"{args.arch} at {args.image_size} px, batch {args.batch_size}, on {device} (autocast {dtype}): "
+        f"{timings['train'] * 1000:.1f} ms an image to train, {timings['eval'] * 1000:.1f} ms to evaluate{memory}"
+    )
     per_epoch = args.clips * (TRAIN_SHARE * timings["train"] + VALIDATION_SHARE * timings["eval"])
     total = per_epoch * IMAGES_PER_CLIP * args.epochs * REPEATS
-    print(f"one epoch of a unimodal model on {args.clips} clips: {per_epoch:.0f} s; a whole run ({args.epochs} epochs x {REPEATS} "
-          f"repeats x the three models): {total / 3600:.1f} h")
+    print(
+        f"one epoch of a unimodal model on {args.clips} clips: {per_epoch:.0f} s; a whole run ({args.epochs} epochs x {REPEATS} "
+        f"repeats x the three models): {total / 3600:.1f} h"
+    )
 
 
 if __name__ == "__main__":

@@ -25,14 +25,14 @@ from pathlib import Path
 import psutil
 
 from avemo.corpus import clips as dataset
+from avemo.machine import default_jobs
+from avemo.params import read_params
 from avemo.preprocess.clipindex import read_index
 from avemo.preprocess.extract_audio import run_extract_audio
 from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
 from avemo.preprocess.face_crop import run_face_crop
 from avemo.preprocess.media import ffmpeg_binary
 from avemo.preprocess.melspec import run_melspec
-from avemo.params import read_params
-from avemo.machine import default_jobs
 
 FULL_DATASET_CLIPS = 7442
 DEFAULT_CREMA_D = Path(__file__).resolve().parents[1].parent / "shared" / "crema-d"
@@ -71,7 +71,9 @@ def make_corpus(source: Path, target: Path, count: int) -> None:
     for i in range(count):
         original = originals[i % len(originals)]
         name = dataset.parse_clip_name(original.name)
-        shutil.copyfile(original, target / f"{2001 + i // len(originals)}_{name.sentence}_{name.emotion}_{name.level}.flv")
+        shutil.copyfile(
+            original, target / f"{2001 + i // len(originals)}_{name.sentence}_{name.emotion}_{name.level}.flv"
+        )
 
 
 def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
@@ -81,7 +83,14 @@ def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
     with measured(results, "extract_audio", n):
         run_extract_audio(clips, out / "audio", sample_rate=params["audio"]["sample_rate"], jobs=jobs)
     with measured(results, "melspec", n):
-        run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=params["melspec"], jobs=jobs)
+        run_melspec(
+            read_index(out / "audio"),
+            out / "audio",
+            out / "melspec",
+            out / "melspec_previews",
+            params=params["melspec"],
+            jobs=jobs,
+        )
     with measured(results, "extract_middle_frame", n):
         run_extract_middle_frame(clips, out / "frames", position=params["frame"]["position"], jobs=jobs)
     with measured(results, "face_crop", n):
@@ -136,13 +145,21 @@ def report(results: dict, jobs: int) -> None:
     stages = ["extract_audio", "melspec", "extract_middle_frame", "face_crop"]
     total_s = sum(results[s]["seconds"] for s in stages)
     clips = results["extract_audio"]["clips"]
-    results["all four stages"] = {"clips": clips, "seconds": total_s, "peak_rss_mb": max(results[s]["peak_rss_mb"] for s in stages)}
+    results["all four stages"] = {
+        "clips": clips,
+        "seconds": total_s,
+        "peak_rss_mb": max(results[s]["peak_rss_mb"] for s in stages),
+    }
     print(f"\n{'step':<28}{'clips':>7}{'seconds':>10}{'clips/s':>10}{'ms/clip':>10}{'peak RSS MB':>13}")
     for name, r in results.items():
-        print(f"{name:<28}{r['clips']:>7}{r['seconds']:>10.1f}{r['clips'] / r['seconds']:>10.2f}{1000 * r['seconds'] / r['clips']:>10.0f}{r['peak_rss_mb']:>13.0f}")
+        print(
+            f"{name:<28}{r['clips']:>7}{r['seconds']:>10.1f}{r['clips'] / r['seconds']:>10.2f}{1000 * r['seconds'] / r['clips']:>10.0f}{r['peak_rss_mb']:>13.0f}"
+        )
     rate = clips / total_s
-    print(f"\npipeline: {jobs} worker(s) on {os.cpu_count()} cores; {rate:.2f} clips/s for the four stages; "
-          f"the full dataset ({FULL_DATASET_CLIPS} clips) would take {FULL_DATASET_CLIPS / rate / 60:.1f} min")
+    print(
+        f"\npipeline: {jobs} worker(s) on {os.cpu_count()} cores; {rate:.2f} clips/s for the four stages; "
+        f"the full dataset ({FULL_DATASET_CLIPS} clips) would take {FULL_DATASET_CLIPS / rate / 60:.1f} min"
+    )
     baseline = results.get("baseline (course project)")
     if baseline:
         base_rate = baseline["clips"] / baseline["seconds"]
@@ -151,7 +168,12 @@ def report(results: dict, jobs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--crema-d", type=Path, default=Path(os.environ.get("AVEMO_CREMA_D", DEFAULT_CREMA_D)), help="folder with VideoFlash/ (default ../shared/crema-d)")
+    parser.add_argument(
+        "--crema-d",
+        type=Path,
+        default=Path(os.environ.get("AVEMO_CREMA_D", DEFAULT_CREMA_D)),
+        help="folder with VideoFlash/ (default ../shared/crema-d)",
+    )
     parser.add_argument("--clips", type=int, default=120, help="clips in the benchmark corpus")
     parser.add_argument("--baseline-clips", type=int, default=30, help="clips the (slow) baseline runs on; 0 skips it")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes of the pipeline")

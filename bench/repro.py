@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from avemo.evaluation.crosstest import results_text
 from avemo.corpus.splits import read_split
+from avemo.evaluation.crosstest import results_text
 
 STAGE_START = re.compile(r"^Running stage '([^']+)'")
 

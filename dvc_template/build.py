@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import re
 import subprocess
@@ -38,8 +37,18 @@ TEMPLATE = HERE / "plots.html"
 # dvc_render 1.0.2): they read the same vega-lite v5 specs and carry vega's later security fixes.
 PACKAGES = [
     ("vega", "5.33.1", "build/vega.min.js", "463f3db6a40b20e9747b4ed38f37ed0add508838f9141b1cf8366784b07b30c8"),
-    ("vega-lite", "5.23.0", "build/vega-lite.min.js", "58c27358e26f2d319cf62f45bc17a4c8362f08645001df2ec8d341eee4097c7f"),
-    ("vega-embed", "6.29.0", "build/vega-embed.min.js", "12d02acfbe3ec59ef9a37dd4822a2e04e2961b5bbb671bbe661d2221715b99da"),
+    (
+        "vega-lite",
+        "5.23.0",
+        "build/vega-lite.min.js",
+        "58c27358e26f2d319cf62f45bc17a4c8362f08645001df2ec8d341eee4097c7f",
+    ),
+    (
+        "vega-embed",
+        "6.29.0",
+        "build/vega-embed.min.js",
+        "12d02acfbe3ec59ef9a37dd4822a2e04e2961b5bbb671bbe661d2221715b99da",
+    ),
 ]
 LICENCE = "BSD-3-Clause"
 # Text DVC replaces in a template (dvc_render.html.HTML.embed); a build must not contain any of them.
@@ -78,7 +87,9 @@ def check_build(name: str, version: str, code: str) -> None:
     """Stop if a build cannot be inlined unchanged into the template."""
     for text in ("</script", "<!--", *DVC_PLACEHOLDERS):
         if text in code.lower():
-            sys.exit(f"{name}@{version}: its build contains {text!r}, which cannot be inlined unchanged in the template")
+            sys.exit(
+                f"{name}@{version}: its build contains {text!r}, which cannot be inlined unchanged in the template"
+            )
 
 
 def render(codes: dict[str, str]) -> str:
@@ -99,8 +110,11 @@ def scripts(page: str) -> list[tuple[dict[str, str], str]]:
 
 
 def npm_pack(name: str, version: str, folder: Path) -> tarfile.TarFile:
-    done = subprocess.run(["npm", "pack", f"{name}@{version}", "--json", "--pack-destination", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["npm", "pack", f"{name}@{version}", "--json", "--pack-destination", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         sys.exit(f"npm pack {name}@{version} failed:\n{done.stderr}")
     filename = json.loads(done.stdout)[0]["filename"]
@@ -117,11 +131,15 @@ def fetch() -> tuple[dict[str, str], dict[str, bytes]]:
                 if (meta["name"], meta["version"]) != (name, version):
                     sys.exit(f"npm gave {meta['name']}@{meta['version']} for {name}@{version}")
                 if meta.get("license") != LICENCE:
-                    sys.exit(f"{name}@{version} declares licence {meta.get('license')!r}, not {LICENCE}: review it before shipping")
+                    sys.exit(
+                        f"{name}@{version} declares licence {meta.get('license')!r}, not {LICENCE}: review it before shipping"
+                    )
                 data = tar.extractfile(f"package/{path}").read()
                 if sha256(data) != digest:
-                    sys.exit(f"{name}@{version} {path} has sha256 {sha256(data)}, not the pinned {digest}: "
-                             "check the new build, then put its hash in PACKAGES")
+                    sys.exit(
+                        f"{name}@{version} {path} has sha256 {sha256(data)}, not the pinned {digest}: "
+                        "check the new build, then put its hash in PACKAGES"
+                    )
                 try:
                     licence = tar.extractfile("package/LICENSE").read()
                 except KeyError:  # vega's npm tarball ships none: LICENSE.vega is from github.com/vega/vega
@@ -138,7 +156,9 @@ def fetch() -> tuple[dict[str, str], dict[str, bytes]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare with the committed plots.html instead of writing it")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed plots.html instead of writing it"
+    )
     args = parser.parse_args(argv)
     codes, licences = fetch()
     page = render(codes)
@@ -146,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         stale = [p.name for p in [TEMPLATE] if p.read_text(encoding="utf-8") != page]
         stale += [f"LICENSE.{n}" for n, text in licences.items() if (HERE / f"LICENSE.{n}").read_bytes() != text]
         if stale:
-            print(f"differ from what the pinned npm packages give: {', '.join(stale)}; run python dvc_template/build.py", file=sys.stderr)
+            print(
+                f"differ from what the pinned npm packages give: {', '.join(stale)}; run python dvc_template/build.py",
+                file=sys.stderr,
+            )
             return 1
         print(f"{TEMPLATE.name} and the licences match the pinned npm packages")
         return 0

@@ -20,9 +20,15 @@ def main() -> int:
     parser.add_argument("--params", default="params.yaml", help="params file (reads its `encoder` section)")
     parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage")
     parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage")
-    parser.add_argument("--out", default="data/embeddings", help="output folder: a subfolder per modality (audio, video)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)")
+    parser.add_argument(
+        "--out", default="data/embeddings", help="output folder: a subfolder per modality (audio, video)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)",
+    )
     args = parser.parse_args()
     batch_size = args.batch_size or inference_batch_size()
 
@@ -30,15 +36,23 @@ def main() -> int:
     import torch  # slow imports only once the params are known to be right
 
     from avemo.modeling.embedding import embed_modality, write_embeddings
-    from avemo.modeling.inference import pick_device
     from avemo.modeling.encoders import build_encoder
+    from avemo.modeling.inference import pick_device
 
     device = pick_device()
-    torch.manual_seed(0)  # with encoder.pretrained false the random weights, and so the features, are the same every run
+    torch.manual_seed(
+        0
+    )  # with encoder.pretrained false the random weights, and so the features, are the same every run
     encoder = build_encoder(encoder_params["arch"], bool(encoder_params["pretrained"])).to(device)
     for modality, folder in {"audio": args.melspec, "video": args.faces}.items():
-        clips, features = embed_modality(encoder, modality, folder, image_size=int(encoder_params["image_size"]),
-                                         batch_size=batch_size, device=device)
+        clips, features = embed_modality(
+            encoder,
+            modality,
+            folder,
+            image_size=int(encoder_params["image_size"]),
+            batch_size=batch_size,
+            device=device,
+        )
         write_embeddings(args.out, modality, clips, features, encoder_params)
         print(f"embed: {modality}: {len(clips)} clips x {features.shape[1]} features", file=sys.stderr)
     return 0

@@ -36,22 +36,27 @@ def main() -> int:
     parser.add_argument("--metrics", default="metrics/eval_cross.json", help="where to write the metrics JSON")
     parser.add_argument("--predictions", default="data/predictions.csv", help="where to write every test prediction")
     parser.add_argument("--live", default="dvclive/eval_cross", help="dvclive folder for the confusion matrices")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)",
+    )
     args = parser.parse_args()
     batch_size = args.batch_size or inference_batch_size()
 
     params = read_params(args.params, "eval")["eval"]
-    from avemo.preprocess.clipindex import read_index  # slow imports (torch) only once the params are known to be right
+    from avemo.corpus.splits import read_split
     from avemo.evaluation.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
     from avemo.files import write_csv, write_metrics
-    from avemo.corpus.splits import read_split
+    from avemo.preprocess.clipindex import read_index  # slow imports (torch) only once the params are known to be right
 
     split = read_split(args.split)
     folders = {"audio": args.melspec, "video": args.faces}
     models = {kind: f"{args.models}/{kind}" for kind in ("audio", "video", "av")}
-    predictions = cross_predictions(models, split, {m: read_index(f) for m, f in folders.items()}, folders, args.embeddings,
-                                    batch_size=batch_size)
+    predictions = cross_predictions(
+        models, split, {m: read_index(f) for m, f in folders.items()}, folders, args.embeddings, batch_size=batch_size
+    )
     classes = sorted(split["emotion"].unique().tolist())
     results = cross_metrics(predictions, classes, n_boot=int(params["bootstrap"]), seed=int(params["seed"]))
     results["human"] = human_baseline(params["ratings"], split)
@@ -64,7 +69,13 @@ def main() -> int:
     for key, rows in predictions.groupby("comparison"):
         model, given = key.split("_on_")
         title = f"{model} model on {given.replace('_', ' ')}: test clips of every fold and seed"
-        live.log_sklearn_plot("confusion_matrix", rows["true"].tolist(), rows["predicted"].tolist(), name=f"confusion/{key}.json", title=title)
+        live.log_sklearn_plot(
+            "confusion_matrix",
+            rows["true"].tolist(),
+            rows["predicted"].tolist(),
+            name=f"confusion/{key}.json",
+            title=title,
+        )
     live.end()
 
     write_metrics(args.metrics, results)

@@ -7,17 +7,21 @@ and settings.json. The clips are opened at the paths the clip list holds.
 
 import sys
 
-from avemo.errors import run_stage
 from avemo.corpus.clips import read_clip_list
-from avemo.preprocess.extract_audio import run_extract_audio
+from avemo.errors import run_stage
 from avemo.params import read_params
 from avemo.preprocess.command import stage_parser, summarize
+from avemo.preprocess.extract_audio import run_extract_audio
 
 
 def main() -> int:
-    args = stage_parser(__doc__, "audio", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/audio").parse_args()
+    args = stage_parser(
+        __doc__, "audio", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/audio"
+    ).parse_args()
     params = read_params(args.params, "audio", "strict")
-    results = run_extract_audio(read_clip_list(args.clips), args.out, sample_rate=params["audio"]["sample_rate"], jobs=args.jobs)
+    results = run_extract_audio(
+        read_clip_list(args.clips), args.out, sample_rate=params["audio"]["sample_rate"], jobs=args.jobs
+    )
     return summarize("extract_audio", results, strict=params["strict"])
 
 

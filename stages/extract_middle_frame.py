@@ -7,17 +7,21 @@ and the frame's time for every clip. The clips are opened at the paths the clip 
 
 import sys
 
-from avemo.errors import run_stage
 from avemo.corpus.clips import read_clip_list
-from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
+from avemo.errors import run_stage
 from avemo.params import read_params
 from avemo.preprocess.command import stage_parser, summarize
+from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
 
 
 def main() -> int:
-    args = stage_parser(__doc__, "frame", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/frames").parse_args()
+    args = stage_parser(
+        __doc__, "frame", "--clips", "data/clips.csv", "clip list from the list_clips stage", "data/frames"
+    ).parse_args()
     params = read_params(args.params, "frame", "strict")
-    results = run_extract_middle_frame(read_clip_list(args.clips), args.out, position=float(params["frame"]["position"]), jobs=args.jobs)
+    results = run_extract_middle_frame(
+        read_clip_list(args.clips), args.out, position=float(params["frame"]["position"]), jobs=args.jobs
+    )
     return summarize("extract_middle_frame", results, strict=params["strict"])
 
 

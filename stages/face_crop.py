@@ -8,14 +8,16 @@ a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One 
 import sys
 
 from avemo.errors import run_stage
-from avemo.preprocess.clipindex import read_index
-from avemo.preprocess.face_crop import run_face_crop
 from avemo.params import read_params
+from avemo.preprocess.clipindex import read_index
 from avemo.preprocess.command import stage_parser, summarize
+from avemo.preprocess.face_crop import run_face_crop
 
 
 def main() -> int:
-    args = stage_parser(__doc__, "face", "--frames", "data/frames", "output folder of extract_middle_frame", "data/faces").parse_args()
+    args = stage_parser(
+        __doc__, "face", "--frames", "data/frames", "output folder of extract_middle_frame", "data/faces"
+    ).parse_args()
     params = read_params(args.params, "face", "strict")
     results = run_face_crop(read_index(args.frames), args.frames, args.out, params=params["face"], jobs=args.jobs)
     return summarize("face_crop", results, strict=params["strict"])

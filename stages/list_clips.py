@@ -10,9 +10,9 @@ folder name ever passes through a shell command line.
 import argparse
 import sys
 
-from avemo.errors import run_stage
 from avemo.corpus.checksums import verify_against_official
 from avemo.corpus.clips import list_clips, load_demographics
+from avemo.errors import run_stage
 from avemo.files import write_csv
 from avemo.params import read_params
 
@@ -38,7 +38,10 @@ def main() -> int:
 
     failed = clips[clips["status"] == "failed"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
-    print(f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: {filtered})", file=sys.stderr)
+    print(
+        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: {filtered})",
+        file=sys.stderr,
+    )
     for row in failed.itertuples():
         print(f"  failed {row.file}: {row.reason}", file=sys.stderr)
     if (clips["status"] == "ok").sum() == 0:

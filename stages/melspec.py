@@ -10,18 +10,24 @@ its own, so that looking at spectrograms never reruns training.
 import sys
 
 from avemo.errors import run_stage
-from avemo.preprocess.clipindex import read_index
-from avemo.preprocess.melspec import run_melspec
 from avemo.params import read_params
+from avemo.preprocess.clipindex import read_index
 from avemo.preprocess.command import stage_parser, summarize
+from avemo.preprocess.melspec import run_melspec
 
 
 def main() -> int:
     parser = stage_parser(__doc__, "melspec", "--audio", "data/audio", "output folder of extract_audio", "data/melspec")
-    parser.add_argument("--previews", default="data/melspec_previews", help="folder for the PNG previews (default: data/melspec_previews)")
+    parser.add_argument(
+        "--previews",
+        default="data/melspec_previews",
+        help="folder for the PNG previews (default: data/melspec_previews)",
+    )
     args = parser.parse_args()
     params = read_params(args.params, "melspec", "strict")
-    results = run_melspec(read_index(args.audio), args.audio, args.out, args.previews, params=params["melspec"], jobs=args.jobs)
+    results = run_melspec(
+        read_index(args.audio), args.audio, args.out, args.previews, params=params["melspec"], jobs=args.jobs
+    )
     return summarize("melspec", results, strict=params["strict"])
 
 

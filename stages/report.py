@@ -28,8 +28,13 @@ def main() -> int:
 
     from avemo.evaluation.report import write_report
 
-    report = write_report(args.out, metrics_dir=args.metrics, predictions=pd.read_csv(args.predictions, dtype={"clip": str}),
-                          composition=pd.read_csv(args.composition), live_dirs={k: Path(args.live) / f"train_{k}" for k in ("audio", "video", "av")})
+    report = write_report(
+        args.out,
+        metrics_dir=args.metrics,
+        predictions=pd.read_csv(args.predictions, dtype={"clip": str}),
+        composition=pd.read_csv(args.composition),
+        live_dirs={k: Path(args.live) / f"train_{k}" for k in ("audio", "video", "av")},
+    )
     print(f"report: wrote {report}", file=sys.stderr)
     return 0
 

@@ -29,17 +29,24 @@ def params_help() -> str:
     the values are params.yaml's."""
     lines = ["sample params (their values: params.yaml's `sample` section):"]
     for key, text in PARAM_HELP.items():
-        lines += textwrap.wrap(f"{key}: {text} ({SCHEMA['sample'][key].allowed})", width=100,
-                               initial_indent="  ", subsequent_indent="      ")
+        lines += textwrap.wrap(
+            f"{key}: {text} ({SCHEMA['sample'][key].allowed})",
+            width=100,
+            initial_indent="  ",
+            subsequent_indent="      ",
+        )
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, epilog=params_help(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=params_help(), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--params", default="params.yaml", help="params file (reads `sample`; default: params.yaml)")
     parser.add_argument("--out", default="data/sample", help="output folder (default: data/sample)")
-    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)")
+    parser.add_argument(
+        "--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores, or $AVEMO_JOBS)"
+    )
     return parser.parse_args(argv)
 
 
@@ -51,8 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         clips = generate_corpus(args.out, **params, jobs=args.jobs)
     except ValueError as error:  # a combination of values the generator cannot render: one line naming it
         raise UserError(f"{args.params}: {error}") from None
-    print(f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
 
 
 if __name__ == "__main__":

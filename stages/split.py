@@ -16,23 +16,31 @@ sex) as a plot. A split that leaves a part without clips stops here, with one li
 import argparse
 import sys
 
-from avemo.errors import run_stage
-from avemo.preprocess.clipindex import USABLE, read_index
 from avemo.corpus.clips import read_clip_list
+from avemo.corpus.splits import LEAK_WARNING, make_split
+from avemo.errors import run_stage
 from avemo.files import write_csv, write_metrics
 from avemo.params import read_params
-from avemo.corpus.splits import LEAK_WARNING, make_split
+from avemo.preprocess.clipindex import USABLE, read_index
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="params file (reads its `split` section)")
     parser.add_argument("--clips", default="data/clips.csv", help="clip list written by list_clips")
-    parser.add_argument("--melspec", default="data/melspec", help="output folder of melspec (its index.csv says which clips have a spectrogram)")
-    parser.add_argument("--faces", default="data/faces", help="output folder of face_crop (its index.csv says which clips have a face)")
+    parser.add_argument(
+        "--melspec",
+        default="data/melspec",
+        help="output folder of melspec (its index.csv says which clips have a spectrogram)",
+    )
+    parser.add_argument(
+        "--faces", default="data/faces", help="output folder of face_crop (its index.csv says which clips have a face)"
+    )
     parser.add_argument("--out", default="data/split.csv", help="where to write the split table")
     parser.add_argument("--metrics", default="metrics/split.json", help="where to write the split's summary")
-    parser.add_argument("--composition", default="plots/split_composition.csv", help="where to write the parts' composition (a plot)")
+    parser.add_argument(
+        "--composition", default="plots/split_composition.csv", help="where to write the parts' composition (a plot)"
+    )
     args = parser.parse_args()
 
     params = read_params(args.params, "split")["split"]
@@ -45,12 +53,18 @@ def main() -> int:
     write_metrics(args.metrics, summary)
     write_csv(args.composition, composition)
 
-    print(f"split ({params.get('scheme', 'actors')}): {summary['clips']} clips of {summary['actors']} actors in {summary['folds']} fold(s), "
-          f"{summary['test_clips_per_fold']} test clips a fold; left out: {summary['clips_not_ok']} not ok in the clip list, "
-          f"{summary['clips_without_modality']} without a spectrogram or a face, {summary['clips_actor_not_in_split']} of actors "
-          f"outside the split", file=sys.stderr)
+    print(
+        f"split ({params.get('scheme', 'actors')}): {summary['clips']} clips of {summary['actors']} actors in {summary['folds']} fold(s), "
+        f"{summary['test_clips_per_fold']} test clips a fold; left out: {summary['clips_not_ok']} not ok in the clip list, "
+        f"{summary['clips_without_modality']} without a spectrogram or a face, {summary['clips_actor_not_in_split']} of actors "
+        f"outside the split",
+        file=sys.stderr,
+    )
     if summary["actors_in_two_parts"]:
-        print(f"split: WARNING: {summary['actors_in_two_parts']} actors are in two parts of a fold. {LEAK_WARNING}", file=sys.stderr)
+        print(
+            f"split: WARNING: {summary['actors_in_two_parts']} actors are in two parts of a fold. {LEAK_WARNING}",
+            file=sys.stderr,
+        )
     return 0
 
 

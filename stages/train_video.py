@@ -9,8 +9,8 @@ first repeat's per-epoch curves and every repeat's outcome (dvclive/train_video)
 import sys
 
 from avemo.errors import run_stage
-from avemo.params import read_params
 from avemo.modeling.training_command import run_training, training_parser
+from avemo.params import read_params
 
 
 def main() -> int:

@@ -9,9 +9,12 @@ import random
 import shutil
 from pathlib import Path
 
-import pytest
 import numpy as np
 import pandas as pd
+import pytest
+from PIL import Image
+
+from avemo.preprocess.clipindex import write_settings
 from helpers import (
     CLASSES,
     COLOURS,
@@ -28,9 +31,6 @@ from helpers import (
     run_ffmpeg,
     run_preprocessing,
 )
-from PIL import Image
-
-from avemo.preprocess.clipindex import write_settings
 
 
 @pytest.fixture
@@ -128,7 +128,10 @@ def model_corpus(tmp_path_factory) -> dict:
                 if status != "failed":
                     Image.fromarray(face).save(faces / f"{clip}.png")
                 face_index.append({"clip": clip, "status": status, "reason": "no face" if status != "ok" else ""})
-                rows += [{"clip": clip, "actor": actor, "emotion": emotion, "fold": fold, "part": part_of(actor, fold)} for fold in FOLDS]
+                rows += [
+                    {"clip": clip, "actor": actor, "emotion": emotion, "fold": fold, "part": part_of(actor, fold)}
+                    for fold in FOLDS
+                ]
     pd.DataFrame(audio_index).to_csv(melspec / "index.csv", index=False)
     pd.DataFrame(face_index).to_csv(faces / "index.csv", index=False)
     write_settings(melspec, SPECTROGRAM_SETTINGS)
@@ -138,7 +141,12 @@ def model_corpus(tmp_path_factory) -> dict:
     for modality, folder in (("audio", melspec), ("video", faces)):
         clips, features = embed_modality(encoder, modality, folder, image_size=32, batch_size=8, device="cpu")
         write_embeddings(root / "embeddings", modality, clips, features, ENCODER)
-    return {"root": root, "split": root / "split.csv", "folders": {"audio": melspec, "video": faces}, "embeddings": root / "embeddings"}
+    return {
+        "root": root,
+        "split": root / "split.csv",
+        "folders": {"audio": melspec, "video": faces},
+        "embeddings": root / "embeddings",
+    }
 
 
 @pytest.fixture(scope="session")

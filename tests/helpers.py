@@ -35,7 +35,9 @@ def merged_params(params: dict) -> dict:
     """params.yaml with `params` merged over it section by section."""
     merged = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     for key, value in params.items():
-        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -88,19 +90,32 @@ def run_stage(script: str, *args: str, cwd: Path = REPO_ROOT, env: dict | None =
     """Run stages/<script>.py with this interpreter, as dvc.yaml does."""
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "stages" / f"{script}.py"), *args],
-        cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
 def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def make_repo_copy(target: Path, params: dict) -> Path:
     """A fresh git repository at `target` holding this checkout's files (not data/, models/ or caches),
     with `params` merged over params.yaml section by section."""
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\n")
     for name in filter(None, listed):
         source = REPO_ROOT / name
@@ -116,8 +131,15 @@ def make_repo_copy(target: Path, params: dict) -> Path:
 
 def dvc(repo: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run DVC in `repo` with this interpreter's environment first on PATH (as `python` in dvc.yaml)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", **(env or {})}
-    done = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=repo, capture_output=True, text=True, env=env)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), *args], cwd=repo, capture_output=True, text=True, env=env
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"dvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
@@ -134,7 +156,14 @@ def run_preprocessing(raw_dir: Path, out: Path, jobs: int):
 
     clips, _ = dataset.list_clips(raw_dir)
     run_extract_audio(clips, out / "audio", sample_rate=16000, jobs=jobs)
-    run_melspec(read_index(out / "audio"), out / "audio", out / "melspec", out / "melspec_previews", params=tiny("melspec"), jobs=jobs)
+    run_melspec(
+        read_index(out / "audio"),
+        out / "audio",
+        out / "melspec",
+        out / "melspec_previews",
+        params=tiny("melspec"),
+        jobs=jobs,
+    )
     run_extract_middle_frame(clips, out / "frames", position=0.5, jobs=jobs)
     run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=tiny("face"), jobs=jobs)
     return clips
@@ -170,11 +199,24 @@ def train_models(model_corpus, out, kind, split=None, loader_workers=0, amp="cud
     repeats.csv). `loader_workers` and `amp` are the machine settings."""
     from avemo.modeling.training import train_repeats
 
-    folders = {m: model_corpus["folders"][m] for m in (("audio", "video") if kind == "av" else ("audio",) if kind == "audio" else ("video",))}
+    folders = {
+        m: model_corpus["folders"][m]
+        for m in (("audio", "video") if kind == "av" else ("audio",) if kind == "audio" else ("video",))
+    }
     metrics = train_repeats(
-        kind, split_path=split or model_corpus["split"], folders=folders, embeddings_dir=model_corpus["embeddings"], encoder=ENCODER,
-        train={**TRAIN, **overrides}, lr=0.01, fusion={"method": "concat", "modality_dropout": 0.3}, models_dir=out / kind,
-        metrics_path=out / f"train_{kind}.json", live_dir=out / "live", loader_workers=loader_workers, amp=amp,
+        kind,
+        split_path=split or model_corpus["split"],
+        folders=folders,
+        embeddings_dir=model_corpus["embeddings"],
+        encoder=ENCODER,
+        train={**TRAIN, **overrides},
+        lr=0.01,
+        fusion={"method": "concat", "modality_dropout": 0.3},
+        models_dir=out / kind,
+        metrics_path=out / f"train_{kind}.json",
+        live_dir=out / "live",
+        loader_workers=loader_workers,
+        amp=amp,
     )
     return metrics, json.loads((out / f"train_{kind}.json").read_text()), pd.read_csv(out / "live" / "repeats.csv")
 
@@ -211,7 +253,13 @@ def assert_report_equals_metrics(report: str, cross: dict) -> None:
         accuracy, sd, interval, f1, uar, repeats, n, chance = rows[label]
         r = cross[key]
         assert (float(accuracy), float(sd), float(f1), float(uar), int(repeats), float(n)) == (
-            r["accuracy"], r["accuracy_std"], r["macro_f1"], r["uar"], r["repeats"], r["n"]), key
+            r["accuracy"],
+            r["accuracy_std"],
+            r["macro_f1"],
+            r["uar"],
+            r["repeats"],
+            r["n"],
+        ), key
         assert [float(v) for v in re.findall(r"[\d.]+", interval)] == r["accuracy_ci95"], key
 
 
@@ -232,5 +280,11 @@ def run_avemo(capsys, *args: str) -> tuple[int, str, str]:
 def python_m_avemo(*args: str, **popen) -> subprocess.Popen:
     """`python -m avemo ARGS` in a process of its own, its stdout and stderr piped as text."""
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.Popen([sys.executable, "-m", "avemo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "avemo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **popen,
+    )

@@ -3,7 +3,8 @@
 import csv
 import shutil
 
-from avemo.corpus import checksums, clips as dataset
+from avemo.corpus import checksums
+from avemo.corpus import clips as dataset
 
 
 def test_official_checksums_cover_the_release_and_match_real_clips(tmp_path, real_clips_dir):

@@ -26,7 +26,9 @@ def test_prepare_output_dir_removes_only_stale_outputs(tmp_path):
 
 
 def test_split_usable_carries_upstream_failures_with_their_reason():
-    rows = pd.DataFrame({"clip": ["a", "b", "c"], "status": ["ok", "failed", "fallback"], "reason": ["", "empty file", "centre"]})
+    rows = pd.DataFrame(
+        {"clip": ["a", "b", "c"], "status": ["ok", "failed", "fallback"], "reason": ["", "empty file", "centre"]}
+    )
     todo, carried = clipindex.split_usable(rows, "extract_audio")
     assert todo["clip"].tolist() == ["a", "c"]
     assert carried == [ClipResult("b", "failed", "extract_audio: empty file")]

@@ -3,15 +3,15 @@
 import pandas as pd
 import pytest
 import torch
-from helpers import CLASSES, train_models
 
-from avemo.preprocess.clipindex import read_index
+from avemo.corpus.splits import read_split
 from avemo.evaluation.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
+from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
 from avemo.modeling.inference import predict
 from avemo.modeling.inputs import loader
 from avemo.modeling.loading import clips_for, image_dataset, modality_table
-from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
-from avemo.corpus.splits import read_split
+from avemo.preprocess.clipindex import read_index
+from helpers import CLASSES, train_models
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,14 @@ def trained(model_corpus, tmp_path_factory):
         train_models(model_corpus, out, kind, epochs=3, seeds=[0, 1])
     split = read_split(model_corpus["split"])
     indexes = {m: read_index(f) for m, f in model_corpus["folders"].items()}
-    predictions = cross_predictions({k: out / k for k in ("audio", "video", "av")}, split, indexes, model_corpus["folders"], model_corpus["embeddings"],
-                                    batch_size=16)
+    predictions = cross_predictions(
+        {k: out / k for k in ("audio", "video", "av")},
+        split,
+        indexes,
+        model_corpus["folders"],
+        model_corpus["embeddings"],
+        batch_size=16,
+    )
     return out, split, predictions
 
 
@@ -41,12 +47,18 @@ def test_every_comparison_of_every_repeat_scores_that_folds_test_clips(trained):
 def test_cached_features_predict_what_the_checkpoint_predicts_on_images(trained, model_corpus):
     out, split, predictions = trained
     model, _ = load_checkpoint(out / "audio" / "fold0_seed1.pt")
-    table, _ = modality_table(split[(split["fold"] == 0) & (split["part"] == "test")], {"video": read_index(model_corpus["folders"]["video"])})
+    table, _ = modality_table(
+        split[(split["fold"] == 0) & (split["part"] == "test")], {"video": read_index(model_corpus["folders"]["video"])}
+    )
     rows = clips_for(table, ("video",))
     images = image_dataset(rows, ("video",), model_corpus["folders"], CLASSES, image_size=32)
     with torch.no_grad():
         _, on_images, _ = predict(model, loader(images, 8), ("video",), "cpu")  # the audio model on faces, from images
-    cached = predictions.query("comparison == 'audio_on_faces' and fold == 0 and seed == 1").set_index("clip").loc[rows["clip"], "predicted"]
+    cached = (
+        predictions.query("comparison == 'audio_on_faces' and fold == 0 and seed == 1")
+        .set_index("clip")
+        .loc[rows["clip"], "predicted"]
+    )
     assert list(cached) == [CLASSES[i] for i in on_images]
 
 
@@ -55,7 +67,16 @@ def test_metrics_of_every_comparison_and_the_av_against_the_best_single_model(tr
     results = cross_metrics(predictions, CLASSES, n_boot=50, seed=0)
     for key in CROSS_TESTS:
         r = results[key]
-        assert {"accuracy", "accuracy_std", "accuracy_ci95", "macro_f1", "uar", "repeats", "n", "chance_p_value"} <= set(r)
+        assert {
+            "accuracy",
+            "accuracy_std",
+            "accuracy_ci95",
+            "macro_f1",
+            "uar",
+            "repeats",
+            "n",
+            "chance_p_value",
+        } <= set(r)
         assert r["repeats"] == 4 and r["accuracy_ci95"][0] < r["accuracy_ci95"][1]  # never zero width
     av = results["av_vs_best_single"]
     best = av["best_single"]
@@ -70,10 +91,18 @@ def test_repeats_are_read_from_the_checkpoint_names(trained):
 
 
 def test_human_baseline_counts_each_test_clip_once(tmp_path):
-    split = pd.DataFrame({"clip": ["1001_IEO_SAD_HI", "1001_IEO_SAD_HI", "1002_IEO_SAD_HI"], "actor": [1001, 1001, 1002],
-                          "emotion": ["SAD"] * 3, "fold": [0, 1, 1], "part": ["test", "train", "test"]})
-    (tmp_path / "ratings.csv").write_text("FileName,VoiceVote,FaceVote,MultiModalVote\n"
-                                          "1001_IEO_SAD_HI,S,S,A:S\n1002_IEO_SAD_HI,N,S,S\n")
+    split = pd.DataFrame(
+        {
+            "clip": ["1001_IEO_SAD_HI", "1001_IEO_SAD_HI", "1002_IEO_SAD_HI"],
+            "actor": [1001, 1001, 1002],
+            "emotion": ["SAD"] * 3,
+            "fold": [0, 1, 1],
+            "part": ["test", "train", "test"],
+        }
+    )
+    (tmp_path / "ratings.csv").write_text(
+        "FileName,VoiceVote,FaceVote,MultiModalVote\n1001_IEO_SAD_HI,S,S,A:S\n1002_IEO_SAD_HI,N,S,S\n"
+    )
     human = human_baseline(tmp_path / "ratings.csv", split)
     assert human["clips_rated"] == 2
     assert human["voice"]["accuracy"] == 0.5 and human["audiovisual"] == {"accuracy": 0.5, "accuracy_ties_shared": 0.75}

@@ -38,10 +38,23 @@ def _touch(folder, *names):
 
 
 def test_list_clips_filters_and_reports_bad_names(tmp_path):
-    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_NEU_XX.flv", "1002_IEO_SAD_HI.flv", "1003_DFA_HAP_XX.flv", "oops.flv",
-           "1004_DFA_ANG_XX.txt", ".hidden")
-    demographics = pd.DataFrame({"age": [51, 21], "sex": ["Male", "Female"], "race": ["", ""], "ethnicity": ["", ""]}, index=pd.Index([1001, 1002], name="actor"))
-    clips, left_out = dataset.list_clips(tmp_path, classes=["ANG", "SAD", "HAP"], actors=[1001, 1002, 1004], demographics=demographics)
+    _touch(
+        tmp_path,
+        "1001_DFA_ANG_XX.flv",
+        "1001_DFA_NEU_XX.flv",
+        "1002_IEO_SAD_HI.flv",
+        "1003_DFA_HAP_XX.flv",
+        "oops.flv",
+        "1004_DFA_ANG_XX.txt",
+        ".hidden",
+    )
+    demographics = pd.DataFrame(
+        {"age": [51, 21], "sex": ["Male", "Female"], "race": ["", ""], "ethnicity": ["", ""]},
+        index=pd.Index([1001, 1002], name="actor"),
+    )
+    clips, left_out = dataset.list_clips(
+        tmp_path, classes=["ANG", "SAD", "HAP"], actors=[1001, 1002, 1004], demographics=demographics
+    )
     ok = clips[clips.status == "ok"]
     assert list(ok["clip"]) == ["1001_DFA_ANG_XX", "1002_IEO_SAD_HI"]
     assert list(ok.sex) == ["Male", "Female"]
@@ -60,12 +73,20 @@ def test_list_clips_takes_folders_as_users_have_them(tmp_path):
     clips, _ = dataset.list_clips(tmp_path)
     rows = clips.set_index("clip")
     ok = rows[rows.status == "ok"]
-    assert sorted(ok.index) == ["1001_IEO_ANG_LO", "1001_IEO_HAP_LO", "1001_IEO_SAD_LO", "1002_DFA_ANG_XX"]  # any case, any container, subfolders
+    assert sorted(ok.index) == [
+        "1001_IEO_ANG_LO",
+        "1001_IEO_HAP_LO",
+        "1001_IEO_SAD_LO",
+        "1002_DFA_ANG_XX",
+    ]  # any case, any container, subfolders
     assert ok.at["1002_DFA_ANG_XX", "path"] == str(tmp_path / "more" / "1002_DFA_ANG_XX.Mp4")
     assert rows.at["gone", "reason"] == f"broken link: its target {tmp_path / 'missing.flv'} does not exist"
     # A clip present twice: the first file by path is the clip, the other a failed row saying so.
     assert rows.at["1001_IEO_SAD_LO", "path"].endswith(".flv") and rows.at["1001_IEO_SAD_LO.mp4", "status"] == "failed"
-    assert rows.at["more/1001_IEO_HAP_LO.flv", "reason"] == "a second file of clip 1001_IEO_HAP_LO (kept: 1001_IEO_HAP_LO.mp4)"
+    assert (
+        rows.at["more/1001_IEO_HAP_LO.flv", "reason"]
+        == "a second file of clip 1001_IEO_HAP_LO (kept: 1001_IEO_HAP_LO.mp4)"
+    )
     assert clips["clip"].is_unique and len(clips) == 7
 
 
@@ -82,7 +103,9 @@ def test_demographics_of_real_crema_d(crema_d_dir):
 
 
 def test_clip_list_round_trip(tmp_path, real_clips_dir, crema_d_dir):
-    clips, _ = dataset.list_clips(real_clips_dir, demographics=dataset.load_demographics(crema_d_dir / "VideoDemographics.csv"))
+    clips, _ = dataset.list_clips(
+        real_clips_dir, demographics=dataset.load_demographics(crema_d_dir / "VideoDemographics.csv")
+    )
     clips.to_csv(tmp_path / "clips.csv", index=False)
     back = dataset.read_clip_list(tmp_path / "clips.csv")
     assert list(back["clip"]) == list(clips["clip"])

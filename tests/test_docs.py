@@ -6,8 +6,6 @@ import shlex
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -128,8 +126,12 @@ def test_every_relative_link_points_at_a_file_and_heading_that_exist():
 def test_the_generated_sample_statistics_page_exists():
     linked = any((p.parent / t.partition("#")[0]).resolve() == GENERATED for p in handwritten() for t in links(p))
     assert linked, "the docs should link docs/sample-stats.md for the sample's measured figures"
-    assert GENERATED.exists(), "docs/sample-stats.md is missing: python bench/sample_stats.py --seeds 0 1 2 3 --markdown docs/sample-stats.md"
-    assert "python bench/sample_stats.py" in GENERATED.read_text().split("\n\n")[2]  # the command that wrote it, up front
+    assert GENERATED.exists(), (
+        "docs/sample-stats.md is missing: python bench/sample_stats.py --seeds 0 1 2 3 --markdown docs/sample-stats.md"
+    )
+    assert (
+        "python bench/sample_stats.py" in GENERATED.read_text().split("\n\n")[2]
+    )  # the command that wrote it, up front
 
 
 def test_the_slug_rule_matches_github():

@@ -5,9 +5,9 @@ import json
 import shutil
 
 import pytest
-from helpers import TINY_PARAMS, dvc, make_repo_copy
 
 from avemo.preprocess.clipindex import read_index
+from helpers import TINY_PARAMS, dvc, make_repo_copy
 
 FRONT_HALF = ["list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop"]
 
@@ -53,7 +53,12 @@ def test_a_clip_folder_named_with_shell_characters_is_only_ever_a_path(tmp_path,
     shutil.copytree(crema_d_dir / "VideoFlash", raw)
     demographics = tmp_path / "VideoDemographics.csv"
     shutil.copyfile(crema_d_dir / "VideoDemographics.csv", demographics)
-    data = {**TINY_PARAMS["data"], "raw_dir": str(raw), "demographics": str(demographics), "classes": ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]}
+    data = {
+        **TINY_PARAMS["data"],
+        "raw_dir": str(raw),
+        "demographics": str(demographics),
+        "classes": ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"],
+    }
     repo = make_repo_copy(tmp_path / "repo", {**TINY_PARAMS, "data": data})
     before = {p.name for p in tmp_path.iterdir()}
 
@@ -67,14 +72,20 @@ def test_a_clip_folder_named_with_shell_characters_is_only_ever_a_path(tmp_path,
 
     assert not list(tmp_path.rglob("stray")) and not list(repo.rglob("stray"))  # nothing ran as a command
     assert {p.name for p in tmp_path.iterdir()} == before
-    assert sorted(p.name for p in raw.iterdir()) == sorted(p.name for p in (crema_d_dir / "VideoFlash").iterdir())  # input untouched
+    assert sorted(p.name for p in raw.iterdir()) == sorted(
+        p.name for p in (crema_d_dir / "VideoFlash").iterdir()
+    )  # input untouched
 
 
 @pytest.mark.slow
 def test_the_six_real_clips_beside_the_sample_run_end_to_end(tmp_path, crema_d_dir):
     """Real clips in the folder the pipeline reads do not break it (alone they are one actor: the split
     stops them with one line, tested in test_splits.py)."""
-    params = {**TINY_PARAMS, "sample": {**TINY_PARAMS["sample"], "actors": 5}, "train": {**TINY_PARAMS["train"], "seeds": [0]}}
+    params = {
+        **TINY_PARAMS,
+        "sample": {**TINY_PARAMS["sample"], "actors": 5},
+        "train": {**TINY_PARAMS["train"], "seeds": [0]},
+    }
     repo = make_repo_copy(tmp_path / "repo", params)
     dvc(repo, "repro", "sample")
     mixed = tmp_path / "clips"
@@ -82,13 +93,20 @@ def test_the_six_real_clips_beside_the_sample_run_end_to_end(tmp_path, crema_d_d
     for clip in (crema_d_dir / "VideoFlash").glob("*.flv"):
         shutil.copyfile(clip, mixed / clip.name)
     text = (repo / "params.yaml").read_text().replace("raw_dir: data/sample/VideoFlash", f"raw_dir: {mixed}")
-    (repo / "params.yaml").write_text(text.replace("demographics: data/sample/VideoDemographics.csv",
-                                                   f"demographics: {repo / 'data' / 'sample' / 'VideoDemographics.csv'}"))
+    (repo / "params.yaml").write_text(
+        text.replace(
+            "demographics: data/sample/VideoDemographics.csv",
+            f"demographics: {repo / 'data' / 'sample' / 'VideoDemographics.csv'}",
+        )
+    )
     done = dvc(repo, "repro")
     assert "Running stage 'eval_cross'" in done.stdout, done.stdout
     clips = read_index(repo / "data" / "faces")
     real = clips[clips["clip"].str.startswith("1001_DFA_")]
-    assert sorted(real["clip"]) == ["1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1001_DFA_SAD_XX"] and (real["status"] == "ok").all()
+    assert (
+        sorted(real["clip"]) == ["1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1001_DFA_SAD_XX"]
+        and (real["status"] == "ok").all()
+    )
     split = json.loads((repo / "metrics" / "split.json").read_text())
     assert split["clips"] == 5 * 3 + 3  # the tiny sample's clips and the three real ANG, HAP, SAD clips
     assert json.loads((repo / "metrics" / "eval_cross.json").read_text())["av_on_both"]["repeats"] == 3

@@ -8,9 +8,16 @@ import sys
 
 import pytest
 import yaml
-from helpers import REPO_ROOT, SRC
 
-from avemo.dvcdeps import code_closure, dependency_mismatches, param_mismatches, params_read, stage_scripts, written_dvc_yaml
+from avemo.dvcdeps import (
+    code_closure,
+    dependency_mismatches,
+    param_mismatches,
+    params_read,
+    stage_scripts,
+    written_dvc_yaml,
+)
+from helpers import REPO_ROOT, SRC
 
 DVC_YAML = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())
 
@@ -24,7 +31,9 @@ def test_every_stage_declares_exactly_the_params_it_reads():
 
 
 def test_a_stage_script_is_the_only_code_that_reads_params():
-    library_readers = [p.name for p in (SRC / "avemo").rglob("*.py") if p.name != "params.py" and "read_params(" in p.read_text()]
+    library_readers = [
+        p.name for p in (SRC / "avemo").rglob("*.py") if p.name != "params.py" and "read_params(" in p.read_text()
+    ]
     assert library_readers == []
 
 
@@ -45,8 +54,14 @@ def test_the_import_walk_follows_function_level_imports_and_names_resources():
     assert params_read(REPO_ROOT / "stages" / "train_av.py") == {"lr", "encoder", "train", "fusion"}
 
 
-@pytest.mark.parametrize("stage, dep", [("face_crop", "src/avemo/preprocess/facedetect.py"), ("eval_cross", "src/avemo/modeling/inference.py"),
-                                        ("sample", "src/avemo/params.py")])
+@pytest.mark.parametrize(
+    "stage, dep",
+    [
+        ("face_crop", "src/avemo/preprocess/facedetect.py"),
+        ("eval_cross", "src/avemo/modeling/inference.py"),
+        ("sample", "src/avemo/params.py"),
+    ],
+)
 def test_a_dependency_removed_from_a_copy_of_dvc_yaml_is_named(stage, dep):
     edited = copy.deepcopy(DVC_YAML)
     edited["stages"][stage]["deps"].remove(dep)
@@ -56,7 +71,9 @@ def test_a_dependency_removed_from_a_copy_of_dvc_yaml_is_named(stage, dep):
 def test_a_dependency_the_stage_does_not_run_is_named():
     edited = copy.deepcopy(DVC_YAML)
     edited["stages"]["extract_audio"]["deps"].append("src/avemo/modeling/training.py")
-    assert dependency_mismatches(edited, REPO_ROOT) == ["extract_audio: dvc.yaml lists src/avemo/modeling/training.py but the stage does not run it"]
+    assert dependency_mismatches(edited, REPO_ROOT) == [
+        "extract_audio: dvc.yaml lists src/avemo/modeling/training.py but the stage does not run it"
+    ]
 
 
 def test_a_params_section_removed_or_added_is_named():
@@ -80,16 +97,22 @@ def test_the_command_checks_rewrites_a_damaged_file_and_keeps_data_deps_and_comm
     text = (REPO_ROOT / "dvc.yaml").read_text()
     line = "      - src/avemo/preprocess/facedetect.py\n"
     assert text.count(line) == 1  # only face_crop runs the detector
-    damaged = text.replace(line, "").replace("      - stages/melspec.py\n", "      - stages/melspec.py\n      - src/avemo/modeling/training.py\n")
+    damaged = text.replace(line, "").replace(
+        "      - stages/melspec.py\n", "      - stages/melspec.py\n      - src/avemo/modeling/training.py\n"
+    )
     (tmp_path / "dvc.yaml").write_text(damaged)
 
     def command(*args):
-        return subprocess.run([sys.executable, "-m", "avemo.dvcdeps", *args, "--root", str(tmp_path)], capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "avemo.dvcdeps", *args, "--root", str(tmp_path)], capture_output=True, text=True
+        )
 
     check = command("--check")
     assert check.returncode == 1
-    assert check.stderr.splitlines() == ["melspec: dvc.yaml lists src/avemo/modeling/training.py but the stage does not run it",
-                                         "face_crop: runs src/avemo/preprocess/facedetect.py but dvc.yaml does not list it"]
+    assert check.stderr.splitlines() == [
+        "melspec: dvc.yaml lists src/avemo/modeling/training.py but the stage does not run it",
+        "face_crop: runs src/avemo/preprocess/facedetect.py but dvc.yaml does not list it",
+    ]
     assert command("--write").returncode == 0
     assert (tmp_path / "dvc.yaml").read_text() == text  # every entry back in its place, data deps and comments kept
     assert command("--check").returncode == 0

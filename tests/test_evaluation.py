@@ -3,10 +3,20 @@
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO_ROOT
 
-from avemo.evaluation.statistics import accuracy_interval, chance_p_value, clopper_pearson, confusion_matrix, macro_f1, mcnemar_p_value, paired_difference, score, summarise
 from avemo.evaluation.raters import human_accuracy, read_ratings, vote_credit
+from avemo.evaluation.statistics import (
+    accuracy_interval,
+    chance_p_value,
+    clopper_pearson,
+    confusion_matrix,
+    macro_f1,
+    mcnemar_p_value,
+    paired_difference,
+    score,
+    summarise,
+)
+from helpers import REPO_ROOT
 
 CLASSES = ["ANG", "HAP", "SAD"]
 # 10 clips: ANG 4 (3 right), HAP 3 (all right), SAD 3 (1 right); 7 of 10 right.
@@ -58,8 +68,10 @@ def test_human_accuracy_on_real_summary_table_rows(crema_d_dir):
 
 
 def test_a_constructed_tie_is_wrong_and_shared_half():
-    ratings = pd.DataFrame({"VoiceVote": ["A:S", "S"], "FaceVote": ["S", "S"], "MultiModalVote": ["A", "H"]},
-                           index=pd.Index(["1001_IEO_SAD_HI", "1002_IEO_SAD_HI"]))
+    ratings = pd.DataFrame(
+        {"VoiceVote": ["A:S", "S"], "FaceVote": ["S", "S"], "MultiModalVote": ["A", "H"]},
+        index=pd.Index(["1001_IEO_SAD_HI", "1002_IEO_SAD_HI"]),
+    )
     result = human_accuracy(ratings, ratings.index, ["SAD", "SAD"])
     assert result["voice"] == {"accuracy": 0.5, "accuracy_ties_shared": 0.75}
     assert result["audiovisual"]["accuracy"] == 0.0
@@ -92,8 +104,16 @@ def predictions(correct_by_actor: dict[int, list[bool]], folds: int = 1, seeds=(
         for seed in seeds:
             for actor, outcomes in correct_by_actor.items():
                 for i, right in enumerate(outcomes):
-                    rows.append({"fold": fold, "seed": seed, "clip": f"{actor}_{i}", "actor": actor, "true": "ANG",
-                                 "predicted": "ANG" if right else "SAD"})
+                    rows.append(
+                        {
+                            "fold": fold,
+                            "seed": seed,
+                            "clip": f"{actor}_{i}",
+                            "actor": actor,
+                            "true": "ANG",
+                            "predicted": "ANG" if right else "SAD",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -104,8 +124,12 @@ def test_all_right_gives_the_exact_interval_never_a_zero_width_one():
 
 def test_the_interval_resamples_actors_so_a_clustered_result_is_wider():
     # 12 actors, 6 clips each, 50% right overall: clustered (actors all right or all wrong) vs mixed.
-    clustered = predictions({1000 + a: [a % 2 == 0] * 6 for a in range(12)}).assign(correct=lambda d: d.true == d.predicted)
-    mixed = predictions({1000 + a: [True, False] * 3 for a in range(12)}).assign(correct=lambda d: d.true == d.predicted)
+    clustered = predictions({1000 + a: [a % 2 == 0] * 6 for a in range(12)}).assign(
+        correct=lambda d: d.true == d.predicted
+    )
+    mixed = predictions({1000 + a: [True, False] * 3 for a in range(12)}).assign(
+        correct=lambda d: d.true == d.predicted
+    )
     wide, narrow = accuracy_interval(clustered, 500, 0), accuracy_interval(mixed, 500, 0)
     assert wide[0] < 0.3 and wide[1] > 0.7  # 12 independent actors, not 72 independent clips
     assert narrow[1] - narrow[0] < 0.5 * (wide[1] - wide[0])

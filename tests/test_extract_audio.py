@@ -3,9 +3,8 @@
 import json
 import wave
 
-from helpers import assert_damaged_inputs_reported
-
 from avemo.preprocess.clipindex import read_index
+from helpers import assert_damaged_inputs_reported
 
 
 def test_every_real_clip_gives_a_16k_mono_wav_as_long_as_decoded(real_run):

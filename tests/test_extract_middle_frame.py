@@ -1,9 +1,9 @@
 """extract_middle_frame on the six real CREMA-D clips and on damaged inputs."""
 
-from helpers import assert_damaged_inputs_reported
 from PIL import Image
 
 from avemo.preprocess.clipindex import read_index
+from helpers import assert_damaged_inputs_reported
 
 
 def test_every_real_clip_gives_its_middle_frame(real_run):

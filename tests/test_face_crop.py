@@ -3,11 +3,11 @@
 import json
 
 import numpy as np
-from helpers import reason_of, tiny
 from PIL import Image
 
 from avemo.preprocess.clipindex import read_index
 from avemo.preprocess.face_crop import run_face_crop
+from helpers import reason_of, tiny
 
 
 def test_a_face_is_found_in_every_real_frame(real_run):

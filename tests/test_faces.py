@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avemo.preprocess import facedetect as faces, media
+from avemo.preprocess import facedetect as faces
+from avemo.preprocess import media
 
 
 def test_square_crop_box_adds_margin_and_stays_square():

@@ -1,9 +1,9 @@
 import librosa
 import numpy as np
 import pytest
-from helpers import tiny
 
 from avemo.preprocess import spectrogram as features
+from helpers import tiny
 
 
 def test_fixed_length_centre_crops_and_pads():
@@ -15,7 +15,9 @@ def test_fixed_length_centre_crops_and_pads():
 
 def _log_mel(samples, params, sample_rate=16000):
     basis = features.mel_filterbank(sample_rate, **{k: params[k] for k in ("n_fft", "n_mels", "fmin", "fmax")})
-    return features.log_mel(samples, basis, sample_rate=sample_rate, **{k: params[k] for k in ("duration", "hop_length", "top_db")})
+    return features.log_mel(
+        samples, basis, sample_rate=sample_rate, **{k: params[k] for k in ("duration", "hop_length", "top_db")}
+    )
 
 
 @pytest.mark.parametrize("seconds", [0.3, 1.0, 2.7])
@@ -34,7 +36,8 @@ def test_log_mel_equals_librosa():
     samples = (0.3 * np.sin(2 * np.pi * 220 * t * (1 + t)) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
     reference = librosa.power_to_db(
         librosa.feature.melspectrogram(y=samples, sr=16000, n_fft=512, hop_length=160, n_mels=40, fmin=50, fmax=8000),
-        ref=np.max, top_db=80,
+        ref=np.max,
+        top_db=80,
     )
     ours = _log_mel(samples, params)
     assert ours.shape == reference.shape

@@ -27,7 +27,12 @@ def imports() -> dict[str, set[str]]:
         names = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("avemo"):
-                names |= {f"{node.module}.{a.name}" if (SRC / node.module.replace(".", "/") / f"{a.name}.py").is_file() else node.module for a in node.names}
+                names |= {
+                    f"{node.module}.{a.name}"
+                    if (SRC / node.module.replace(".", "/") / f"{a.name}.py").is_file()
+                    else node.module
+                    for a in node.names
+                }
             elif isinstance(node, ast.Import):
                 names |= {a.name for a in node.names if a.name.startswith("avemo")}
         graph[module_name(path)] = names - {module_name(path)}
@@ -36,8 +41,12 @@ def imports() -> dict[str, set[str]]:
 
 def test_every_import_runs_down_the_layers():
     upward = [(m, i) for m, targets in imports().items() for i in targets if LAYERS[layer_of(i)] > LAYERS[layer_of(m)]]
-    sideways = [(m, i) for m, targets in imports().items() for i in targets
-                if LAYERS[layer_of(i)] == LAYERS[layer_of(m)] and layer_of(i) != layer_of(m)]
+    sideways = [
+        (m, i)
+        for m, targets in imports().items()
+        for i in targets
+        if LAYERS[layer_of(i)] == LAYERS[layer_of(m)] and layer_of(i) != layer_of(m)
+    ]
     assert upward == [] and sideways == []
 
 
@@ -74,7 +83,11 @@ def test_the_layer_test_sees_an_upward_import():
 def test_the_top_level_holds_at_most_eight_modules_and_every_module_says_what_it_is():
     top = sorted(p.name for p in (SRC / "avemo").glob("*.py"))
     assert len(top) <= 8, top
-    undocumented = [str(p.relative_to(SRC)) for p in (SRC / "avemo").rglob("*.py") if ast.get_docstring(ast.parse(p.read_text())) is None]
+    undocumented = [
+        str(p.relative_to(SRC))
+        for p in (SRC / "avemo").rglob("*.py")
+        if ast.get_docstring(ast.parse(p.read_text())) is None
+    ]
     assert undocumented == []
 
 

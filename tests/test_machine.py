@@ -2,10 +2,10 @@
 
 import pytest
 import yaml
-from helpers import REPO_ROOT
 
 from avemo import machine
 from avemo.errors import UserError
+from helpers import REPO_ROOT
 
 
 def test_jobs_come_from_the_environment(monkeypatch):
@@ -27,8 +27,15 @@ def test_loader_workers_amp_and_batch_size_read_the_environment_and_a_flag_wins(
     assert machine.amp_mode() == "cuda" and machine.inference_batch_size() == 64 and 0 <= machine.loader_workers() <= 8
 
 
-@pytest.mark.parametrize("variable, value, call", [("AVEMO_JOBS", "many", machine.default_jobs), ("AVEMO_LOADER_WORKERS", "-1", machine.loader_workers),
-                                                   ("AVEMO_AMP", "fp8", machine.amp_mode), ("AVEMO_BATCH_SIZE", "0", machine.inference_batch_size)])
+@pytest.mark.parametrize(
+    "variable, value, call",
+    [
+        ("AVEMO_JOBS", "many", machine.default_jobs),
+        ("AVEMO_LOADER_WORKERS", "-1", machine.loader_workers),
+        ("AVEMO_AMP", "fp8", machine.amp_mode),
+        ("AVEMO_BATCH_SIZE", "0", machine.inference_batch_size),
+    ],
+)
 def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch, variable, value, call):
     monkeypatch.setenv(variable, value)
     with pytest.raises(UserError, match=variable) as err:

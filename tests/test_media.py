@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from helpers import run_ffmpeg
 
 from avemo.preprocess import media
+from helpers import run_ffmpeg
 
 
 def _native_audio_seconds(path) -> float:
@@ -49,7 +49,10 @@ def test_frame_position_picks_by_frame_count(real_clip):
         media.middle_frame(real_clip, 1.5)
 
 
-@pytest.mark.parametrize("name", ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1005_DFA_ANG_XX.flv", "1007_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"])
+@pytest.mark.parametrize(
+    "name",
+    ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1005_DFA_ANG_XX.flv", "1007_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"],
+)
 def test_damaged_audio_raises_media_error_with_reason(bad_clips_dir, name):
     from helpers import BAD_INPUTS
 
@@ -57,7 +60,10 @@ def test_damaged_audio_raises_media_error_with_reason(bad_clips_dir, name):
         media.decode_audio(bad_clips_dir / name, 16000)
 
 
-@pytest.mark.parametrize("name", ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1006_DFA_SAD_XX.flv", "1008_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"])
+@pytest.mark.parametrize(
+    "name",
+    ["1002_DFA_ANG_XX.flv", "1003_DFA_HAP_XX.flv", "1006_DFA_SAD_XX.flv", "1008_DFA_HAP_XX.flv", "1009_DFA_ANG_XX.flv"],
+)
 def test_damaged_video_raises_media_error_with_reason(bad_clips_dir, name):
     from helpers import BAD_INPUTS
 

@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from helpers import reason_of, tiny
 from PIL import Image
 
 from avemo.preprocess import spectrogram as features
 from avemo.preprocess.clipindex import read_index
+from helpers import reason_of, tiny
 
 
 def test_spectrograms_have_the_shape_and_range_the_params_give(real_run):

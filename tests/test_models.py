@@ -3,14 +3,20 @@
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_PARAMS, merged_params, run_stage, write_params
 from PIL import Image
 
-from avemo.modeling.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
 from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
 from avemo.modeling.classifiers import AVClassifier, build_model, model_config
-from avemo.modeling.encoders import Encoder, MissingWeightsError, build_encoder, efficientnet_lite0_weights_file, first_conv
+from avemo.modeling.encoders import (
+    Encoder,
+    MissingWeightsError,
+    build_encoder,
+    efficientnet_lite0_weights_file,
+    first_conv,
+)
+from avemo.modeling.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
 from avemo.params import ARCHS
+from helpers import TINY_PARAMS, merged_params, run_stage, write_params
 
 CLASSES = ["ANG", "HAP", "SAD"]
 ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False}
@@ -50,18 +56,31 @@ def test_missing_torchvision_weights_offline_name_the_file_the_url_and_where_to_
     with pytest.raises(MissingWeightsError) as error:
         build_encoder("vgg16", pretrained=True)
     expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
-    assert f"put that file at {expected}" in str(error.value) and "https://download.pytorch.org/models/vgg16-397923af.pth" in str(error.value)
+    assert f"put that file at {expected}" in str(
+        error.value
+    ) and "https://download.pytorch.org/models/vgg16-397923af.pth" in str(error.value)
     assert "pretrained: false" in str(error.value) and not expected.exists()
 
 
 def test_a_resnet18_run_offline_without_cached_weights_ends_in_one_line(tmp_path):
     params = merged_params({"encoder": {"arch": "resnet18", "pretrained": True, "image_size": 32}})
     write_params(tmp_path / "params.yaml", params)
-    done = run_stage("embed", "--params", str(tmp_path / "params.yaml"), cwd=tmp_path,
-                     env={"TORCH_HOME": str(tmp_path / "torch"), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"})
+    done = run_stage(
+        "embed",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        cwd=tmp_path,
+        env={
+            "TORCH_HOME": str(tmp_path / "torch"),
+            "https_proxy": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        },
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("embed: encoder.arch resnet18 needs its ImageNet weights resnet18-f37072fd.pth"), lines
+    assert len(lines) == 1 and lines[0].startswith(
+        "embed: encoder.arch resnet18 needs its ImageNet weights resnet18-f37072fd.pth"
+    ), lines
 
 
 def test_torchvision_weights_are_read_from_the_hub_cache(tmp_path, monkeypatch):
@@ -82,7 +101,9 @@ def test_unknown_arch_is_refused():
 
 @pytest.mark.parametrize("fusion", ["concat", "mean"])
 def test_av_model_has_one_encoder_and_works_with_a_missing_modality(fusion):
-    model = build_model(model_config("av", PRETRAINED, CLASSES, TRAIN, {"method": fusion, "modality_dropout": 0.5}), pretrained=True).eval()
+    model = build_model(
+        model_config("av", PRETRAINED, CLASSES, TRAIN, {"method": fusion, "modality_dropout": 0.5}), pretrained=True
+    ).eval()
     assert sum(isinstance(m, Encoder) for m in model.modules()) == 1
     audio, video = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)
     with torch.no_grad():
@@ -100,7 +121,9 @@ def test_av_model_has_one_encoder_and_works_with_a_missing_modality(fusion):
 
 
 def test_av_model_encodes_both_modalities_in_one_pass():
-    model = build_model(model_config("av", ENCODER, CLASSES, TRAIN, {"method": "concat", "modality_dropout": 0.0})).eval()
+    model = build_model(
+        model_config("av", ENCODER, CLASSES, TRAIN, {"method": "concat", "modality_dropout": 0.0})
+    ).eval()
     calls = []
     model.encoder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
     with torch.no_grad():
@@ -121,7 +144,9 @@ def test_modality_dropout_hides_one_modality_only_in_training():
 
 
 def test_checkpoint_bytes_do_not_depend_on_the_run(tmp_path):
-    config = model_config("audio", PRETRAINED, CLASSES, {**TRAIN, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
+    config = model_config(
+        "audio", PRETRAINED, CLASSES, {**TRAIN, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3}
+    )
     model = build_model(config, pretrained=True).eval()
     # torch.save into a file names the zip's folder after the (temporary, per-process) file name
     first = save_checkpoint(tmp_path / "audio.pt", model, config, {"best_epoch": 3}).read_bytes()
@@ -130,7 +155,13 @@ def test_checkpoint_bytes_do_not_depend_on_the_run(tmp_path):
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
-    config = model_config("av", PRETRAINED, CLASSES, {**TRAIN, "head_hidden": 16, "dropout": 0.1}, {"method": "concat", "modality_dropout": 0.3})
+    config = model_config(
+        "av",
+        PRETRAINED,
+        CLASSES,
+        {**TRAIN, "head_hidden": 16, "dropout": 0.1},
+        {"method": "concat", "modality_dropout": 0.3},
+    )
     model = build_model(config, pretrained=True).eval()
     path = save_checkpoint(tmp_path / "av.pt", model, config, {"best_epoch": 3})
     raw = torch.load(path, weights_only=True)

@@ -2,9 +2,9 @@
 
 import pytest
 import yaml
-from helpers import REPO_ROOT, merged_params, run_stage, write_params
 
 from avemo.params import SCHEMA, ParamsError, main, read_params, violations
+from helpers import REPO_ROOT, merged_params, run_stage, write_params
 
 # (stage, key, bad value, words the one line must hold): the issue's list, then what the schema adds.
 BAD_VALUES = [
@@ -37,7 +37,9 @@ def fake_torch(tmp_path_factory):
     params before the slow imports."""
     folder = tmp_path_factory.mktemp("fake_torch")
     (folder / "torch").mkdir()
-    (folder / "torch" / "__init__.py").write_text('raise ImportError("torch was imported before the params were checked")\n')
+    (folder / "torch" / "__init__.py").write_text(
+        'raise ImportError("torch was imported before the params were checked")\n'
+    )
     return folder
 
 
@@ -81,7 +83,10 @@ def test_check_lists_every_violation_and_cross_field_rules(tmp_path, capsys):
     write_params(tmp_path / "params.yaml", {k: v for k, v in params.items() if k != "extra"})
     assert main(["--check", "--params", str(tmp_path / "params.yaml")]) == 1
     err = capsys.readouterr().err
-    assert "melspec.fmax must be at most half of audio.sample_rate" in err and "train.freeze_encoder: true needs encoder.pretrained: true" in err
+    assert (
+        "melspec.fmax must be at most half of audio.sample_rate" in err
+        and "train.freeze_encoder: true needs encoder.pretrained: true" in err
+    )
 
 
 def test_read_params_returns_the_sections_and_refuses_the_first_violation(tmp_path):

@@ -9,12 +9,34 @@ import subprocess
 
 import pytest
 import yaml
+
 from avemo.dvcdeps import code_closure, stage_scripts
 from helpers import REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, dvc, git, make_repo_copy
 
-ALL_STAGES = ["sample", "list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop",
-              "split", "embed", "train_audio", "train_video", "train_av", "eval_cross", "report"]
-CROSS_KEYS = ["audio_on_audio", "audio_on_faces", "video_on_faces", "video_on_audio", "av_on_both", "av_on_audio_only", "av_on_faces_only"]
+ALL_STAGES = [
+    "sample",
+    "list_clips",
+    "extract_audio",
+    "melspec",
+    "extract_middle_frame",
+    "face_crop",
+    "split",
+    "embed",
+    "train_audio",
+    "train_video",
+    "train_av",
+    "eval_cross",
+    "report",
+]
+CROSS_KEYS = [
+    "audio_on_audio",
+    "audio_on_faces",
+    "video_on_faces",
+    "video_on_audio",
+    "av_on_both",
+    "av_on_audio_only",
+    "av_on_faces_only",
+]
 TRACKED_RESULTS = ["metrics", "dvclive", "plots", "reports"]  # git-tracked outputs: metrics, plot data, the report
 
 # Enough actors for three parts; lr differs from the 0.001 the test sets with `dvc exp run -S lr=0.001`.
@@ -51,7 +73,11 @@ def readme_command(prefix: str) -> list[str]:
     """The README's line that starts with `prefix`, split as a shell would."""
     import shlex
 
-    lines = [line.split("#")[0].strip() for line in (REPO_ROOT / "README.md").read_text().splitlines() if line.startswith(prefix)]
+    lines = [
+        line.split("#")[0].strip()
+        for line in (REPO_ROOT / "README.md").read_text().splitlines()
+        if line.startswith(prefix)
+    ]
     assert lines, f"README.md has no line starting with {prefix!r}"
     return shlex.split(lines[0])
 
@@ -110,7 +136,10 @@ def test_full_pipeline_under_dvc(tmp_path):
     # A fresh clone (no DVC cache, no remote) reproduces the committed metrics and plot data byte for byte.
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
-    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {"eval_cross", "report"}  # their inputs reproduced byte for byte
+    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {
+        "eval_cross",
+        "report",
+    }  # their inputs reproduced byte for byte
     assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
     dvc(clone, "repro", "--force", "eval_cross")
     assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
@@ -143,4 +172,6 @@ def test_full_pipeline_under_dvc(tmp_path):
     set_param(clone, "margin: 0.2", "margin: 0.35")
     margin = dvc(clone, "repro")
     # split and embed rerun (they read the faces) and give the audio features unchanged: train_audio stays.
-    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross", "report"}, margin.stdout
+    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross", "report"}, (
+        margin.stdout
+    )

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO_ROOT, dvc, make_repo_copy
 from PIL import Image
+
+from helpers import REPO_ROOT, dvc, make_repo_copy
 
 TEMPLATE_DIR = REPO_ROOT / "dvc_template"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -52,8 +53,9 @@ def test_the_configured_template_inlines_the_pinned_builds_unchanged():
     assert '<meta charset="utf-8">' in page  # the builds hold non-ASCII text
 
     inlined = build.scripts(page)
-    assert [(a["data-package"], a["data-version"], a["data-sha256"]) for a, _ in inlined] == \
-        [(name, version, digest) for name, version, _, digest in build.PACKAGES]
+    assert [(a["data-package"], a["data-version"], a["data-sha256"]) for a, _ in inlined] == [
+        (name, version, digest) for name, version, _, digest in build.PACKAGES
+    ]
     for attributes, code in inlined:  # byte for byte the npm build of the pinned version
         assert hashlib.sha256(code.encode("utf-8")).hexdigest() == attributes["data-sha256"], attributes["data-package"]
         assert not [p for p in build.DVC_PLACEHOLDERS if p in code]  # DVC would replace it inside the code
@@ -79,8 +81,10 @@ def browser() -> str:
     """Chromium or Chrome: $AVEMO_CHROMIUM, or the first of BROWSERS on PATH (.ci/run installs Debian's chromium)."""
     found = os.environ.get("AVEMO_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
     if not found:
-        pytest.skip(f"no headless browser found (none of {', '.join(BROWSERS)} on PATH, AVEMO_CHROMIUM unset; "
-                    "`apt-get install -y chromium`): the offline page is not opened")
+        pytest.skip(
+            f"no headless browser found (none of {', '.join(BROWSERS)} on PATH, AVEMO_CHROMIUM unset; "
+            "`apt-get install -y chromium`): the offline page is not opened"
+        )
     return found
 
 
@@ -90,13 +94,33 @@ def open_offline(browser: str, page: Path, work: Path) -> tuple[str, np.ndarray,
     Returns the DOM after the scripts ran, a screenshot (RGB array) and the browser's log (console messages)."""
     shot = work / f"{page.parent.name}.png"
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={work / ('profile-' + page.parent.name)}",
-         "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
-         "--disable-background-networking", "--disable-component-update",
-         "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-         "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--window-size=1200,4000",
-         "--virtual-time-budget=15000", f"--screenshot={shot}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=180,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={work / ('profile-' + page.parent.name)}",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-sync",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=1200,4000",
+            "--virtual-time-budget=15000",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0 and shot.is_file(), done.stderr[-3000:]
     return done.stdout, np.asarray(Image.open(shot).convert("RGB")).astype(int), done.stderr

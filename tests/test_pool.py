@@ -2,10 +2,10 @@ import errno
 import hashlib
 
 import pytest
-from helpers import run_preprocessing
 
 from avemo.preprocess import pool
 from avemo.preprocess.clipindex import ClipFailure, ClipResult, read_index
+from helpers import run_preprocessing
 
 
 def _square(state, clip, value):
@@ -56,7 +56,11 @@ def test_run_and_index_writes_every_clip_with_the_carried_failures(tmp_path):
 
 
 def _digests(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow

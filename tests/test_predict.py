@@ -10,14 +10,14 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import SRC, TINY_PARAMS, dvc, make_repo_copy, run_ffmpeg
 from PIL import Image
 
 from avemo.__main__ import main
-from avemo.preprocess.clipindex import read_index, read_settings
-from avemo.modeling.inputs import face_input, spectrogram_input
 from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
+from avemo.modeling.inputs import face_input, spectrogram_input
 from avemo.predict import ClipReader, class_probabilities, load_models
+from avemo.preprocess.clipindex import read_index, read_settings
+from helpers import SRC, TINY_PARAMS, dvc, make_repo_copy, run_ffmpeg
 
 CLASSES = ["ANG", "HAP", "SAD"]  # the order training gives (sorted)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
@@ -50,12 +50,31 @@ def odd_clips(tmp_path_factory, real_clips_dir):
     (grey) picture with the real voice, and two damaged files."""
     folder = tmp_path_factory.mktemp("odd clips")
     happy = str(real_clips_dir / "1001_DFA_HAP_XX.flv")
-    clips = {name: folder / name for name in ("my clip.mp4", "no audio.flv", "no video.flv", "grey.mp4", "empty.flv", "notes.flv")}
+    clips = {
+        name: folder / name
+        for name in ("my clip.mp4", "no audio.flv", "no video.flv", "grey.mp4", "empty.flv", "notes.flv")
+    }
     run_ffmpeg("-i", happy, "-c:v", "mpeg4", "-c:a", "aac", str(clips["my clip.mp4"]))
     run_ffmpeg("-i", happy, "-c", "copy", "-an", str(clips["no audio.flv"]))
     run_ffmpeg("-i", happy, "-c", "copy", "-vn", "-f", "flv", str(clips["no video.flv"]))
-    run_ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=480x360:r=30:d=2.5", "-i", happy, "-map", "0:v", "-map", "1:a",
-               "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(clips["grey.mp4"]))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=480x360:r=30:d=2.5",
+        "-i",
+        happy,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(clips["grey.mp4"]),
+    )
     clips["empty.flv"].write_bytes(b"")
     clips["notes.flv"].write_text("not a video, whatever its name\n")
     return clips
@@ -71,13 +90,24 @@ def test_text_output_one_line_per_real_clip_with_every_probability(capsys, predi
         name, rest = line.split(": ", 1)
         emotion, *pairs = rest.split()
         probabilities = dict(zip(pairs[::2], map(float, pairs[1::2])))
-        assert name == str(clip) and list(probabilities) == CLASSES and emotion == max(probabilities, key=probabilities.get)
+        assert (
+            name == str(clip)
+            and list(probabilities) == CLASSES
+            and emotion == max(probabilities, key=probabilities.get)
+        )
         assert abs(sum(probabilities.values()) - 1) <= 0.002  # three rounded decimals
     assert "AV model, 2 checkpoints" in err and "s a clip" in err
 
 
-def test_json_damaged_files_get_their_reason_and_a_non_zero_exit_the_others_are_predicted(capsys, predict_models, real_clips_dir, odd_clips):
-    clips = [*sorted(real_clips_dir.glob("*.flv")), odd_clips["empty.flv"], odd_clips["notes.flv"], odd_clips["my clip.mp4"]]
+def test_json_damaged_files_get_their_reason_and_a_non_zero_exit_the_others_are_predicted(
+    capsys, predict_models, real_clips_dir, odd_clips
+):
+    clips = [
+        *sorted(real_clips_dir.glob("*.flv")),
+        odd_clips["empty.flv"],
+        odd_clips["notes.flv"],
+        odd_clips["my clip.mp4"],
+    ]
     status, entries = predict_json(capsys, *clips, "--model", predict_models["av"])
     assert status == 1
     assert [e["clip"] for e in entries] == [str(c) for c in clips]
@@ -101,7 +131,9 @@ def test_inputs_are_the_pipeline_stages_outputs_for_the_same_settings(real_run):
             assert np.array_equal(np.asarray(face.image), np.asarray(stage_face))
         assert face.status == face_index.at[clip, "status"]
         inputs = reader.inputs(path)
-        assert torch.equal(inputs.images["audio"][0], spectrogram_input(out / "melspec" / f"{clip}.npy", 32, spectrograms["top_db"]))
+        assert torch.equal(
+            inputs.images["audio"][0], spectrogram_input(out / "melspec" / f"{clip}.npy", 32, spectrograms["top_db"])
+        )
         assert torch.equal(inputs.images["video"][0], face_input(out / "faces" / f"{clip}.png", 32))
 
 
@@ -128,7 +160,9 @@ def test_the_av_model_predicts_from_one_modality_and_says_which_is_missing(capsy
     assert status == 0
     assert_predicted(no_audio, missing=["audio"])
     assert_predicted(no_video, missing=["video"])
-    assert no_audio["notes"] == ["audio missing: no audio track"] and no_video["notes"] == ["video missing: no video track"]
+    assert no_audio["notes"] == ["audio missing: no audio track"] and no_video["notes"] == [
+        "video missing: no video track"
+    ]
     status, out, _ = predict(capsys, *clips, "--model", predict_models["av"])
     assert status == 0 and out.splitlines()[0].endswith("[audio missing: no audio track]")
     assert out.splitlines()[1].endswith("[video missing: no video track]")
@@ -152,9 +186,13 @@ def test_no_face_follows_the_checkpoints_fallback(capsys, predict_models, odd_cl
 def test_a_folder_predicts_the_mean_of_its_checkpoints(capsys, predict_models, real_clip):
     folder = predict_models["av"]
     _, (mean,) = predict_json(capsys, real_clip, "--model", folder)
-    each = [predict_json(capsys, real_clip, "--model", path)[1][0]["probabilities"] for path in sorted(folder.glob("*.pt"))]
+    each = [
+        predict_json(capsys, real_clip, "--model", path)[1][0]["probabilities"] for path in sorted(folder.glob("*.pt"))
+    ]
     assert len(each) == 2
-    assert np.allclose(list(mean["probabilities"].values()), np.mean([list(p.values()) for p in each], axis=0), atol=1e-12)
+    assert np.allclose(
+        list(mean["probabilities"].values()), np.mean([list(p.values()) for p in each], axis=0), atol=1e-12
+    )
 
 
 def test_the_shared_frozen_backbone_gives_the_models_own_forward_pass(predict_models, real_clip):
@@ -162,7 +200,9 @@ def test_the_shared_frozen_backbone_gives_the_models_own_forward_pass(predict_mo
     assert models.frozen
     images = ClipReader(models.config).inputs(real_clip).images
     with torch.no_grad():
-        forward = torch.softmax(models.models[0](audio=images["audio"], video=images["video"]).double(), dim=1)[0].numpy()
+        forward = torch.softmax(models.models[0](audio=images["audio"], video=images["video"]).double(), dim=1)[
+            0
+        ].numpy()
     assert np.allclose(class_probabilities(models, images), forward, atol=1e-6)
 
 
@@ -171,8 +211,16 @@ def test_help_explains_the_arguments_and_the_output(capsys):
         main(["predict", "--help"])
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    for expected in ("CLIP", "--model", "mean over all its checkpoints, every fold and seed", "--json", '"missing"',
-                     "softmax", "centre crop", "Exit status"):
+    for expected in (
+        "CLIP",
+        "--model",
+        "mean over all its checkpoints, every fold and seed",
+        "--json",
+        '"missing"',
+        "softmax",
+        "centre crop",
+        "Exit status",
+    ):
         assert expected in text, expected
 
 
@@ -182,8 +230,12 @@ def test_a_model_that_cannot_be_loaded_is_one_line(capsys, tmp_path, predict_mod
     (tmp_path / "mixed").mkdir()
     for kind in ("audio", "av"):
         shutil.copyfile(predict_models[kind] / "fold0_seed0.pt", tmp_path / "mixed" / f"{kind}.pt")
-    for model, expected in ((tmp_path / "nothing", "no such checkpoint file or folder"), (tmp_path / "empty", "no checkpoint (*.pt)"),
-                            (tmp_path / "notes.pt", "cannot load it as an avemo checkpoint"), (tmp_path / "mixed", "av.pt: its kind, preprocessing")):
+    for model, expected in (
+        (tmp_path / "nothing", "no such checkpoint file or folder"),
+        (tmp_path / "empty", "no checkpoint (*.pt)"),
+        (tmp_path / "notes.pt", "cannot load it as an avemo checkpoint"),
+        (tmp_path / "mixed", "av.pt: its kind, preprocessing"),
+    ):
         status, out, err = predict(capsys, real_clip, "--model", model)
         assert status == 1 and out == "" and len(err.splitlines()) == 1 and expected in err, err
 
@@ -191,13 +243,22 @@ def test_a_model_that_cannot_be_loaded_is_one_line(capsys, tmp_path, predict_mod
 @pytest.mark.slow
 def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir):
     """The AV models `dvc repro` trains (3 folds, one seed), their settings those of the run's melspec and face_crop."""
-    params = {**TINY_PARAMS, "sample": {**TINY_PARAMS["sample"], "actors": 5}, "train": {**TINY_PARAMS["train"], "seeds": [0]}}
+    params = {
+        **TINY_PARAMS,
+        "sample": {**TINY_PARAMS["sample"], "actors": 5},
+        "train": {**TINY_PARAMS["train"], "seeds": [0]},
+    }
     repo = make_repo_copy(tmp_path / "repo", params)
     dvc(repo, "repro", "train_av")
     clips = sorted(real_clips_dir.glob("*.flv"))
     (tmp_path / "broken.flv").write_bytes(clips[0].read_bytes()[:2000])  # its header only
-    done = subprocess.run([sys.executable, "-m", "avemo", "predict", "--json", *map(str, clips), str(tmp_path / "broken.flv")],
-                          capture_output=True, text=True, env=ENV, cwd=repo)  # --model: models/av
+    done = subprocess.run(
+        [sys.executable, "-m", "avemo", "predict", "--json", *map(str, clips), str(tmp_path / "broken.flv")],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=repo,
+    )  # --model: models/av
     assert done.returncode == 1, done.stderr
     entries = json.loads(done.stdout)
     assert "3 checkpoints in models/av" in done.stderr
@@ -206,7 +267,10 @@ def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir):
     assert set(entries[6]) == {"clip", "error"}
 
     models = load_models(repo / "models" / "av")
-    assert models.config["preprocessing"] == {"audio": read_settings(repo / "data" / "melspec"), "video": read_settings(repo / "data" / "faces")}
+    assert models.config["preprocessing"] == {
+        "audio": read_settings(repo / "data" / "melspec"),
+        "video": read_settings(repo / "data" / "faces"),
+    }
     reader = ClipReader(models.config)
     sample = read_index(repo / "data" / "faces")["clip"].iloc[0]
     source = repo / "data" / "sample" / "VideoFlash" / f"{sample}.flv"

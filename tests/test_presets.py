@@ -5,9 +5,9 @@ presets do not set) so that it fits the CPU."""
 import json
 
 import pytest
-from helpers import REPO_ROOT, TINY_PARAMS, dvc, make_repo_copy
 
 from avemo.params import violations
+from helpers import REPO_ROOT, TINY_PARAMS, dvc, make_repo_copy
 
 PRESETS = sorted((REPO_ROOT / "presets").glob("*.args"))
 SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
@@ -57,10 +57,16 @@ def cached_vgg16(tmp_path_factory):
 @pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
 def test_a_preset_runs_on_the_sample(tmp_path, preset, cached_vgg16):
     overrides = ["train.epochs=1" if o.startswith("train.epochs=") else o for o in overrides_of(preset)]
-    base = {**TINY_PARAMS, "sample": {**TINY_PARAMS["sample"], "actors": 5, "emotions": SIX, "levels": ["LO", "MD", "HI"]},
-            "split": {**TINY_PARAMS["split"], "folds": 3}, "train": {**TINY_PARAMS["train"], "seeds": [0]}}
+    base = {
+        **TINY_PARAMS,
+        "sample": {**TINY_PARAMS["sample"], "actors": 5, "emotions": SIX, "levels": ["LO", "MD", "HI"]},
+        "split": {**TINY_PARAMS["split"], "folds": 3},
+        "train": {**TINY_PARAMS["train"], "seeds": [0]},
+    }
     repo = make_repo_copy(tmp_path / "repo", base)
-    done = dvc(repo, "exp", "run", *[arg for o in overrides for arg in ("-S", o)], env={"TORCH_HOME": str(cached_vgg16)})
+    done = dvc(
+        repo, "exp", "run", *[arg for o in overrides for arg in ("-S", o)], env={"TORCH_HOME": str(cached_vgg16)}
+    )
     assert "Running stage 'eval_cross'" in done.stdout, done.stdout
     cross = json.loads((repo / "metrics" / "eval_cross.json").read_text())
     assert cross["av_on_both"]["repeats"] == 3

@@ -35,10 +35,13 @@ def test_user_errors_give_one_line(tmp_path, capsys, case):
     status, out, err = run_avemo(capsys, "fetch", str(dest), "--base-url", url, *SELECT_SIX, "--retries", "0", *extra)
     assert status == 1
     assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err, err  # the start line, then the error
-    expected = {"unknown code": "unknown emotion ['JOY']",
-                "unknown actor": "unknown actor 1200; CREMA-D's actors are 1001-1091",
-                "DEST is a file": "exists and is not a folder", "unreachable server": "cannot reach http://127.0.0.1:",
-                "not http": "--base-url must be an http:// or https:// address"}[case]
+    expected = {
+        "unknown code": "unknown emotion ['JOY']",
+        "unknown actor": "unknown actor 1200; CREMA-D's actors are 1001-1091",
+        "DEST is a file": "exists and is not a folder",
+        "unreachable server": "cannot reach http://127.0.0.1:",
+        "not http": "--base-url must be an http:// or https:// address",
+    }[case]
     assert err.strip().splitlines()[-1].startswith("avemo fetch: ") and expected in err, err
 
 
@@ -52,8 +55,20 @@ def test_help_lists_the_commands_and_explains_fetch():
     fetch_help = python_m_avemo("fetch", "--help")
     out, _ = fetch_help.communicate(timeout=60)
     assert fetch_help.returncode == 0
-    for flag in ("DEST", "--base-url", "--folders", "--actors", "--sentences", "--emotions", "--levels", "--jobs",
-                 "--retries", "--timeout", "--no-demographics", "--dry-run"):
+    for flag in (
+        "DEST",
+        "--base-url",
+        "--folders",
+        "--actors",
+        "--sentences",
+        "--emotions",
+        "--levels",
+        "--jobs",
+        "--retries",
+        "--timeout",
+        "--no-demographics",
+        "--dry-run",
+    ):
         assert flag in out, flag
     flat = " ".join(out.split())
     assert DEFAULT_BASE_URL in flat

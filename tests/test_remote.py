@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 import yaml
+
 from helpers import TINY_PARAMS, dvc, git, make_repo_copy
 
 PARAMS = {**TINY_PARAMS, "sample": {**TINY_PARAMS["sample"], "actors": 5}}
@@ -66,7 +67,9 @@ def test_a_second_clone_gets_every_output_from_a_remote(tmp_path):
     subprocess.run(["git", "clone", "-q", str(a), str(b)], check=True)
     assert "storage" in dvc(b, "remote", "list").stdout
     missing = dvc(b, "checkout", check=False)
-    assert missing.returncode != 0 and "Is your cache up to date?" in missing.stdout + missing.stderr  # as a new user saw
+    assert (
+        missing.returncode != 0 and "Is your cache up to date?" in missing.stdout + missing.stderr
+    )  # as a new user saw
     dvc(b, "pull")
     assert json.loads(dvc(b, "status", "--json").stdout) == {}
     assert ran(dvc(b, "repro").stdout) == []  # nothing to recompute

@@ -4,11 +4,11 @@ import json
 
 import pandas as pd
 import pytest
-from helpers import CLASSES, assert_report_equals_metrics
 from PIL import Image
 
 from avemo.evaluation.crosstest import CROSS_TESTS
 from avemo.evaluation.report import write_report
+from helpers import CLASSES, assert_report_equals_metrics
 
 
 @pytest.fixture
@@ -16,27 +16,60 @@ def run(tmp_path):
     """Metrics, predictions, composition and curves as the stages write them, for 3 classes and 2 repeats."""
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    cross = {key: {"accuracy": 0.5 + i / 100, "accuracy_std": 0.01 * i, "accuracy_ci95": [0.4, 0.6 + i / 100], "macro_f1": 0.45,
-                   "uar": 0.5, "repeats": 2, "n": 3.0, "chance_p_value": 0.2 if "faces" in key and "audio" in key else 0.0001}
-             for i, key in enumerate(CROSS_TESTS)}
-    cross["av_vs_best_single"] = {"best_single": "video", "difference": 0.05, "difference_ci95": [0.01, 0.09], "p_value": 0.03, "pairs": 6}
-    cross["human"] = {"clips_rated": 3, **{g: {"accuracy": 0.5, "accuracy_ties_shared": 0.6} for g in ("voice", "face", "audiovisual")}}
+    cross = {
+        key: {
+            "accuracy": 0.5 + i / 100,
+            "accuracy_std": 0.01 * i,
+            "accuracy_ci95": [0.4, 0.6 + i / 100],
+            "macro_f1": 0.45,
+            "uar": 0.5,
+            "repeats": 2,
+            "n": 3.0,
+            "chance_p_value": 0.2 if "faces" in key and "audio" in key else 0.0001,
+        }
+        for i, key in enumerate(CROSS_TESTS)
+    }
+    cross["av_vs_best_single"] = {
+        "best_single": "video",
+        "difference": 0.05,
+        "difference_ci95": [0.01, 0.09],
+        "p_value": 0.03,
+        "pairs": 6,
+    }
+    cross["human"] = {
+        "clips_rated": 3,
+        **{g: {"accuracy": 0.5, "accuracy_ties_shared": 0.6} for g in ("voice", "face", "audiovisual")},
+    }
     (metrics / "eval_cross.json").write_text(json.dumps(cross))
     (metrics / "split.json").write_text(json.dumps({"folds": 2, "clips": 6, "actors": 4, "actors_in_two_parts": 0}))
-    predictions = pd.DataFrame([{"comparison": key, "fold": 0, "seed": 0, "clip": f"c{i}", "actor": 1001, "true": true, "predicted": "ANG"}
-                                for key in CROSS_TESTS for i, true in enumerate(CLASSES)])  # HAP and SAD never predicted
-    composition = pd.DataFrame([{"group": f"fold 0 {part} {name}", "count": 1, "of": of, "fold": 0, "part": part, "name": name}
-                                for part in ("train", "validation", "test") for name, of in (("ANG", "clips"), ("Male", "actors"))])
+    predictions = pd.DataFrame(
+        [
+            {"comparison": key, "fold": 0, "seed": 0, "clip": f"c{i}", "actor": 1001, "true": true, "predicted": "ANG"}
+            for key in CROSS_TESTS
+            for i, true in enumerate(CLASSES)
+        ]
+    )  # HAP and SAD never predicted
+    composition = pd.DataFrame(
+        [
+            {"group": f"fold 0 {part} {name}", "count": 1, "of": of, "fold": 0, "part": part, "name": name}
+            for part in ("train", "validation", "test")
+            for name, of in (("ANG", "clips"), ("Male", "actors"))
+        ]
+    )
     live = {}
     for kind in ("audio", "video", "av"):
         folder = tmp_path / "dvclive" / f"train_{kind}"
         for part in ("train", "val"):
             (folder / "plots" / "metrics" / part).mkdir(parents=True)
             for name in ("loss", "accuracy"):
-                (folder / "plots" / "metrics" / part / f"{name}.tsv").write_text("step\t" + name + "\n1\t0.9\n2\t0.5\n3\t0.6\n")
+                (folder / "plots" / "metrics" / part / f"{name}.tsv").write_text(
+                    "step\t" + name + "\n1\t0.9\n2\t0.5\n3\t0.6\n"
+                )
         (folder / "repeats.csv").write_text("fold,seed,best_epoch,epochs_run\n0,0,2,3\n")
         live[kind] = folder
-    report = write_report(tmp_path / "reports", metrics_dir=metrics, predictions=predictions, composition=composition, live_dirs=live)
+    report = write_report(
+        tmp_path / "reports", metrics_dir=metrics, predictions=predictions, composition=composition, live_dirs=live
+    )
     return report, cross
 
 
@@ -65,8 +98,19 @@ def test_a_rerun_gives_the_same_bytes(run, tmp_path):
     report, _ = run
     first = {p.name: p.read_bytes() for p in report.parent.iterdir()}
     metrics, live = tmp_path / "metrics", {k: tmp_path / "dvclive" / f"train_{k}" for k in ("audio", "video", "av")}
-    predictions = pd.DataFrame([{"comparison": key, "fold": 0, "seed": 0, "clip": f"c{i}", "actor": 1001, "true": true, "predicted": "ANG"}
-                                for key in CROSS_TESTS for i, true in enumerate(CLASSES)])
-    composition = pd.DataFrame([{"group": "fold 0 test ANG", "count": 1, "of": "clips", "fold": 0, "part": "test", "name": "ANG"}])
-    again = write_report(tmp_path / "again", metrics_dir=metrics, predictions=predictions, composition=composition, live_dirs=live)
-    assert {p.name: p.read_bytes() for p in again.parent.iterdir() if p.suffix == ".png"} == {k: v for k, v in first.items() if k.endswith(".png")}
+    predictions = pd.DataFrame(
+        [
+            {"comparison": key, "fold": 0, "seed": 0, "clip": f"c{i}", "actor": 1001, "true": true, "predicted": "ANG"}
+            for key in CROSS_TESTS
+            for i, true in enumerate(CLASSES)
+        ]
+    )
+    composition = pd.DataFrame(
+        [{"group": "fold 0 test ANG", "count": 1, "of": "clips", "fold": 0, "part": "test", "name": "ANG"}]
+    )
+    again = write_report(
+        tmp_path / "again", metrics_dir=metrics, predictions=predictions, composition=composition, live_dirs=live
+    )
+    assert {p.name: p.read_bytes() for p in again.parent.iterdir() if p.suffix == ".png"} == {
+        k: v for k, v in first.items() if k.endswith(".png")
+    }

@@ -6,10 +6,18 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from helpers import DEFAULT_PARAMS, REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 from avemo.corpus.clips import CLIP_COLUMNS, read_clip_list
-from avemo.corpus.splits import PARTS, SplitError, group_sizes, make_split, read_published_split, read_split, stratified_actor_split
+from avemo.corpus.splits import (
+    PARTS,
+    SplitError,
+    group_sizes,
+    make_split,
+    read_published_split,
+    read_split,
+    stratified_actor_split,
+)
+from helpers import DEFAULT_PARAMS, REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 SPLIT = DEFAULT_PARAMS["split"]  # params.yaml's
@@ -17,12 +25,27 @@ ONE_SPLIT = {**SPLIT, "scheme": "actors", "folds": 1, "fractions": FRACTIONS}
 EMOTIONS = ("ANG", "HAP", "SAD")
 
 
-def clip_list(actors: int = 20, sentences: int = 2, sex=lambda a: "Female" if a % 2 else "Male", extra_rows=()) -> pd.DataFrame:
+def clip_list(
+    actors: int = 20, sentences: int = 2, sex=lambda a: "Female" if a % 2 else "Male", extra_rows=()
+) -> pd.DataFrame:
     """A clip list like list_clips writes: every actor speaks every emotion `sentences` times."""
     rows = [
-        {"clip": f"{1001 + a}_{s}_{e}_XX", "file": f"{1001 + a}_{s}_{e}_XX.flv", "path": f"raw/{1001 + a}_{s}_{e}_XX.flv", "actor": 1001 + a, "sentence": s, "emotion": e,
-         "level": "XX", "sex": sex(a), "age": 30, "status": "ok", "reason": ""}
-        for a in range(actors) for s in ("IEO", "TIE", "IOM")[:sentences] for e in EMOTIONS
+        {
+            "clip": f"{1001 + a}_{s}_{e}_XX",
+            "file": f"{1001 + a}_{s}_{e}_XX.flv",
+            "path": f"raw/{1001 + a}_{s}_{e}_XX.flv",
+            "actor": 1001 + a,
+            "sentence": s,
+            "emotion": e,
+            "level": "XX",
+            "sex": sex(a),
+            "age": 30,
+            "status": "ok",
+            "reason": "",
+        }
+        for a in range(actors)
+        for s in ("IEO", "TIE", "IOM")[:sentences]
+        for e in EMOTIONS
     ]
     return pd.DataFrame(rows + list(extra_rows), columns=CLIP_COLUMNS)
 
@@ -74,14 +97,32 @@ def test_group_sizes_follow_fractions_and_never_leave_a_group_empty():
 
 def test_the_six_real_clips_alone_are_one_clear_line_from_the_split_stage(tmp_path, real_run, crema_d_dir):
     out, _ = real_run  # the six real clips through the four preprocessing stages: one actor
-    data = {**TINY_PARAMS["data"], "raw_dir": str(crema_d_dir / "VideoFlash"), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
+    data = {
+        **TINY_PARAMS["data"],
+        "raw_dir": str(crema_d_dir / "VideoFlash"),
+        "demographics": str(crema_d_dir / "VideoDemographics.csv"),
+    }
     params = write_params(tmp_path / "params.yaml", {"data": data, "split": {**TINY_PARAMS["split"], "folds": 5}})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
-    done = run_stage("split", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--melspec", str(out / "melspec"),
-                     "--faces", str(out / "faces"), "--out", str(tmp_path / "split.csv"), cwd=tmp_path)
+    done = run_stage(
+        "split",
+        "--params",
+        str(params),
+        "--clips",
+        str(tmp_path / "clips.csv"),
+        "--melspec",
+        str(out / "melspec"),
+        "--faces",
+        str(out / "faces"),
+        "--out",
+        str(tmp_path / "split.csv"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines() == ["split: 1 actor(s) found; 5 groups (a fold's test, or a part, each) need at least 5, "
-                                                "one each: use fewer split.folds, or more actors"]
+    assert done.stderr.strip().splitlines() == [
+        "split: 1 actor(s) found; 5 groups (a fold's test, or a part, each) need at least 5, "
+        "one each: use fewer split.folds, or more actors"
+    ]
     assert not (tmp_path / "split.csv").exists()
 
 
@@ -111,8 +152,19 @@ def test_unknown_sex_is_its_own_stratum_and_the_seed_decides():
 
 
 def test_failed_clips_are_not_split_and_are_counted():
-    failed = {"clip": "angry_clip", "file": "angry_clip.flv", "path": "raw/angry_clip.flv", "actor": None, "sentence": None, "emotion": None, "level": None,
-              "sex": None, "age": None, "status": "failed", "reason": "name ..."}
+    failed = {
+        "clip": "angry_clip",
+        "file": "angry_clip.flv",
+        "path": "raw/angry_clip.flv",
+        "actor": None,
+        "sentence": None,
+        "emotion": None,
+        "level": None,
+        "sex": None,
+        "age": None,
+        "status": "failed",
+        "reason": "name ...",
+    }
     clips = clip_list(actors=6, extra_rows=[failed])
     survived = set(clips["clip"]) - {"1001_IEO_ANG_XX", "1002_TIE_SAD_XX"}  # no spectrogram and no face
     table, summary, _ = make_split(clips, {**ONE_SPLIT, "seed": 0}, survived)
@@ -136,7 +188,9 @@ def test_published_split_is_read_and_unlisted_actors_are_left_out(tmp_path):
     published.write_text(json.dumps({"train": [1001, 1002, 1003], "dev": [1004], "test": ["1005"]}))
     table, summary, _ = make_split(clip_list(actors=6), {**SPLIT, "scheme": "published", "published": str(published)})
     assert table.groupby("part")["actor"].unique().map(sorted).to_dict() == {
-        "train": [1001, 1002, 1003], "validation": [1004], "test": [1005],
+        "train": [1001, 1002, 1003],
+        "validation": [1004],
+        "test": [1005],
     }
     assert summary["clips_actor_not_in_split"] == 6  # actor 1006: 3 emotions x 2 sentences
 
@@ -144,7 +198,9 @@ def test_published_split_is_read_and_unlisted_actors_are_left_out(tmp_path):
 def test_a_published_split_of_other_actors_fails_in_one_line(tmp_path):
     published = tmp_path / "speaker_splits.json"
     published.write_text(json.dumps({"train": [1001, 1002, 1003], "dev": [1004], "test": [1090, 1091]}))
-    with pytest.raises(SplitError, match=r"^fold 0: no clip in part\(s\) test: split.published .* lists no actor of this corpus"):
+    with pytest.raises(
+        SplitError, match=r"^fold 0: no clip in part\(s\) test: split.published .* lists no actor of this corpus"
+    ):
         make_split(clip_list(actors=6), {**SPLIT, "scheme": "published", "published": str(published)})
 
 
@@ -172,16 +228,37 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
         if name == "faces":
             index.loc[0, "status"] = "failed"
         index.to_csv(tmp_path / name / "index.csv", index=False)
-    args = ["--clips", str(tmp_path / "clips.csv"), "--melspec", str(tmp_path / "melspec"), "--faces", str(tmp_path / "faces"),
-            "--out", str(tmp_path / "split.csv"), "--metrics", str(tmp_path / "split.json"), "--composition", str(tmp_path / "composition.csv")]
+    args = [
+        "--clips",
+        str(tmp_path / "clips.csv"),
+        "--melspec",
+        str(tmp_path / "melspec"),
+        "--faces",
+        str(tmp_path / "faces"),
+        "--out",
+        str(tmp_path / "split.csv"),
+        "--metrics",
+        str(tmp_path / "split.json"),
+        "--composition",
+        str(tmp_path / "composition.csv"),
+    ]
     write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "actors", "folds": 5}})
     done = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     table = read_split(tmp_path / "split.csv")
     assert len(table) == 5 * len(read_clip_list(tmp_path / "clips.csv"))  # every clip in every fold
     summary = json.loads((tmp_path / "split.json").read_text())
-    assert summary == {"folds": 5, "clips": 60, "actors": 10, "test_clips_per_fold": 12.0, "actors_in_two_parts": 0,
-                       "clips_listed": 60, "clips_not_ok": 0, "clips_without_modality": 0, "clips_actor_not_in_split": 0}
+    assert summary == {
+        "folds": 5,
+        "clips": 60,
+        "actors": 10,
+        "test_clips_per_fold": 12.0,
+        "actors_in_two_parts": 0,
+        "clips_listed": 60,
+        "clips_not_ok": 0,
+        "clips_without_modality": 0,
+        "clips_actor_not_in_split": 0,
+    }
     composition = pd.read_csv(tmp_path / "composition.csv")
     assert composition[composition["of"] == "clips"]["count"].sum() == 5 * 60
     assert composition.set_index("group").at["fold 0 test ANG", "count"] == 4  # 2 actors x 2 sentences
@@ -192,11 +269,16 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
 
     published = tmp_path / "other_actors.json"
     published.write_text(json.dumps({"train": [1001], "dev": [1002], "test": [1091]}))
-    write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "published", "published": str(published)}})
+    write_params(
+        tmp_path / "params.yaml",
+        {"split": {**TINY_PARAMS["split"], "scheme": "published", "published": str(published)}},
+    )
     refused = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert refused.stderr.strip().splitlines() == [f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor "
-                                                   f"of this corpus in it; use split.scheme actors"]
+    assert refused.stderr.strip().splitlines() == [
+        f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor "
+        f"of this corpus in it; use split.scheme actors"
+    ]
 
 
 def test_split_stage_help_names_its_params():
@@ -206,6 +288,8 @@ def test_split_stage_help_names_its_params():
 
 def test_read_split_refuses_a_table_of_the_old_layout(tmp_path):
     path = tmp_path / "split.csv"
-    pd.DataFrame({"clip": ["1001_IEO_ANG_XX"], "actor": [1001], "emotion": ["ANG"], "part": ["train"]}).to_csv(path, index=False)
+    pd.DataFrame({"clip": ["1001_IEO_ANG_XX"], "actor": [1001], "emotion": ["ANG"], "part": ["train"]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(ValueError, match="rerun the split stage"):
         read_split(path)

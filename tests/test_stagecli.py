@@ -14,7 +14,9 @@ def test_summarize_exit_codes(capsys):
 
 
 def test_the_parser_names_the_stage_input_and_its_default():
-    parser = stagecli.stage_parser("doc", "melspec", "--audio", "data/audio", "output folder of extract_audio", "data/melspec")
+    parser = stagecli.stage_parser(
+        "doc", "melspec", "--audio", "data/audio", "output folder of extract_audio", "data/melspec"
+    )
     args = parser.parse_args(["--jobs", "3"])
     assert (args.audio, args.out, args.jobs, args.params) == ("data/audio", "data/melspec", 3, "params.yaml")
     assert "output folder of extract_audio (default: data/audio)" in parser.format_help()

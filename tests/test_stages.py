@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO_ROOT, run_ffmpeg, run_stage, tiny, write_params
 
 from avemo.preprocess.clipindex import read_index
+from helpers import REPO_ROOT, run_ffmpeg, run_stage, tiny, write_params
 
 ALL_SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 
@@ -32,11 +32,18 @@ def test_every_stage_script_is_in_dvc_yaml():
 
 @pytest.fixture
 def bad_clip_list(tmp_path, bad_clips_dir, crema_d_dir):
-    params = write_params(tmp_path / "params.yaml", {
-        "strict": False,
-        "data": {**tiny("data"), "raw_dir": str(bad_clips_dir), "demographics": str(crema_d_dir / "VideoDemographics.csv")},
-        "audio": tiny("audio"),
-    })
+    params = write_params(
+        tmp_path / "params.yaml",
+        {
+            "strict": False,
+            "data": {
+                **tiny("data"),
+                "raw_dir": str(bad_clips_dir),
+                "demographics": str(crema_d_dir / "VideoDemographics.csv"),
+            },
+            "audio": tiny("audio"),
+        },
+    )
     done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
     assert done.returncode == 0, done.stderr
     assert "failed notes.txt" in done.stderr
@@ -64,7 +71,17 @@ def test_a_stage_where_no_clip_survives_fails(tmp_path, crema_d_dir):
     data = {**tiny("data"), "raw_dir": str(raw), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
     params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "frame": {"position": 0.5}})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
-    done = run_stage("extract_middle_frame", "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--out", str(tmp_path / "frames"), "--jobs", "1")
+    done = run_stage(
+        "extract_middle_frame",
+        "--params",
+        str(params),
+        "--clips",
+        str(tmp_path / "clips.csv"),
+        "--out",
+        str(tmp_path / "frames"),
+        "--jobs",
+        "1",
+    )
     assert done.returncode == 1 and "no clip survived" in done.stderr
     assert read_index(tmp_path / "frames").reason.tolist() == ["empty file (0 bytes)"]
 
@@ -79,14 +96,28 @@ def _files_of_at_most_4_kib():
 def test_a_write_error_stops_a_per_clip_stage_in_one_line_and_is_not_taken_for_bad_clips(tmp_path, real_run):
     out, _ = real_run
     params = write_params(tmp_path / "params.yaml", {"strict": False, "melspec": tiny("melspec")})
-    command = [sys.executable, str(REPO_ROOT / "stages" / "melspec.py"), "--params", str(params), "--audio", str(out / "audio"),
-               "--out", str(tmp_path / "melspec"), "--previews", str(tmp_path / "previews"), "--jobs", "2"]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "stages" / "melspec.py"),
+        "--params",
+        str(params),
+        "--audio",
+        str(out / "audio"),
+        "--out",
+        str(tmp_path / "melspec"),
+        "--previews",
+        str(tmp_path / "previews"),
+        "--jobs",
+        "2",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, preexec_fn=_files_of_at_most_4_kib)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("melspec")]  # (after the progress bar)
     expected = rf"melspec: incomplete write \(\d+ requested and \d+ written\); is the disk full\?: {tmp_path}/melspec/1001_DFA_\w+_XX\.npy"
     assert len(lines) == 1 and re.fullmatch(expected, lines[0]), lines
-    assert not (tmp_path / "melspec" / "index.csv").exists()  # the output is not complete: no index, no "6 failed clips"
+    assert not (
+        tmp_path / "melspec" / "index.csv"
+    ).exists()  # the output is not complete: no index, no "6 failed clips"
     assert not [p for p in (tmp_path / "melspec").iterdir() if ".tmp" in p.name]  # nothing half-written left
 
 
@@ -109,17 +140,37 @@ def odd_folder(tmp_path_factory, real_clips_dir):
 
 def test_a_folder_as_users_have_it_gives_every_real_clip_and_reports_every_odd_entry(tmp_path, odd_folder, crema_d_dir):
     folder, real = odd_folder
-    data = {**tiny("data"), "raw_dir": str(folder), "demographics": str(crema_d_dir / "VideoDemographics.csv"), "classes": ALL_SIX}
-    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "audio": tiny("audio"), "frame": tiny("frame")})
+    data = {
+        **tiny("data"),
+        "raw_dir": str(folder),
+        "demographics": str(crema_d_dir / "VideoDemographics.csv"),
+        "classes": ALL_SIX,
+    }
+    params = write_params(
+        tmp_path / "params.yaml", {"strict": False, "data": data, "audio": tiny("audio"), "frame": tiny("frame")}
+    )
     listed = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
     assert listed.returncode == 0, listed.stderr
     assert "failed 1001_DFA_ANG_HI.flv: broken link" in listed.stderr
     assert "left out by filters: 1 by hidden" in listed.stderr
     for stage, out in (("extract_audio", "audio"), ("extract_middle_frame", "frames")):
-        done = run_stage(stage, "--params", str(params), "--clips", str(tmp_path / "clips.csv"), "--out", str(tmp_path / out), "--jobs", "2")
+        done = run_stage(
+            stage,
+            "--params",
+            str(params),
+            "--clips",
+            str(tmp_path / "clips.csv"),
+            "--out",
+            str(tmp_path / out),
+            "--jobs",
+            "2",
+        )
         assert done.returncode == 0, done.stderr
         index = read_index(tmp_path / out).set_index("clip")
         assert (index.loc[real, "status"] == "ok").all(), index  # every real clip, whatever its container or folder
         assert set(index.index) - set(real) == {"1001_DFA_ANG_HI", "mp4/1001_DFA_FEA_XX.mp4"}  # the odd entries, failed
-        assert index.at["mp4/1001_DFA_FEA_XX.mp4", "reason"] == "clip list: a second file of clip 1001_DFA_FEA_XX (kept: 1001_DFA_FEA_XX.FLV)"
+        assert (
+            index.at["mp4/1001_DFA_FEA_XX.mp4", "reason"]
+            == "clip list: a second file of clip 1001_DFA_FEA_XX (kept: 1001_DFA_FEA_XX.FLV)"
+        )
         assert index.at["1001_DFA_ANG_HI", "reason"].startswith("clip list: broken link")

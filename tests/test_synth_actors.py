@@ -8,16 +8,15 @@ import numpy as np
 import pytest
 from scipy.stats import f_oneway
 
-from helpers import sample_spec
-
 from avemo import synth
 from avemo.synth import corpus, voices
+from helpers import sample_spec
 
 
 def median_f0(audio: np.ndarray, rate: int = voices.SAMPLE_RATE) -> float:
     """Autocorrelation pitch of the loud (voiced) 2048-sample frames."""
-    frames = np.stack([audio[i:i + 2048] for i in range(0, len(audio) - 2048, 512)])
-    energy = np.sqrt((frames ** 2).mean(axis=1))
+    frames = np.stack([audio[i : i + 2048] for i in range(0, len(audio) - 2048, 512)])
+    energy = np.sqrt((frames**2).mean(axis=1))
     loud = frames[energy > 0.3 * energy.max()] * np.hanning(2048)
     autocorr = np.fft.irfft(np.abs(np.fft.rfft(loud, 4096)) ** 2)[:, :2048]
     low, high = rate // 500, rate // 60
@@ -47,7 +46,12 @@ def test_speaker_style_scales_every_style_offset():
     assert two.face == pytest.approx({k: 2 * v for k, v in one.face.items()})
     assert two.voice == pytest.approx({k: 2 * v for k, v in one.voice.items()})
     assert two.roll_deg == pytest.approx(2 * one.roll_deg)
-    assert (two.mouth_pick, two.resonance[0], two.tremolo[0], two.pause[0]) == (one.mouth_pick, one.resonance[0], one.tremolo[0], one.pause[0])
+    assert (two.mouth_pick, two.resonance[0], two.tremolo[0], two.pause[0]) == (
+        one.mouth_pick,
+        one.resonance[0],
+        one.tremolo[0],
+        one.pause[0],
+    )
     manner = synth.actor_manner(3, 1002, 0.0)
     assert manner.expressiveness == 1.0 and not any(manner.resting_face.values())
 
@@ -58,7 +62,9 @@ def actor_pitch_offsets(speaker_style: float) -> list[list[float]]:
     offsets: dict[int, list[float]] = {}
     for clip in synth.clip_grid(spec):
         audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, clip))
-        offsets.setdefault(clip.actor, []).append(float(np.log(median_f0(audio) / synth.make_actor(spec.seed, clip.actor).f0_hz)))
+        offsets.setdefault(clip.actor, []).append(
+            float(np.log(median_f0(audio) / synth.make_actor(spec.seed, clip.actor).f0_hz))
+        )
     return list(offsets.values())
 
 

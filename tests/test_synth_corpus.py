@@ -13,16 +13,24 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from helpers import DEFAULT_PARAMS, sample_spec, tiny, write_params
 
 from avemo import synth
 from avemo.params import SCHEMA
 from avemo.synth import corpus
+from helpers import DEFAULT_PARAMS, sample_spec, tiny, write_params
 
 REPO = Path(__file__).resolve().parents[1]
 # Two actors, IEO (at LO and HI) and TIE (XX), and NEU, which CREMA-D records at XX only.
-TINY = {**DEFAULT_PARAMS["sample"], "actors": 2, "sentences": 2, "emotions": ["ANG", "HAP", "NEU", "SAD"], "levels": ["LO", "HI"],
-        "duration": 1.0, "fps": 30, "seed": 0}
+TINY = {
+    **DEFAULT_PARAMS["sample"],
+    "actors": 2,
+    "sentences": 2,
+    "emotions": ["ANG", "HAP", "NEU", "SAD"],
+    "levels": ["LO", "HI"],
+    "duration": 1.0,
+    "fps": 30,
+    "seed": 0,
+}
 EXPECTED_NAMES = {
     *(f"{a}_IEO_{e}_{l}.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "SAD") for l in ("LO", "HI")),
     *(f"{a}_IEO_NEU_XX.flv" for a in (1001, 1002)),
@@ -42,7 +50,11 @@ def sample(tmp_path_factory) -> Path:
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- grid, names, layout -------------------------------------------------------------------------
@@ -51,8 +63,12 @@ def digests(root: Path) -> dict[str, str]:
 def test_grid_follows_crema_d_levels_and_order():
     grid = synth.clip_grid(sample_spec(actors=1, sentences=2, emotions=("NEU", "HAP")))
     assert [c.name for c in grid] == [
-        "1001_IEO_NEU_XX", "1001_IEO_HAP_LO", "1001_IEO_HAP_MD", "1001_IEO_HAP_HI",  # as SentenceFilenames.csv
-        "1001_TIE_NEU_XX", "1001_TIE_HAP_XX",
+        "1001_IEO_NEU_XX",
+        "1001_IEO_HAP_LO",
+        "1001_IEO_HAP_MD",
+        "1001_IEO_HAP_HI",  # as SentenceFilenames.csv
+        "1001_TIE_NEU_XX",
+        "1001_TIE_HAP_XX",
     ]
     no_levels = synth.clip_grid(sample_spec(actors=1, sentences=1, emotions=("ANG",), levels=()))
     assert [c.name for c in no_levels] == ["1001_IEO_ANG_XX"]
@@ -85,7 +101,9 @@ def test_clips_are_flv_with_crema_d_streams(sample):
 def test_demographics_csv_matches_crema_d_format(sample):
     lines = (sample / "VideoDemographics.csv").read_text().splitlines()
     assert lines[0] == '"ActorID","Age","Sex","Race","Ethnicity"'
-    row = re.compile(r'(\d{4}),\d{2},"(Male|Female)","(Caucasian|African American|Asian|Unknown)","(Hispanic|Not Hispanic)"')
+    row = re.compile(
+        r'(\d{4}),\d{2},"(Male|Female)","(Caucasian|African American|Asian|Unknown)","(Hispanic|Not Hispanic)"'
+    )
     matches = [row.fullmatch(line) for line in lines[1:]]
     assert all(matches), lines
     assert [(int(m.group(1)), m.group(2)) for m in matches] == [(1001, "Male"), (1002, "Female")]
@@ -163,11 +181,24 @@ def test_levels_set_the_strength():
 # --- parameters ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key, value", [
-    ("actors", 0), ("sentences", 13), ("emotions", ["JOY"]), ("emotions", []), ("levels", ["XX"]),
-    ("intensity", {"VH": 1.0}), ("intensity", {"LO": -1}), ("speaker_style", "strong"), ("ambiguous_face", 1.5),
-    ("noise", -1), ("duration", 0), ("fps", 0), ("seed", -1),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("actors", 0),
+        ("sentences", 13),
+        ("emotions", ["JOY"]),
+        ("emotions", []),
+        ("levels", ["XX"]),
+        ("intensity", {"VH": 1.0}),
+        ("intensity", {"LO": -1}),
+        ("speaker_style", "strong"),
+        ("ambiguous_face", 1.5),
+        ("noise", -1),
+        ("duration", 0),
+        ("fps", 0),
+        ("seed", -1),
+    ],
+)
 def test_a_bad_param_is_one_line_naming_its_key(tmp_path, key, value):
     with pytest.raises(ValueError) as error:
         synth.generate_corpus(tmp_path, **{**DEFAULT_PARAMS["sample"], "actors": 1, key: value}, progress=False)
@@ -210,10 +241,16 @@ def test_stale_temp_files_are_removed(tmp_path):
 
 
 def test_stage_cli_writes_the_corpus(tmp_path):
-    params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "actors": 1, "emotions": ["SAD"], "levels": ["HI"]}})
+    params = write_params(
+        tmp_path / "params.yaml", {"sample": {**tiny("sample"), "actors": 1, "emotions": ["SAD"], "levels": ["HI"]}}
+    )
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out", str(out),
-                             "--jobs", "1"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out", str(out), "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "wrote 1 clips" in result.stdout
     assert [p.name for p in (out / "VideoFlash").iterdir()] == ["1001_IEO_SAD_HI.flv"]
     assert (out / "VideoDemographics.csv").is_file()
@@ -221,18 +258,32 @@ def test_stage_cli_writes_the_corpus(tmp_path):
 
 def test_stage_cli_names_a_bad_key_in_one_line(tmp_path):
     params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "ambiguous_voice": 2}})
-    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out",
-                             str(tmp_path / "out")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f"sample: {params}: sample.ambiguous_voice is 2; expected a number >= 0 and <= 1"]
-    both = write_params(tmp_path / "both.yaml", {"sample": {**tiny("sample"), "ambiguous_face": 0.6, "ambiguous_voice": 0.6}})
-    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(both), "--out",
-                             str(tmp_path / "out")], capture_output=True, text=True)
-    assert result.returncode != 0 and "sample.ambiguous_face + sample.ambiguous_voice must be at most 1" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"sample: {params}: sample.ambiguous_voice is 2; expected a number >= 0 and <= 1"
+    ]
+    both = write_params(
+        tmp_path / "both.yaml", {"sample": {**tiny("sample"), "ambiguous_face": 0.6, "ambiguous_voice": 0.6}}
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(both), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        result.returncode != 0 and "sample.ambiguous_face + sample.ambiguous_voice must be at most 1" in result.stderr
+    )
 
 
 def test_stage_help_documents_every_param():
-    result = subprocess.run([sys.executable, str(REPO / "stages" / "sample.py"), "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "sample.py"), "--help"], capture_output=True, text=True, check=True
+    )
     params = result.stdout.split("sample params")[1]
     for key, rule in SCHEMA["sample"].items():  # what it controls, and what the schema allows
         assert re.search(rf"^  {key}: ", params, re.MULTILINE), key
@@ -254,5 +305,7 @@ def test_mtcnn_finds_the_face_in_every_middle_frame(sample):
     from avemo.preprocess.facedetect import FaceDetector
 
     detector = FaceDetector(min_face_size=60, detect_scale=0.5)  # params.yaml's face section
-    missed = [p.name for p in sorted((sample / "VideoFlash").iterdir()) if detector.best_face(middle_frame(p), 0.9) is None]
+    missed = [
+        p.name for p in sorted((sample / "VideoFlash").iterdir()) if detector.best_face(middle_frame(p), 0.9) is None
+    ]
     assert missed == []

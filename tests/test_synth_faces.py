@@ -7,11 +7,10 @@ import itertools
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from helpers import sample_spec
-
 from avemo import synth
 from avemo.synth import corpus, faces
 from avemo.synth.actors import Shown
+from helpers import sample_spec
 
 MANNER = synth.actor_manner(0, 1001, 0.0)  # no resting-face offsets
 
@@ -44,8 +43,16 @@ def test_limits_keep_the_eyes_open_whatever_the_style():
 
 
 def test_all_six_emotions_render_and_differ():
-    spec = sample_spec(actors=1, sentences=2, emotions=tuple(synth.ALL_EMOTIONS), noise=0.0, speaker_style=0.0,
-                            ambiguous_face=0.0, ambiguous_voice=0.0, duration=1.0)
+    spec = sample_spec(
+        actors=1,
+        sentences=2,
+        emotions=tuple(synth.ALL_EMOTIONS),
+        noise=0.0,
+        speaker_style=0.0,
+        ambiguous_face=0.0,
+        ambiguous_voice=0.0,
+        duration=1.0,
+    )
     features = (slice(100, 230), slice(180, 300))  # brows to chin of actor 1001, at noise 0
 
     def closed_mouth_face(emotion: str, sentence: str) -> np.ndarray:

@@ -6,23 +6,32 @@ import numpy as np
 import pytest
 from test_synth_actors import median_f0
 
-from helpers import sample_spec
-
 from avemo import synth
 from avemo.synth import corpus, voices
+from helpers import sample_spec
 
 # Prototypes only: no personal style, no per-clip noise.
-PLAIN = sample_spec(actors=2, sentences=1, emotions=tuple(synth.ALL_EMOTIONS), speaker_style=0.0, noise=0.0,
-                         ambiguous_face=0.0, ambiguous_voice=0.0, duration=2.0)
+PLAIN = sample_spec(
+    actors=2,
+    sentences=1,
+    emotions=tuple(synth.ALL_EMOTIONS),
+    speaker_style=0.0,
+    noise=0.0,
+    ambiguous_face=0.0,
+    ambiguous_voice=0.0,
+    duration=2.0,
+)
 
 
 def voice(emotion: str, level: str = "HI", actor: int = 1001, spec: synth.SampleSpec = PLAIN) -> np.ndarray:
-    audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, synth.ClipId(actor, "IEO", emotion, level if emotion != "NEU" else "XX")))
+    audio, _ = corpus.render_voice(
+        spec, synth.plan_clip(spec, synth.ClipId(actor, "IEO", emotion, level if emotion != "NEU" else "XX"))
+    )
     return audio
 
 
 def rms(audio: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(audio ** 2)))
+    return float(np.sqrt(np.mean(audio**2)))
 
 
 @pytest.mark.parametrize("actor", [1001, 1002])
@@ -44,7 +53,9 @@ def test_an_ambiguous_voice_is_flatter():
     style = synth.emotion_style(0, 1001, "ANG", 0.0)
     rng = np.random.default_rng(0)
     clear = voices.clip_prosody(actor, [synth.actors.Shown("ANG", 1.0, 1.0, style)], rng, noise=0.0)
-    faint = voices.clip_prosody(actor, [synth.actors.Shown("ANG", corpus.AMBIGUOUS_STRENGTH, corpus.AMBIGUOUS_STRENGTH, style)], rng, noise=0.0)
+    faint = voices.clip_prosody(
+        actor, [synth.actors.Shown("ANG", corpus.AMBIGUOUS_STRENGTH, corpus.AMBIGUOUS_STRENGTH, style)], rng, noise=0.0
+    )
     neutral = voices.clip_prosody(actor, [synth.actors.Shown("NEU", 1.0, 1.0, style)], rng, noise=0.0)
     assert neutral.f0_factor < faint.f0_factor < clear.f0_factor
     assert neutral.loudness_db < faint.loudness_db < clear.loudness_db

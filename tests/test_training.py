@@ -4,17 +4,17 @@ never read, frozen features computed once, failed clips left out."""
 import pandas as pd
 import pytest
 import torch
-from helpers import CLASSES, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
 
-from avemo.preprocess.clipindex import read_index
+from avemo.corpus.splits import read_split
+from avemo.modeling.checkpoints import load_checkpoint
 from avemo.modeling.embedding import embed_modality
+from avemo.modeling.encoders import Encoder, build_encoder
 from avemo.modeling.inference import predict
 from avemo.modeling.inputs import loader
 from avemo.modeling.loading import FeatureBatches, clips_for, image_dataset, modality_table
-from avemo.modeling.checkpoints import load_checkpoint
-from avemo.modeling.encoders import Encoder, build_encoder
-from avemo.corpus.splits import read_split
 from avemo.modeling.training import autocast_dtype, set_seed
+from avemo.preprocess.clipindex import read_index
+from helpers import CLASSES, FACE_SETTINGS, REPO_ROOT, SPECTROGRAM_SETTINGS, TRAIN, run_stage, train_models
 
 
 def read_curve(live_dir, name):
@@ -23,7 +23,12 @@ def read_curve(live_dir, name):
 
 def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model_corpus, tmp_path):
     metrics, written, repeats = train_models(model_corpus, tmp_path, "audio")
-    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["fold0_seed0.pt", "fold0_seed1.pt", "fold1_seed0.pt", "fold1_seed1.pt"]
+    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == [
+        "fold0_seed0.pt",
+        "fold0_seed1.pt",
+        "fold1_seed0.pt",
+        "fold1_seed1.pt",
+    ]
     assert set(written) == {"repeats", "val_accuracy", "val_accuracy_std", "val_loss", "train_accuracy", "best_epoch"}
     assert not [k for k in written if k.startswith("test")]
     assert metrics == pytest.approx(written, abs=5e-5)  # the file holds them rounded to 4 decimals
@@ -42,13 +47,23 @@ def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model
     # A checkpoint holds the head and the standardisation only; rebuilt on the pretrained encoder, it gives
     # on images the validation accuracy it reached on the cached features.
     checkpoint = torch.load(tmp_path / "audio" / "fold1_seed1.pt", weights_only=True)
-    assert checkpoint["config"]["frozen_encoder"] and not [k for k in checkpoint["state_dict"] if k.startswith("encoder.features.")]
-    assert checkpoint["config"]["preprocessing"] == {"audio": SPECTROGRAM_SETTINGS} and checkpoint["config"]["classes"] == CLASSES
+    assert checkpoint["config"]["frozen_encoder"] and not [
+        k for k in checkpoint["state_dict"] if k.startswith("encoder.features.")
+    ]
+    assert (
+        checkpoint["config"]["preprocessing"] == {"audio": SPECTROGRAM_SETTINGS}
+        and checkpoint["config"]["classes"] == CLASSES
+    )
     model, _ = load_checkpoint(tmp_path / "audio" / "fold1_seed1.pt")
     split = read_split(model_corpus["split"])
     table, _ = modality_table(split[split["fold"] == 1], {"audio": read_index(model_corpus["folders"]["audio"])})
     rows = clips_for(table[table["part"] == "validation"], ("audio",))
-    labels, predictions, _ = predict(model, loader(image_dataset(rows, ("audio",), model_corpus["folders"], CLASSES, image_size=32, top_db=80), 8), ("audio",), "cpu")
+    labels, predictions, _ = predict(
+        model,
+        loader(image_dataset(rows, ("audio",), model_corpus["folders"], CLASSES, image_size=32, top_db=80), 8),
+        ("audio",),
+        "cpu",
+    )
     assert (labels == predictions).mean() == pytest.approx(checkpoint["info"]["val_accuracy"], abs=1e-6)
 
 
@@ -56,7 +71,14 @@ def test_frozen_features_are_computed_once_per_clip_whatever_the_folds_and_seeds
     seen = []
     raw = Encoder.raw
     monkeypatch.setattr(Encoder, "raw", lambda self, images: seen.append(len(images)) or raw(self, images))
-    embed_modality(build_encoder("efficientnet_lite0", True), "audio", model_corpus["folders"]["audio"], image_size=32, batch_size=8, device="cpu")
+    embed_modality(
+        build_encoder("efficientnet_lite0", True),
+        "audio",
+        model_corpus["folders"]["audio"],
+        image_size=32,
+        batch_size=8,
+        device="cpu",
+    )
     assert sum(seen) == 36  # every clip once
     seen.clear()
     train_models(model_corpus, tmp_path, "av", seeds=[0, 1, 2])  # 2 folds x 3 seeds, both modalities
@@ -76,19 +98,40 @@ def test_test_labels_do_not_influence_training(model_corpus, tmp_path):
         assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
-def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_and_keeps_the_fallback(model_corpus, tmp_path):
+def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_and_keeps_the_fallback(
+    model_corpus, tmp_path
+):
     split = pd.read_csv(model_corpus["split"])
     split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)  # fine-tuning is slow: one repeat
     # The GPU path on the CPU: image loading in worker processes, mixed precision (bfloat16 here), two epochs.
-    _, written, repeats = train_models(model_corpus, tmp_path, "video", split=tmp_path / "one_fold.csv", freeze_encoder=False, epochs=2,
-                                       patience=5, seeds=[0], loader_workers=2, amp="always")
+    _, written, repeats = train_models(
+        model_corpus,
+        tmp_path,
+        "video",
+        split=tmp_path / "one_fold.csv",
+        freeze_encoder=False,
+        epochs=2,
+        patience=5,
+        seeds=[0],
+        loader_workers=2,
+        amp="always",
+    )
     assert (repeats["epochs_run"] == 2).all() and written["repeats"] == 1
     # fold 0 trains on 1001-1004: 24 clips less the failed face (the fallback crop is used)
     assert list(repeats["train_clips"]) == [23] and list(repeats["validation_clips"]) == [6]
-    assert "1002_IEO_HAP_XX" in set(clips_for(modality_table(split[(split["fold"] == 0) & (split["part"] == "train")],
-                                                              {"video": read_index(model_corpus["folders"]["video"])})[0], ("video",))["clip"])
+    assert "1002_IEO_HAP_XX" in set(
+        clips_for(
+            modality_table(
+                split[(split["fold"] == 0) & (split["part"] == "train")],
+                {"video": read_index(model_corpus["folders"]["video"])},
+            )[0],
+            ("video",),
+        )["clip"]
+    )
     checkpoint = load_checkpoint(tmp_path / "video" / "fold0_seed0.pt")[1]
-    assert checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and not checkpoint["config"]["frozen_encoder"]
+    assert (
+        checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and not checkpoint["config"]["frozen_encoder"]
+    )
     assert any(k.startswith("encoder.features.") for k in checkpoint["state_dict"])  # a fine-tuned encoder is saved
 
 
@@ -105,7 +148,9 @@ def test_seeded_runs_are_identical(model_corpus, tmp_path):
     first = train_models(model_corpus, tmp_path / "a", "video", epochs=3)
     second = train_models(model_corpus, tmp_path / "b", "video", epochs=3)
     assert first[1] == second[1] and first[2].equals(second[2])
-    assert (tmp_path / "a" / "video" / "fold1_seed1.pt").read_bytes() == (tmp_path / "b" / "video" / "fold1_seed1.pt").read_bytes()
+    assert (tmp_path / "a" / "video" / "fold1_seed1.pt").read_bytes() == (
+        tmp_path / "b" / "video" / "fold1_seed1.pt"
+    ).read_bytes()
 
 
 def test_feature_batches_are_deterministic_and_never_a_single_clip():
@@ -131,7 +176,10 @@ def test_training_stage_help_names_its_params(stage):
 
 def test_augmented_batches_do_not_depend_on_the_number_of_loader_workers(model_corpus):
     split = read_split(model_corpus["split"])
-    table, _ = modality_table(split[(split["fold"] == 0) & (split["part"] == "train")], {"video": read_index(model_corpus["folders"]["video"])})
+    table, _ = modality_table(
+        split[(split["fold"] == 0) & (split["part"] == "train")],
+        {"video": read_index(model_corpus["folders"]["video"])},
+    )
     rows = clips_for(table, ("video",))
 
     def epochs(workers):
@@ -149,5 +197,11 @@ def test_augmented_batches_do_not_depend_on_the_number_of_loader_workers(model_c
 
 
 def test_autocast_is_float16_on_a_gpu_and_bfloat16_on_the_cpu_only_when_asked():
-    assert autocast_dtype("cuda", torch.device("cuda")) == torch.float16 and autocast_dtype("cuda", torch.device("cpu")) is None
-    assert autocast_dtype("always", torch.device("cpu")) == torch.bfloat16 and autocast_dtype("off", torch.device("cuda")) is None
+    assert (
+        autocast_dtype("cuda", torch.device("cuda")) == torch.float16
+        and autocast_dtype("cuda", torch.device("cpu")) is None
+    )
+    assert (
+        autocast_dtype("always", torch.device("cpu")) == torch.bfloat16
+        and autocast_dtype("off", torch.device("cuda")) is None
+    )

@@ -12,11 +12,21 @@ import sys
 
 # name: (module, function taking (argv, prog) and returning the exit status, one-line summary)
 COMMANDS = {
-    "fetch": ("avemo.corpus.release_command", "fetch_main",
-              "download CREMA-D (resumable, parallel), every file checked against the official SHA-256"),
-    "verify": ("avemo.corpus.release_command", "verify_main",
-               "check a copy of CREMA-D: damaged, unexpected and missing files"),
-    "predict": ("avemo.predict", "predict_main", "the emotion of any clip by a trained model (models/av, ...), with every class's probability"),
+    "fetch": (
+        "avemo.corpus.release_command",
+        "fetch_main",
+        "download CREMA-D (resumable, parallel), every file checked against the official SHA-256",
+    ),
+    "verify": (
+        "avemo.corpus.release_command",
+        "verify_main",
+        "check a copy of CREMA-D: damaged, unexpected and missing files",
+    ),
+    "predict": (
+        "avemo.predict",
+        "predict_main",
+        "the emotion of any clip by a trained model (models/av, ...), with every class's probability",
+    ),
 }
 
 

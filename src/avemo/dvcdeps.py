@@ -55,12 +55,22 @@ def imported_modules(path: Path, src: Path) -> set[str]:
 
 def shipped_resources(src: Path) -> dict[str, Path]:
     """Every file of a `resources` folder in the package, by its name."""
-    return {p.name: p for folder in (src / PACKAGE).rglob("resources") if folder.is_dir() for p in folder.iterdir() if p.is_file()}
+    return {
+        p.name: p
+        for folder in (src / PACKAGE).rglob("resources")
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if p.is_file()
+    }
 
 
 def resources_named(path: Path, shipped: dict[str, Path]) -> set[Path]:
     """Package resource files whose name appears as a string in `path` (what it opens at run time)."""
-    strings = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    strings = {
+        n.value
+        for n in ast.walk(ast.parse(path.read_text()))
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
     return {shipped[s] for s in strings if s in shipped}
 
 
@@ -113,7 +123,11 @@ def listed_code(stage: dict, root: Path) -> list[str]:
     scripts = stage_scripts(stage, root)
     files = stage_code(stage, root) - set(scripts)
     package = root / "src" / PACKAGE
-    whole = {d for d in {p.parent for p in files} | {q for p in files for q in p.parents} if d != package and package in d.parents}
+    whole = {
+        d
+        for d in {p.parent for p in files} | {q for p in files for q in p.parents}
+        if d != package and package in d.parents
+    }
     whole = {d for d in whole if _files_below(d) <= files}
     whole = {d for d in whole if not any(o in d.parents for o in whole)}  # the topmost only
     entries = {d for d in whole} | {p for p in files if not any(d in p.parents for d in whole)}
@@ -125,8 +139,13 @@ def dependency_mismatches(dvc_yaml: dict, root: Path) -> list[str]:
     problems = []
     for name, stage in dvc_yaml["stages"].items():
         expected, declared = stage_code(stage, root), declared_code(stage, root)
-        problems += [f"{name}: runs {p.relative_to(root)} but dvc.yaml does not list it" for p in sorted(expected - declared)]
-        problems += [f"{name}: dvc.yaml lists {p.relative_to(root)} but the stage does not run it" for p in sorted(declared - expected)]
+        problems += [
+            f"{name}: runs {p.relative_to(root)} but dvc.yaml does not list it" for p in sorted(expected - declared)
+        ]
+        problems += [
+            f"{name}: dvc.yaml lists {p.relative_to(root)} but the stage does not run it"
+            for p in sorted(declared - expected)
+        ]
     return problems
 
 
@@ -149,7 +168,9 @@ def param_mismatches(dvc_yaml: dict, root: Path) -> list[str]:
         read = set().union(*(params_read(s) for s in stage_scripts(stage, root)))
         declared = {p for p in stage.get("params", []) if isinstance(p, str)}
         problems += [f"{name}: reads params `{k}` but dvc.yaml does not declare it" for k in sorted(read - declared)]
-        problems += [f"{name}: dvc.yaml declares params `{k}` but the stage does not read it" for k in sorted(declared - read)]
+        problems += [
+            f"{name}: dvc.yaml declares params `{k}` but the stage does not read it" for k in sorted(declared - read)
+        ]
     return problems
 
 
@@ -159,7 +180,12 @@ def written_dvc_yaml(text: str, root: Path) -> str:
     lines, out, stage, i = text.split("\n"), [], None, 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":") and line.strip()[:-1] in stages:
+        if (
+            line.startswith("  ")
+            and not line.startswith("   ")
+            and line.rstrip().endswith(":")
+            and line.strip()[:-1] in stages
+        ):
             stage = line.strip()[:-1]
         out.append(line)
         i += 1
@@ -167,7 +193,7 @@ def written_dvc_yaml(text: str, root: Path) -> str:
             indent = line[: len(line) - len(line.lstrip())] + "  - "
             kept = []
             while i < len(lines) and lines[i].startswith(indent):
-                entry = lines[i][len(indent):].strip()
+                entry = lines[i][len(indent) :].strip()
                 if not _is_code(entry):
                     kept.append(lines[i])
                 i += 1
@@ -178,7 +204,9 @@ def written_dvc_yaml(text: str, root: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--check", action="store_true", help="list every difference between dvc.yaml and the code; exit 1 if any")
+    action.add_argument(
+        "--check", action="store_true", help="list every difference between dvc.yaml and the code; exit 1 if any"
+    )
     action.add_argument("--write", action="store_true", help="rewrite the code deps of every stage in dvc.yaml")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -192,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         if new != text:
             path.write_text(new)
         print(f"{path}: code deps {'rewritten' if new != text else 'already up to date'}")
-    problems = dependency_mismatches(yaml.safe_load(path.read_text()), root) + param_mismatches(yaml.safe_load(path.read_text()), root)
+    problems = dependency_mismatches(yaml.safe_load(path.read_text()), root) + param_mismatches(
+        yaml.safe_load(path.read_text()), root
+    )
     for line in problems:
         print(line, file=sys.stderr)
     if args.check and not problems:

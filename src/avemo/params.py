@@ -59,15 +59,34 @@ def _is_number(v) -> bool:
 
 
 def integer(low: int | None = None, high: int | None = None) -> Rule:
-    bounds = " and ".join(b for b in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "") if b)
-    return Rule(f"an integer {bounds}".strip(), lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high))
+    bounds = " and ".join(
+        b for b in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "") if b
+    )
+    return Rule(
+        f"an integer {bounds}".strip(),
+        lambda v: _is_int(v) and (low is None or v >= low) and (high is None or v <= high),
+    )
 
 
-def number(low: float | None = None, high: float | None = None, *, above: float | None = None, below: float | None = None) -> Rule:
-    parts = [f">= {low}" if low is not None else "", f"> {above}" if above is not None else "",
-             f"<= {high}" if high is not None else "", f"< {below}" if below is not None else ""]
-    return Rule(f"a number {' and '.join(p for p in parts if p)}".strip(), lambda v: _is_number(v)
-                and (low is None or v >= low) and (above is None or v > above) and (high is None or v <= high) and (below is None or v < below))
+def number(
+    low: float | None = None, high: float | None = None, *, above: float | None = None, below: float | None = None
+) -> Rule:
+    parts = [
+        f">= {low}" if low is not None else "",
+        f"> {above}" if above is not None else "",
+        f"<= {high}" if high is not None else "",
+        f"< {below}" if below is not None else "",
+    ]
+    return Rule(
+        f"a number {' and '.join(p for p in parts if p)}".strip(),
+        lambda v: (
+            _is_number(v)
+            and (low is None or v >= low)
+            and (above is None or v > above)
+            and (high is None or v <= high)
+            and (below is None or v < below)
+        ),
+    )
 
 
 def boolean() -> Rule:
@@ -84,25 +103,49 @@ def text() -> Rule:
 
 def codes(values, *, at_least: int = 0) -> Rule:
     what = f"a list of {'at least ' + str(at_least) + ' ' if at_least else ''}codes from {', '.join(values)}, each once"
-    return Rule(what, lambda v: isinstance(v, list) and len(v) >= at_least and len(set(map(str, v))) == len(v)
-                and all(isinstance(c, str) and c.upper() in values for c in v))
+    return Rule(
+        what,
+        lambda v: (
+            isinstance(v, list)
+            and len(v) >= at_least
+            and len(set(map(str, v))) == len(v)
+            and all(isinstance(c, str) and c.upper() in values for c in v)
+        ),
+    )
 
 
 def integers(*, at_least: int = 0, low: int | None = None) -> Rule:
     what = f"a list of {'at least ' + str(at_least) + ' ' if at_least else ''}integers{' >= ' + str(low) if low is not None else ''}, each once"
-    return Rule(what, lambda v: isinstance(v, list) and len(v) >= at_least and len(set(v)) == len(v)
-                and all(_is_int(x) and (low is None or x >= low) for x in v))
+    return Rule(
+        what,
+        lambda v: (
+            isinstance(v, list)
+            and len(v) >= at_least
+            and len(set(v)) == len(v)
+            and all(_is_int(x) and (low is None or x >= low) for x in v)
+        ),
+    )
 
 
 def fractions() -> Rule:
-    return Rule("a mapping of train, validation and test to numbers > 0 that sum to 1",
-                lambda v: isinstance(v, dict) and set(v) == set(PARTS) and all(_is_number(x) and x > 0 for x in v.values())
-                and abs(sum(v.values()) - 1) < 1e-6)
+    return Rule(
+        "a mapping of train, validation and test to numbers > 0 that sum to 1",
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) == set(PARTS)
+            and all(_is_number(x) and x > 0 for x in v.values())
+            and abs(sum(v.values()) - 1) < 1e-6
+        ),
+    )
 
 
 def level_strengths() -> Rule:
-    return Rule(f"a mapping of every level ({', '.join(LEVELS)}) to a number in [0, 2]",
-                lambda v: isinstance(v, dict) and set(v) == set(LEVELS) and all(_is_number(x) and 0 <= x <= 2 for x in v.values()))
+    return Rule(
+        f"a mapping of every level ({', '.join(LEVELS)}) to a number in [0, 2]",
+        lambda v: (
+            isinstance(v, dict) and set(v) == set(LEVELS) and all(_is_number(x) and 0 <= x <= 2 for x in v.values())
+        ),
+    )
 
 
 # Every section of params.yaml: key -> rule. A section given as a Rule is a top-level scalar.
@@ -110,34 +153,66 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "lr": number(above=0, high=10),
     "strict": boolean(),
     "sample": {
-        "actors": integer(1, 8999), "sentences": integer(1, len(SENTENCES)), "emotions": codes(tuple(EMOTIONS), at_least=1),
-        "levels": codes(("LO", "MD", "HI")), "intensity": level_strengths(), "speaker_style": number(0, 5),
-        "ambiguous_face": number(0, 1), "ambiguous_voice": number(0, 1), "noise": number(0, 5),
-        "duration": number(0.5, 60), "fps": integer(1, 120), "seed": integer(0),
+        "actors": integer(1, 8999),
+        "sentences": integer(1, len(SENTENCES)),
+        "emotions": codes(tuple(EMOTIONS), at_least=1),
+        "levels": codes(("LO", "MD", "HI")),
+        "intensity": level_strengths(),
+        "speaker_style": number(0, 5),
+        "ambiguous_face": number(0, 1),
+        "ambiguous_voice": number(0, 1),
+        "noise": number(0, 5),
+        "duration": number(0.5, 60),
+        "fps": integer(1, 120),
+        "seed": integer(0),
     },
     "data": {
-        "raw_dir": text(), "demographics": text(), "classes": codes(tuple(EMOTIONS), at_least=2), "actors": integers(low=1),
-        "sentences": codes(SENTENCES), "levels": codes(LEVELS), "verify_checksums": boolean(),
+        "raw_dir": text(),
+        "demographics": text(),
+        "classes": codes(tuple(EMOTIONS), at_least=2),
+        "actors": integers(low=1),
+        "sentences": codes(SENTENCES),
+        "levels": codes(LEVELS),
+        "verify_checksums": boolean(),
     },
     "audio": {"sample_rate": integer(4000, 192000)},
     "melspec": {
-        "duration": number(above=0, high=60), "n_fft": integer(16, 65536), "hop_length": integer(1), "n_mels": integer(1, 512),
-        "fmin": number(low=0), "fmax": number(above=0), "top_db": number(above=0, high=200),
+        "duration": number(above=0, high=60),
+        "n_fft": integer(16, 65536),
+        "hop_length": integer(1),
+        "n_mels": integer(1, 512),
+        "fmin": number(low=0),
+        "fmax": number(above=0),
+        "top_db": number(above=0, high=200),
     },
     "frame": {"position": number(0, 1)},
     "face": {
-        "min_face_size": integer(12), "detect_scale": number(above=0, high=1), "min_confidence": number(0, 1),
-        "margin": number(0, 2), "image_size": integer(8, 2048), "fallback": one_of(FACE_FALLBACKS),
+        "min_face_size": integer(12),
+        "detect_scale": number(above=0, high=1),
+        "min_confidence": number(0, 1),
+        "margin": number(0, 2),
+        "image_size": integer(8, 2048),
+        "fallback": one_of(FACE_FALLBACKS),
     },
     "split": {
-        "scheme": one_of(SPLIT_SCHEMES), "folds": Rule("1 (one split by fractions) or an integer >= 3", lambda v: _is_int(v) and (v == 1 or v >= 3)),
-        "fractions": fractions(), "seed": integer(0), "candidates": integer(1), "published": text(),
+        "scheme": one_of(SPLIT_SCHEMES),
+        "folds": Rule("1 (one split by fractions) or an integer >= 3", lambda v: _is_int(v) and (v == 1 or v >= 3)),
+        "fractions": fractions(),
+        "seed": integer(0),
+        "candidates": integer(1),
+        "published": text(),
     },
     "encoder": {"arch": one_of(ARCHS), "pretrained": boolean(), "image_size": integer(32, 1024)},
     "fusion": {"method": one_of(FUSIONS), "modality_dropout": number(0, 1)},
     "train": {
-        "epochs": integer(1), "batch_size": integer(2), "weight_decay": number(low=0), "seeds": integers(at_least=1, low=0),
-        "patience": integer(1), "augmentation": boolean(), "freeze_encoder": boolean(), "head_hidden": integer(0),
+        "epochs": integer(1),
+        "batch_size": integer(2),
+        "weight_decay": number(low=0),
+        "seeds": integers(at_least=1, low=0),
+        "patience": integer(1),
+        "augmentation": boolean(),
+        "freeze_encoder": boolean(),
+        "head_hidden": integer(0),
         "dropout": number(0, below=1),
     },
     "eval": {"bootstrap": integer(100), "seed": integer(0), "ratings": text()},
@@ -145,16 +220,35 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
 
 # Rules that join fields: (sections they read, test, what they require).
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
-    (("sample",), lambda p: p["sample"]["ambiguous_face"] + p["sample"]["ambiguous_voice"] <= 1,
-     "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at most)"),
+    (
+        ("sample",),
+        lambda p: p["sample"]["ambiguous_face"] + p["sample"]["ambiguous_voice"] <= 1,
+        "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at most)",
+    ),
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
-    (("melspec", "audio"), lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
-     "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)"),
-    (("melspec",), lambda p: p["melspec"]["hop_length"] <= p["melspec"]["n_fft"], "melspec.hop_length must be at most melspec.n_fft"),
-    (("encoder", "train"), lambda p: p["encoder"]["pretrained"] or not p["train"]["freeze_encoder"],
-     "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change one of them"),
-    (("sample", "data"), lambda p: not p["data"]["raw_dir"].startswith("data/sample") or set(map(str.upper, p["data"]["classes"])) <= set(p["sample"]["emotions"]),
-     "data.classes names an emotion the sample does not render: add it to sample.emotions"),
+    (
+        ("melspec", "audio"),
+        lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
+        "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)",
+    ),
+    (
+        ("melspec",),
+        lambda p: p["melspec"]["hop_length"] <= p["melspec"]["n_fft"],
+        "melspec.hop_length must be at most melspec.n_fft",
+    ),
+    (
+        ("encoder", "train"),
+        lambda p: p["encoder"]["pretrained"] or not p["train"]["freeze_encoder"],
+        "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change one of them",
+    ),
+    (
+        ("sample", "data"),
+        lambda p: (
+            not p["data"]["raw_dir"].startswith("data/sample")
+            or set(map(str.upper, p["data"]["classes"])) <= set(p["sample"]["emotions"])
+        ),
+        "data.classes names an emotion the sample does not render: add it to sample.emotions",
+    ),
 ]
 
 
@@ -224,7 +318,9 @@ def read_params(path: str | Path, *names: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check a params file against avemo's schema: every section and every rule.")
+    parser = argparse.ArgumentParser(
+        description="Check a params file against avemo's schema: every section and every rule."
+    )
     parser.add_argument("--check", action="store_true", help="check the file (the only action)")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
@@ -234,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 1
     problems = violations(params, list(SCHEMA), args.params)
-    problems += [f"{args.params}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}" for name in params if name not in SCHEMA]
+    problems += [
+        f"{args.params}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}"
+        for name in params
+        if name not in SCHEMA
+    ]
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:

@@ -33,16 +33,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avemo.preprocess import facedetect as faces, spectrogram as features, media, melspec
 from avemo.errors import UserError
-from avemo.preprocess.clipindex import ClipFailure
-from avemo.preprocess.face_crop import FaceCrop, crop_face
+from avemo.modeling.checkpoints import load_checkpoint
 from avemo.modeling.inference import logits_of, pick_device
 from avemo.modeling.inputs import face_unit_image, normalise, spectrogram_unit_image
-from avemo.modeling.loading import standardised
-from avemo.modeling.checkpoints import load_checkpoint
-
 from avemo.modeling.kinds import KINDS, MODALITIES_OF
+from avemo.modeling.loading import standardised
+from avemo.preprocess import facedetect as faces
+from avemo.preprocess import media, melspec
+from avemo.preprocess import spectrogram as features
+from avemo.preprocess.clipindex import ClipFailure
+from avemo.preprocess.face_crop import FaceCrop, crop_face
 
 FRAME_POSITION = 0.5  # not in a checkpoint (see the module docstring): the middle frame, frame.position's default
 KIND_NAMES = {"audio": "audio", "video": "video", "av": "AV"}
@@ -84,7 +85,11 @@ class Models:
         return bool(self.config.get("frozen_encoder"))
 
     def describe(self) -> str:
-        source = self.paths[0] if len(self.paths) == 1 else f"{len(self.paths)} checkpoints in {self.paths[0].parent} (mean of their probabilities)"
+        source = (
+            self.paths[0]
+            if len(self.paths) == 1
+            else f"{len(self.paths)} checkpoints in {self.paths[0].parent} (mean of their probabilities)"
+        )
         return f"{KIND_NAMES[self.kind]} model, {source}; classes {' '.join(self.classes)}; on {self.device.type}"
 
 
@@ -94,7 +99,9 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
     if path.is_dir():
         paths = sorted(path.glob("*.pt"))
         if not paths:
-            raise UserError(f"{path}: no checkpoint (*.pt) in this folder; `dvc repro` writes them to models/audio, models/video and models/av")
+            raise UserError(
+                f"{path}: no checkpoint (*.pt) in this folder; `dvc repro` writes them to models/audio, models/video and models/av"
+            )
     elif path.is_file():
         paths = [path]
     else:
@@ -109,8 +116,10 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
         else:
             differs = [key for key in SHARED_CONFIG if checkpoint["config"].get(key) != config.get(key)]
             if differs:
-                raise UserError(f"{checkpoint_path}: its {', '.join(differs)} differ from {paths[0].name}'s; "
-                                "give one training stage's checkpoints (one folder of models/, or one file)")
+                raise UserError(
+                    f"{checkpoint_path}: its {', '.join(differs)} differ from {paths[0].name}'s; "
+                    "give one training stage's checkpoints (one folder of models/, or one file)"
+                )
         models.append(model)
     return Models(paths, models, config, device)
 
@@ -132,8 +141,10 @@ def _check_config(path: Path, config: dict) -> None:
         settings = config.get("preprocessing", {}).get(modality, {})
         absent = [key for key in REQUIRED_SETTINGS[modality] if key not in settings]
         if absent:
-            raise UserError(f"{path}: the checkpoint does not hold the {modality} settings its inputs were made with "
-                            f"(missing {', '.join(absent)}); retrain it with this version of avemo")
+            raise UserError(
+                f"{path}: the checkpoint does not hold the {modality} settings its inputs were made with "
+                f"(missing {', '.join(absent)}); retrain it with this version of avemo"
+            )
 
 
 @dataclass
@@ -221,7 +232,9 @@ class Prediction:
     def as_text(self) -> str:
         if self.error is not None:
             return f"{self.clip}: cannot use it: {self.error}"
-        line = f"{self.clip}: {self.emotion}  " + "  ".join(f"{c} {p:.3f}" for c, p in zip(self.classes, self.probabilities))
+        line = f"{self.clip}: {self.emotion}  " + "  ".join(
+            f"{c} {p:.3f}" for c, p in zip(self.classes, self.probabilities)
+        )
         return line + "".join(f"  [{note}]" for note in self.all_notes())
 
 
@@ -236,7 +249,9 @@ def class_probabilities(models: Models, images: dict[str, torch.Tensor]) -> np.n
     total = torch.zeros(len(models.classes), dtype=torch.float64)
     for model in models.models:
         if models.frozen:
-            logits = logits_of(model, standardised(raw_items, model.encoder, modalities), modalities, models.device, features=True)
+            logits = logits_of(
+                model, standardised(raw_items, model.encoder, modalities), modalities, models.device, features=True
+            )
         else:
             logits = logits_of(model, batch, modalities, models.device)
         total += torch.softmax(logits.double(), dim=1)[0].cpu()
@@ -253,7 +268,9 @@ def predict_clip(models: Models, reader: ClipReader, clip: str | Path) -> Predic
         prediction.probabilities = class_probabilities(models, found.images)
     else:
         reasons = list(dict.fromkeys(found.missing.values()))  # an empty file fails both the same way: say it once
-        prediction.error = "; ".join(reasons) if len(reasons) == 1 else "; ".join(f"{m}: {why}" for m, why in found.missing.items())
+        prediction.error = (
+            "; ".join(reasons) if len(reasons) == 1 else "; ".join(f"{m}: {why}" for m, why in found.missing.items())
+        )
         prediction.missing = {}
     prediction.seconds = time.monotonic() - started
     return prediction
@@ -289,11 +306,17 @@ Exit status: 0 when every clip was predicted, 1 when any could not be used (the 
 predicted) or when the model cannot be loaded (one line).""",
     )
     parser.add_argument("clips", metavar="CLIP", nargs="+", help="media files with a video and/or an audio track")
-    parser.add_argument("--model", default="models/av", type=Path,
-                        help="a checkpoint file (models/av/fold0_seed0.pt), or a folder of them, a training stage's output "
-                             "(models/audio, models/video, models/av): then the probabilities are the mean over all its "
-                             "checkpoints, every fold and seed (default: models/av)")
-    parser.add_argument("--json", action="store_true", help="print a JSON list (one object per clip) instead of one line per clip")
+    parser.add_argument(
+        "--model",
+        default="models/av",
+        type=Path,
+        help="a checkpoint file (models/av/fold0_seed0.pt), or a folder of them, a training stage's output "
+        "(models/audio, models/video, models/av): then the probabilities are the mean over all its "
+        "checkpoints, every fold and seed (default: models/av)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON list (one object per clip) instead of one line per clip"
+    )
     return parser
 
 
@@ -316,6 +339,9 @@ def predict_main(argv: list[str] | None = None, prog: str = "avemo predict") -> 
         print(json.dumps([p.as_json() for p in predictions], indent=2))
     failed = sum(p.error is not None for p in predictions)
     per_clip = sum(p.seconds for p in predictions) / len(predictions)
-    print(f"{prog}: {len(predictions)} clip(s), {per_clip:.2f} s a clip after {loaded_s:.1f} s loading"
-          + (f"; {failed} could not be used" if failed else ""), file=sys.stderr)
+    print(
+        f"{prog}: {len(predictions)} clip(s), {per_clip:.2f} s a clip after {loaded_s:.1f} s loading"
+        + (f"; {failed} could not be used" if failed else ""),
+        file=sys.stderr,
+    )
     return 1 if failed else 0

@@ -74,7 +74,9 @@ def load_demographics(path: str | Path | None) -> pd.DataFrame:
     expected = {"ActorID", "Age", "Sex", "Race", "Ethnicity"}
     if not expected <= set(frame.columns):
         raise ValueError(f"{path}: expected CREMA-D demographics columns {sorted(expected)}, got {list(frame.columns)}")
-    frame = frame.rename(columns={"ActorID": "actor", "Age": "age", "Sex": "sex", "Race": "race", "Ethnicity": "ethnicity"})
+    frame = frame.rename(
+        columns={"ActorID": "actor", "Age": "age", "Sex": "sex", "Race": "race", "Ethnicity": "ethnicity"}
+    )
     return frame.set_index("actor")[["age", "sex", "race", "ethnicity"]]
 
 
@@ -146,10 +148,28 @@ def list_clips(
             rows.append(_row(failed_id, path, None, demographics, "failed", str(err)))
             continue
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            rows.append(_row(failed_id, path, None, demographics, "failed", f"not a video file ({path.suffix or 'no suffix'}; expected {', '.join(VIDEO_SUFFIXES)})"))
+            rows.append(
+                _row(
+                    failed_id,
+                    path,
+                    None,
+                    demographics,
+                    "failed",
+                    f"not a video file ({path.suffix or 'no suffix'}; expected {', '.join(VIDEO_SUFFIXES)})",
+                )
+            )
             continue
         if name.stem in kept:  # its id keeps the suffix: without it, it would be the kept clip's id
-            rows.append(_row(relative, path, None, demographics, "failed", f"a second file of clip {name.stem} (kept: {kept[name.stem]})"))
+            rows.append(
+                _row(
+                    relative,
+                    path,
+                    None,
+                    demographics,
+                    "failed",
+                    f"a second file of clip {name.stem} (kept: {kept[name.stem]})",
+                )
+            )
             continue
         excluded_by = next(
             (
@@ -192,6 +212,11 @@ def _row(clip, path: Path, name: ClipName | None, demographics: pd.DataFrame, st
 
 def read_clip_list(path: str | Path) -> pd.DataFrame:
     """The clip list written by the list_clips stage (actor ids as nullable ints)."""
-    clips = pd.read_csv(path, dtype={"clip": str, "file": str, "path": str, "reason": str}, keep_default_na=False, na_values={"actor": [""], "age": [""]})
+    clips = pd.read_csv(
+        path,
+        dtype={"clip": str, "file": str, "path": str, "reason": str},
+        keep_default_na=False,
+        na_values={"actor": [""], "age": [""]},
+    )
     clips["actor"] = clips["actor"].astype("Int64")
     return clips

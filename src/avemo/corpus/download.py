@@ -110,8 +110,9 @@ class Downloader:
                 if attempt < self.retries:
                     reason = f"connection failed: {err}"
                     continue
-                raise UserError(f"cannot reach {self.base_url}: {err} "
-                                "(files fetched so far are kept; rerun to resume)") from None
+                raise UserError(
+                    f"cannot reach {self.base_url}: {err} (files fetched so far are kept; rerun to resume)"
+                ) from None
             if self.stop.is_set():
                 return Outcome(entry, "stopped")
             if not entry.verifiable:
@@ -164,8 +165,9 @@ class Downloader:
                 if start != offset:
                     part.unlink(missing_ok=True)
                     self._count(entry, -offset)
-                    raise TransferFailed(f"transfer: server sent bytes from {start}, asked from {offset}; "
-                                         "restarting the file")
+                    raise TransferFailed(
+                        f"transfer: server sent bytes from {start}, asked from {offset}; restarting the file"
+                    )
                 mode = "ab"
             else:  # 200: the whole file (a server that ignores range requests): start over
                 self._count(entry, -offset)
@@ -178,8 +180,9 @@ class Downloader:
                     try:
                         block = response.read1(CHUNK)  # what has arrived, up to CHUNK: no wait for a full chunk
                     except (OSError, http.client.HTTPException) as err:
-                        raise TransferFailed(f"transfer cut off at {offset + received} bytes: "
-                                             f"{err or type(err).__name__}") from None
+                        raise TransferFailed(
+                            f"transfer cut off at {offset + received} bytes: {err or type(err).__name__}"
+                        ) from None
                     if not block:
                         break
                     out.write(block)
@@ -221,8 +224,9 @@ def prepare_folder(folder: Path):
         raise UserError(f"cannot write to {folder}: {err.strerror or err}") from None
 
 
-def fetch(dest: Path, entries: list[Entry], base_url: str, jobs: int = 4, retries: int = 3,
-          timeout: float = 60.0) -> list[Outcome]:
+def fetch(
+    dest: Path, entries: list[Entry], base_url: str, jobs: int = 4, retries: int = 3, timeout: float = 60.0
+) -> list[Outcome]:
     """Fetch `entries` into `dest`; one Outcome per entry, sorted by path (files are checked as the
     module describes)."""
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):

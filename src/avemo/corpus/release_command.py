@@ -25,8 +25,10 @@ from avemo.errors import UserError
 # but never verified (and verify does not look at it).
 DEMOGRAPHICS = "VideoDemographics.csv"
 MAX_LISTED = 20  # missing files listed one per line; the rest are counted by reason
-QUOTA_HINT = ("the official server answers so when the repository's git-lfs bandwidth quota is exhausted; "
-              "try again next month or use --base-url with a mirror")
+QUOTA_HINT = (
+    "the official server answers so when the repository's git-lfs bandwidth quota is exhausted; "
+    "try again next month or use --base-url with a mirror"
+)
 
 LAYOUT = """\
 layout: DEST/VideoFlash/1001_DFA_ANG_XX.flv, DEST/AudioWAV/1001_DFA_ANG_XX.wav, DEST/AudioMP3/...
@@ -75,18 +77,33 @@ is listed with the reason) or on an error such as an unknown code, an unwritable
 server (one line), 130 when interrupted.""",
     )
     parser.add_argument("dest", metavar="DEST", type=Path, help="folder to download into (made when missing)")
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL,
-                        help="where the dataset's files are served (default: the official git-lfs media address above)")
+    parser.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help="where the dataset's files are served (default: the official git-lfs media address above)",
+    )
     add_selection_arguments(parser)
-    parser.add_argument("--no-demographics", action="store_true",
-                        help=f"do not fetch {DEMOGRAPHICS} (fetched by default, unverified)")
+    parser.add_argument(
+        "--no-demographics", action="store_true", help=f"do not fetch {DEMOGRAPHICS} (fetched by default, unverified)"
+    )
     parser.add_argument("--jobs", type=positive_int, default=4, help="concurrent downloads (default: 4)")
-    parser.add_argument("--retries", type=non_negative_int, default=3,
-                        help="further attempts for a file that is cut off or fails its check (default: 3)")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds to wait for the server before an attempt fails (default: 60)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="list the selected files and their total size on stdout; download nothing")
+    parser.add_argument(
+        "--retries",
+        type=non_negative_int,
+        default=3,
+        help="further attempts for a file that is cut off or fails its check (default: 3)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the server before an attempt fails (default: 60)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the selected files and their total size on stdout; download nothing",
+    )
     return parser
 
 
@@ -99,14 +116,21 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
         print(f"{len(entries)} files, {_size(sum(e.size for e in entries))}")
         return 0
     extras = [] if args.no_demographics else [Entry(DEMOGRAPHICS, None, None)]
-    print(f"{prog}: {_plural(len(entries), 'clip')} ({_size(sum(e.size for e in entries))}) from {args.base_url} "
-          f"into {args.dest}", file=sys.stderr)
+    print(
+        f"{prog}: {_plural(len(entries), 'clip')} ({_size(sum(e.size for e in entries))}) from {args.base_url} "
+        f"into {args.dest}",
+        file=sys.stderr,
+    )
     try:
-        outcomes = fetch(args.dest, entries + extras, args.base_url, jobs=args.jobs, retries=args.retries,
-                         timeout=args.timeout)
+        outcomes = fetch(
+            args.dest, entries + extras, args.base_url, jobs=args.jobs, retries=args.retries, timeout=args.timeout
+        )
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; partial downloads are kept as hidden .<name>.part files beside their final "
-              "names; rerun the same command to resume them", file=sys.stderr)
+        print(
+            f"{prog}: interrupted; partial downloads are kept as hidden .<name>.part files beside their final "
+            "names; rerun the same command to resume them",
+            file=sys.stderr,
+        )
         return 130
     missing = [o for o in outcomes if o.status == "missing"]
     if missing:
@@ -115,15 +139,20 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
             print(f"  {outcome.entry.path}: {outcome.reason}", file=sys.stderr)
         if len(missing) > MAX_LISTED:
             reasons = Counter(o.reason for o in missing[MAX_LISTED:])
-            print(f"  ... and {len(missing) - MAX_LISTED} more: "
-                  + "; ".join(f"{n} x {why}" for why, n in reasons.most_common(3))
-                  + f" (`avemo verify {args.dest}` with the same selection lists every missing file)", file=sys.stderr)
+            print(
+                f"  ... and {len(missing) - MAX_LISTED} more: "
+                + "; ".join(f"{n} x {why}" for why, n in reasons.most_common(3))
+                + f" (`avemo verify {args.dest}` with the same selection lists every missing file)",
+                file=sys.stderr,
+            )
         if any(o.reason.startswith(("HTTP 403", "HTTP 429")) for o in missing):
             print(f"{prog}: {QUOTA_HINT}", file=sys.stderr)
     clips = [o for o in outcomes if o.entry.verifiable]
-    line = (f"{prog}: {len(clips)} clips: {sum(o.status == 'fetched' for o in clips)} fetched, "
-            f"{sum(o.status == 'present' for o in clips)} already present and verified, "
-            f"{sum(o.status == 'missing' for o in clips)} missing")
+    line = (
+        f"{prog}: {len(clips)} clips: {sum(o.status == 'fetched' for o in clips)} fetched, "
+        f"{sum(o.status == 'present' for o in clips)} already present and verified, "
+        f"{sum(o.status == 'missing' for o in clips)} missing"
+    )
     for outcome in outcomes:
         if not outcome.entry.verifiable and outcome.status != "missing":
             line += f"; {outcome.entry.path} {outcome.status} (not verified: no official checksum)"

@@ -17,8 +17,9 @@ def split_codes(text: str | None) -> list[str]:
     return [code.strip().upper() for code in (text or "").split(",") if code.strip()]
 
 
-def select_clips(manifest: dict[str, Entry], folders=None, actors=None, sentences=None, emotions=None,
-                 levels=None) -> list[Entry]:
+def select_clips(
+    manifest: dict[str, Entry], folders=None, actors=None, sentences=None, emotions=None, levels=None
+) -> list[Entry]:
     """The manifest's clips in `folders` (VideoFlash when none) that match every given list of codes; an
     unknown code is a UserError (a typo must not silently select nothing)."""
     folders = list(folders or ["VideoFlash"])
@@ -51,8 +52,9 @@ def select_clips(manifest: dict[str, Entry], folders=None, actors=None, sentence
 
 def add_selection_arguments(parser: argparse.ArgumentParser):
     group = parser.add_argument_group("which clips (comma-separated codes; every option narrows the selection)")
-    group.add_argument("--folders", default="VideoFlash",
-                       help=f"media folders: some of {', '.join(FOLDERS)} (default: VideoFlash)")
+    group.add_argument(
+        "--folders", default="VideoFlash", help=f"media folders: some of {', '.join(FOLDERS)} (default: VideoFlash)"
+    )
     group.add_argument("--actors", help="actor ids, 1001-1091 (default: all), e.g. 1001,1002")
     group.add_argument("--sentences", help=f"sentence codes: some of {', '.join(SENTENCES)} (default: all)")
     group.add_argument("--emotions", help=f"emotion codes: some of {', '.join(EMOTIONS)} (default: all)")
@@ -61,9 +63,14 @@ def add_selection_arguments(parser: argparse.ArgumentParser):
 
 def selected_entries(args: argparse.Namespace) -> list[Entry]:
     """The clips that the options of add_selection_arguments select; none is a UserError."""
-    entries = select_clips(official_manifest(), folders=[f.strip() for f in args.folders.split(",") if f.strip()],
-                           actors=split_codes(args.actors), sentences=split_codes(args.sentences),
-                           emotions=split_codes(args.emotions), levels=split_codes(args.levels))
+    entries = select_clips(
+        official_manifest(),
+        folders=[f.strip() for f in args.folders.split(",") if f.strip()],
+        actors=split_codes(args.actors),
+        sentences=split_codes(args.sentences),
+        emotions=split_codes(args.emotions),
+        levels=split_codes(args.levels),
+    )
     if not entries:
         raise UserError("the selection matches no clip of the release (each option narrows it; see --help)")
     return entries

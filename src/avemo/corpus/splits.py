@@ -37,10 +37,18 @@ SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
 # The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the same for tables.
 COMPOSITION_COLUMNS = ["group", "count", "of", "fold", "part", "name"]
 # Names a published split may use for each part.
-PUBLISHED_NAMES = {"train": "train", "dev": "validation", "val": "validation", "validation": "validation", "test": "test"}
+PUBLISHED_NAMES = {
+    "train": "train",
+    "dev": "validation",
+    "val": "validation",
+    "validation": "validation",
+    "test": "test",
+}
 UNKNOWN_SEX = "unknown"
-LEAK_WARNING = ("split.scheme clips shares actors between train and test (the course project's leak): "
-                "its accuracies are not speaker-independent; use it only to compare with scheme actors")
+LEAK_WARNING = (
+    "split.scheme clips shares actors between train and test (the course project's leak): "
+    "its accuracies are not speaker-independent; use it only to compare with scheme actors"
+)
 
 
 class SplitError(UserError, ValueError):
@@ -76,8 +84,10 @@ def actor_table(clips: pd.DataFrame) -> pd.DataFrame:
 def group_sizes(n_units: int, fractions: list[float], unit: str = "actor") -> list[int]:
     """Units per group: largest-remainder rounding of fractions * n_units, at least one per group."""
     if n_units < len(fractions):
-        raise SplitError(f"{n_units} {unit}(s) found; {len(fractions)} groups (a fold's test, or a part, each) need at least "
-                         f"{len(fractions)}, one each: use fewer split.folds, or more {unit}s")
+        raise SplitError(
+            f"{n_units} {unit}(s) found; {len(fractions)} groups (a fold's test, or a part, each) need at least "
+            f"{len(fractions)}, one each: use fewer split.folds, or more {unit}s"
+        )
     exact = [f * n_units for f in fractions]
     sizes = [int(np.floor(v)) for v in exact]
     for i in sorted(range(len(sizes)), key=lambda i: -(exact[i] - sizes[i]))[: n_units - sum(sizes)]:
@@ -113,8 +123,14 @@ def _imbalance(counts: np.ndarray, groups: np.ndarray, fractions: np.ndarray) ->
     return score
 
 
-def stratified_groups(counts: np.ndarray, strata_labels: np.ndarray, fractions: list[float], seed: int,
-                      candidates: int = 200, unit: str = "actor") -> np.ndarray:
+def stratified_groups(
+    counts: np.ndarray,
+    strata_labels: np.ndarray,
+    fractions: list[float],
+    seed: int,
+    candidates: int = 200,
+    unit: str = "actor",
+) -> np.ndarray:
     """Group of every unit (rows of `counts`: clips per emotion) for the best of `candidates` deals,
     stratified by `strata_labels`; see the module docstring."""
     sizes = group_sizes(len(counts), fractions, unit)
@@ -135,8 +151,13 @@ def stratified_actor_split(clips: pd.DataFrame, fractions: dict, seed: int, cand
     """Part of every actor (a Series indexed by actor id) for one split into `fractions`."""
     fractions = check_fractions(fractions)
     actors = actor_table(clips)
-    groups = stratified_groups(actors.drop(columns="sex").to_numpy(dtype=float), actors["sex"].to_numpy(),
-                               [fractions[p] for p in PARTS], seed, candidates)
+    groups = stratified_groups(
+        actors.drop(columns="sex").to_numpy(dtype=float),
+        actors["sex"].to_numpy(),
+        [fractions[p] for p in PARTS],
+        seed,
+        candidates,
+    )
     return pd.Series([PARTS[g] for g in groups], index=actors.index).sort_index()
 
 
@@ -151,15 +172,27 @@ def fold_parts(groups: np.ndarray, folds: int) -> list[np.ndarray]:
     return parts
 
 
-def unit_parts(clips: pd.DataFrame, scheme: str, folds: int, fractions: dict, seed: int, candidates: int) -> tuple[pd.Index, list[np.ndarray]]:
+def unit_parts(
+    clips: pd.DataFrame, scheme: str, folds: int, fractions: dict, seed: int, candidates: int
+) -> tuple[pd.Index, list[np.ndarray]]:
     """The units (actor ids, or clip names for scheme clips) and, per fold, the part of each."""
     require("split", "folds", folds, SplitError)
     if scheme == "actors":
         actors = actor_table(clips)
-        units, counts, strata, unit = actors.index, actors.drop(columns="sex").to_numpy(dtype=float), actors["sex"].to_numpy(), "actor"
+        units, counts, strata, unit = (
+            actors.index,
+            actors.drop(columns="sex").to_numpy(dtype=float),
+            actors["sex"].to_numpy(),
+            "actor",
+        )
     else:
         emotions = clips.set_index("clip")["emotion"].sort_index()
-        units, counts, strata, unit = emotions.index, pd.get_dummies(emotions).to_numpy(dtype=float), emotions.to_numpy(), "clip"
+        units, counts, strata, unit = (
+            emotions.index,
+            pd.get_dummies(emotions).to_numpy(dtype=float),
+            emotions.to_numpy(),
+            "clip",
+        )
     if folds == 1:
         fractions = check_fractions(fractions)
         groups = stratified_groups(counts, strata, [fractions[p] for p in PARTS], seed, candidates, unit)
@@ -190,7 +223,9 @@ def read_published_split(path: str | Path) -> pd.Series:
     return pd.Series(parts).sort_index()
 
 
-def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+def make_split(
+    clips: pd.DataFrame, params: dict, survived: set[str] | None = None
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Split the usable clips of a clip list as `params` (the `split` section) says.
 
     `survived`: the clips that preprocessing turned into at least one modality (None: all). Returns the
@@ -207,19 +242,26 @@ def make_split(clips: pd.DataFrame, params: dict, survived: set[str] | None = No
         actor_parts = read_published_split(params["published"])
         per_fold = [usable["actor"].astype(int).map(actor_parts)]
     else:
-        units, parts = unit_parts(usable, scheme, folds, params["fractions"], int(params["seed"]), int(params["candidates"]))
+        units, parts = unit_parts(
+            usable, scheme, folds, params["fractions"], int(params["seed"]), int(params["candidates"])
+        )
         key = usable["actor"].astype(int) if scheme == "actors" else usable["clip"]
         per_fold = [key.map(pd.Series(p, index=units)) for p in parts]
     tables = [usable.assign(fold=k, part=part)[SPLIT_COLUMNS] for k, part in enumerate(per_fold)]
-    table = pd.concat(tables).dropna(subset=["part"]).sort_values(["fold", "clip"], kind="stable").reset_index(drop=True)
+    table = (
+        pd.concat(tables).dropna(subset=["part"]).sort_values(["fold", "clip"], kind="stable").reset_index(drop=True)
+    )
     table["actor"] = table["actor"].astype(int)
     check_parts_not_empty(table, params, scheme)
     if scheme != "clips":
         check_actor_disjoint(table)
     summary, composition = summarize_split(table, usable)
-    summary.update(clips_listed=len(clips), clips_not_ok=int((clips["status"] != "ok").sum()),
-                   clips_without_modality=int(len(usable_clips(clips)) - len(usable)),
-                   clips_actor_not_in_split=int(len(usable) - table[table["fold"] == 0]["clip"].nunique()))
+    summary.update(
+        clips_listed=len(clips),
+        clips_not_ok=int((clips["status"] != "ok").sum()),
+        clips_without_modality=int(len(usable_clips(clips)) - len(usable)),
+        clips_actor_not_in_split=int(len(usable) - table[table["fold"] == 0]["clip"].nunique()),
+    )
     return table, summary, composition
 
 
@@ -228,8 +270,11 @@ def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> Non
     for fold, rows in table.groupby("fold"):
         empty = [p for p in PARTS if not (rows["part"] == p).any()]
         if empty:
-            hint = (f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme actors"
-                    if scheme == "published" else "use fewer split.folds, or more data")
+            hint = (
+                f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme actors"
+                if scheme == "published"
+                else "use fewer split.folds, or more data"
+            )
             raise SplitError(f"fold {fold}: no clip in part(s) {', '.join(empty)}: {hint}")
 
 
@@ -261,9 +306,27 @@ def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.
     composition = []
     for (fold, part), rows in table.groupby(["fold", "part"], sort=True):
         for emotion, n in rows["emotion"].value_counts().sort_index().items():
-            composition.append({"group": f"fold {fold} {part} {emotion}", "count": int(n), "of": "clips", "fold": fold, "part": part, "name": emotion})
+            composition.append(
+                {
+                    "group": f"fold {fold} {part} {emotion}",
+                    "count": int(n),
+                    "of": "clips",
+                    "fold": fold,
+                    "part": part,
+                    "name": emotion,
+                }
+            )
         for s, n in sex.reindex(sorted(rows["actor"].unique())).value_counts().sort_index().items():
-            composition.append({"group": f"fold {fold} {part} {s}", "count": int(n), "of": "actors", "fold": fold, "part": part, "name": s})
+            composition.append(
+                {
+                    "group": f"fold {fold} {part} {s}",
+                    "count": int(n),
+                    "of": "actors",
+                    "fold": fold,
+                    "part": part,
+                    "name": s,
+                }
+            )
     return summary, pd.DataFrame(composition, columns=COMPOSITION_COLUMNS)
 
 

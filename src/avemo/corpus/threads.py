@@ -21,8 +21,9 @@ class Progress:
         from tqdm import tqdm
 
         in_bytes = unit == "B"
-        self._bar = tqdm(total=total, desc=description, unit=unit, unit_scale=in_bytes, unit_divisor=1024,
-                         disable=None, leave=False)
+        self._bar = tqdm(
+            total=total, desc=description, unit=unit, unit_scale=in_bytes, unit_divisor=1024, disable=None, leave=False
+        )
         self._lock = threading.Lock()
 
     def add(self, n: int):

@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avemo.corpus.checksums import FOLDERS, Entry, official_manifest
-from avemo.corpus.checksums import mismatch
+from avemo.corpus.checksums import FOLDERS, Entry, mismatch, official_manifest
 from avemo.corpus.download import is_part_file
 from avemo.corpus.threads import Progress, run_in_threads
 
@@ -26,8 +25,10 @@ class VerifyReport:
         return not (self.damaged or self.unexpected or self.missing)
 
     def summary(self) -> str:
-        return (f"verify: {len(self.ok)} ok, {len(self.damaged)} damaged, {len(self.unexpected)} unexpected, "
-                f"{len(self.missing)} missing")
+        return (
+            f"verify: {len(self.ok)} ok, {len(self.damaged)} damaged, {len(self.unexpected)} unexpected, "
+            f"{len(self.missing)} missing"
+        )
 
 
 def verify_copy(root: Path, selected: Iterable[Entry], jobs: int = 4) -> VerifyReport:

@@ -30,14 +30,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from avemo.preprocess.clipindex import read_settings
-from avemo.modeling.embedding import read_embeddings
 from avemo.evaluation.raters import RATER_GROUPS, human_accuracy, read_ratings
 from avemo.evaluation.statistics import chance_verdict, format_p, paired_difference, summarise
+from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.modeling.embedding import read_embeddings
 from avemo.modeling.inference import logits_of, pick_device, predict
 from avemo.modeling.inputs import loader
 from avemo.modeling.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
-from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.preprocess.clipindex import read_settings
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -54,13 +54,17 @@ PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "pr
 
 
 @torch.no_grad()
-def _predicted(model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, top_db, batch_size, device) -> list[str]:
+def _predicted(
+    model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, top_db, batch_size, device
+) -> list[str]:
     if checkpoint["config"].get("frozen_encoder"):
         items = raw_feature_items(rows, modalities, embeddings, classes)
         items = standardised({k: v.to(device) for k, v in items.items()}, model.encoder, modalities)
         predicted = logits_of(model.eval(), items, modalities, device, features=True).argmax(dim=1).cpu().numpy()
     else:
-        images = image_dataset(rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db)
+        images = image_dataset(
+            rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db
+        )
         _, predicted, _ = predict(model, loader(images, batch_size), modalities, device)
     return [classes[i] for i in predicted]
 
@@ -80,21 +84,39 @@ def cross_predictions(
     device = pick_device()
     repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
     if len({tuple(r) for r in repeats.values()}) != 1 or not repeats["audio"]:
-        raise ValueError(f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)")
+        raise ValueError(
+            f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)"
+        )
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
     top_db = float(read_settings(folders["audio"])["top_db"])
     records = []
     for fold, seed in repeats["audio"]:
         test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
-        loaded = {kind: load_checkpoint(Path(folder) / checkpoint_name(fold, seed), device) for kind, folder in models_dirs.items()}
+        loaded = {
+            kind: load_checkpoint(Path(folder) / checkpoint_name(fold, seed), device)
+            for kind, folder in models_dirs.items()
+        }
         for key, (kind, modalities) in CROSS_TESTS.items():
             model, checkpoint = loaded[kind]
             classes = checkpoint["config"]["classes"]
             rows = clips_for(test, modalities, "all")
             rows = rows[rows["emotion"].isin(classes)]
-            predicted = _predicted(model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device)
-            records.append(pd.DataFrame({"comparison": key, "fold": fold, "seed": seed, "clip": rows["clip"].to_numpy(),
-                                         "actor": rows["actor"].to_numpy(), "true": rows["emotion"].to_numpy(), "predicted": predicted}))
+            predicted = _predicted(
+                model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device
+            )
+            records.append(
+                pd.DataFrame(
+                    {
+                        "comparison": key,
+                        "fold": fold,
+                        "seed": seed,
+                        "clip": rows["clip"].to_numpy(),
+                        "actor": rows["actor"].to_numpy(),
+                        "true": rows["emotion"].to_numpy(),
+                        "predicted": predicted,
+                    }
+                )
+            )
     return pd.concat(records, ignore_index=True)[PREDICTION_COLUMNS]
 
 
@@ -118,21 +140,29 @@ def human_baseline(ratings_path: str | Path, split: pd.DataFrame) -> dict:
 
 def results_text(results: dict, n_classes: int) -> str:
     """eval_cross's metrics (cross_metrics, and `human` from human_baseline) as a table for the terminal."""
-    lines = [f"eval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
-             f"{n_classes} classes (chance {1 / n_classes:.3f})",
-             f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance"]
+    lines = [
+        f"eval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
+        f"{n_classes} classes (chance {1 / n_classes:.3f})",
+        f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance",
+    ]
     for key in CROSS_TESTS:
         r = results[key]
         low, high = r["accuracy_ci95"]
         chance = f"{chance_verdict(r['accuracy'], r['chance_p_value'], n_classes)} (p {format_p(r['chance_p_value'])})"
-        lines.append(f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} "
-                     f"{r['uar']:>6.3f} {r['n']:>6.1f}  {chance}")
+        lines.append(
+            f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} "
+            f"{r['uar']:>6.3f} {r['n']:>6.1f}  {chance}"
+        )
     av = results["av_vs_best_single"]
     low, high = av["difference_ci95"]
-    lines.append(f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
-                 f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)")
+    lines.append(
+        f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
+        f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)"
+    )
     human = results["human"]
     rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
-    lines.append(f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
-                 f"{rated or 'no test clip is rated'}")
+    lines.append(
+        f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
+        f"{rated or 'no test clip is rated'}"
+    )
     return "\n".join(lines)

@@ -54,6 +54,8 @@ def human_accuracy(ratings: pd.DataFrame, clips, emotions) -> dict:
         votes = [(ratings.at[c, column], e) for c, e in zip(rated["clip"], rated["emotion"])]
         result[group] = {
             "accuracy": float(np.mean([vote_credit(v, e) for v, e in votes])) if votes else None,
-            "accuracy_ties_shared": float(np.mean([vote_credit(v, e, ties="shared") for v, e in votes])) if votes else None,
+            "accuracy_ties_shared": float(np.mean([vote_credit(v, e, ties="shared") for v, e in votes]))
+            if votes
+            else None,
         }
     return result

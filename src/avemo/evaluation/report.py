@@ -74,6 +74,7 @@ def confusion_png(path: Path, true: list[str], predicted: list[str], classes: li
 def curves_png(path: Path, live_dir: Path, best_epoch: int, title: str) -> Path:
     """Loss and accuracy per epoch, train and validation, of a training stage's first repeat, with the
     kept epoch marked."""
+
     def series(part: str, name: str) -> pd.DataFrame:
         return pd.read_csv(live_dir / "plots" / "metrics" / part / f"{name}.tsv", sep="\t")
 
@@ -95,13 +96,17 @@ def curves_png(path: Path, live_dir: Path, best_epoch: int, title: str) -> Path:
 
 
 def results_table(cross: dict, n_classes: int) -> list[str]:
-    lines = ["| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a repeat | vs chance |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a repeat | vs chance |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for key, label in COMPARISONS.items():
         r = cross[key]
         verdict = chance_verdict(r["accuracy"], r["chance_p_value"], n_classes)
-        lines.append(f"| {label} | {r['accuracy']} | {r['accuracy_std']} | [{r['accuracy_ci95'][0]}, {r['accuracy_ci95'][1]}] | "
-                     f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {format_p(r['chance_p_value'], METRIC_DECIMALS)}) |")
+        lines.append(
+            f"| {label} | {r['accuracy']} | {r['accuracy_std']} | [{r['accuracy_ci95'][0]}, {r['accuracy_ci95'][1]}] | "
+            f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {format_p(r['chance_p_value'], METRIC_DECIMALS)}) |"
+        )
     return lines
 
 
@@ -112,15 +117,27 @@ def composition_table(composition: pd.DataFrame) -> list[str]:
     wide = wide.sort_index(key=lambda index: index.map(lambda v: order.get(v, v)))
     clips = sorted(composition.loc[composition["of"] == "clips", "name"].unique())
     actors = sorted(composition.loc[composition["of"] == "actors", "name"].unique())
-    lines = ["| fold | part | " + " | ".join(f"{c} clips" for c in clips) + " | " + " | ".join(f"{a} actors" for a in actors) + " |",
-             "| --- | --- | " + " | ".join("---" for _ in clips + actors) + " |"]
+    lines = [
+        "| fold | part | "
+        + " | ".join(f"{c} clips" for c in clips)
+        + " | "
+        + " | ".join(f"{a} actors" for a in actors)
+        + " |",
+        "| --- | --- | " + " | ".join("---" for _ in clips + actors) + " |",
+    ]
     for (fold, part), row in wide.iterrows():
         lines.append(f"| {fold} | {part} | " + " | ".join(str(int(row[c])) for c in clips + actors) + " |")
     return lines
 
 
-def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: pd.DataFrame, composition: pd.DataFrame,
-                 live_dirs: dict[str, Path]) -> Path:
+def write_report(
+    out_dir: str | Path,
+    *,
+    metrics_dir: str | Path,
+    predictions: pd.DataFrame,
+    composition: pd.DataFrame,
+    live_dirs: dict[str, Path],
+) -> Path:
     """reports/results.md and its PNGs in `out_dir`; see the module docstring."""
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,8 +157,11 @@ def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: p
         f"{split['clips']} clips of {split['actors']} actors, {len(classes)} classes ({', '.join(classes)}), {split['folds']} fold(s) x "
         f"{cross['av_on_both']['repeats'] // max(split['folds'], 1)} seed(s) = {cross['av_on_both']['repeats']} repeats; "
         f"{split['actors_in_two_parts']} actors in two parts of a fold"
-        + (" (**the split shares actors between training and test: these accuracies are not speaker-independent**)."
-           if split["actors_in_two_parts"] else " (speaker-independent)."),
+        + (
+            " (**the split shares actors between training and test: these accuracies are not speaker-independent**)."
+            if split["actors_in_two_parts"]
+            else " (speaker-independent)."
+        ),
         "",
         "## Test accuracy",
         "",
@@ -172,7 +192,10 @@ def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: p
         "",
         "| raters | accuracy (a tie wrong) | accuracy (a tie shared) |",
         "| --- | --- | --- |",
-        *[f"| {group} | {human[group]['accuracy']} | {human[group]['accuracy_ties_shared']} |" for group in ("voice", "face", "audiovisual")],
+        *[
+            f"| {group} | {human[group]['accuracy']} | {human[group]['accuracy_ties_shared']} |"
+            for group in ("voice", "face", "audiovisual")
+        ],
         "",
         "## Split",
         "",
@@ -190,8 +213,12 @@ def write_report(out_dir: str | Path, *, metrics_dir: str | Path, predictions: p
     for kind, live_dir in live_dirs.items():
         first = pd.read_csv(Path(live_dir) / "repeats.csv").iloc[0]
         name = f"curves_{kind}.png"
-        curves_png(out_dir / name, Path(live_dir), int(first["best_epoch"]),
-                   f"{KINDS[kind]}: fold {int(first['fold'])}, seed {int(first['seed'])}")
+        curves_png(
+            out_dir / name,
+            Path(live_dir),
+            int(first["best_epoch"]),
+            f"{KINDS[kind]}: fold {int(first['fold'])}, seed {int(first['seed'])}",
+        )
         lines.append(f"![{KINDS[kind]}]({name})")
     report = out_dir / "results.md"
     atomic_write(report, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))

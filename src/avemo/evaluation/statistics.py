@@ -19,10 +19,9 @@ interval of the difference is given beside it).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+
 
 def _as_array(labels) -> np.ndarray:
     return np.asarray([str(x) for x in labels], dtype=object)

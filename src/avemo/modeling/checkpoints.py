@@ -44,7 +44,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict
         "format": CHECKPOINT_FORMAT,
         "config": config,
         "info": info or {},
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items() if not (frozen and _pretrained_weight(k))},
+        "state_dict": {
+            k: v.detach().cpu() for k, v in model.state_dict().items() if not (frozen and _pretrained_weight(k))
+        },
     }
     # Saved through a buffer: torch.save names the zip's folder after the file it writes, and the
     # temporary name holds the process id, so writing the file directly made every run's bytes differ.
@@ -62,5 +64,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     model = build_model(checkpoint["config"], pretrained=frozen)
     missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
     if unexpected or [k for k in missing if not (frozen and _pretrained_weight(k))]:
-        raise ValueError(f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ValueError(
+            f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     return model.to(device).eval(), checkpoint

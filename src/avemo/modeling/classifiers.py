@@ -21,11 +21,12 @@ from avemo.modeling.kinds import KINDS
 from avemo.params import FUSIONS
 
 
-
 def make_head(in_dim: int, n_classes: int, hidden: int, dropout: float) -> nn.Sequential:
     """Dropout + linear (hidden 0), or dropout + linear + ReLU + dropout + linear."""
     if hidden:
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+        return nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes)
+        )
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, n_classes))
 
 
@@ -56,7 +57,9 @@ class AVClassifier(nn.Module):
     def fused_dim(feature_dim: int, fusion: str) -> int:
         return 2 * feature_dim if fusion == "concat" else feature_dim
 
-    def encode(self, audio: torch.Tensor | None, video: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def encode(
+        self, audio: torch.Tensor | None, video: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Features of both modalities from one pass of the shared encoder (a modality given as None is skipped)."""
         given = [x for x in (audio, video) if x is not None]
         if not given:
@@ -67,7 +70,9 @@ class AVClassifier(nn.Module):
             return features[: len(audio)], features[len(audio) :]
         return (features, None) if audio is not None else (None, features)
 
-    def _drop_modalities(self, audio_present: torch.Tensor, video_present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _drop_modalities(
+        self, audio_present: torch.Tensor, video_present: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # Hide one of the two modalities of some clips that have both, never both of a clip.
         both = audio_present & video_present
         drop = both & (torch.rand(both.shape, device=both.device) < self.modality_dropout)
@@ -104,7 +109,14 @@ def _presence(flags, given: bool, batch: int, device) -> torch.Tensor:
     return torch.as_tensor(flags, dtype=torch.bool, device=device)
 
 
-def model_config(kind: str, encoder: dict, classes: list[str], train: dict, fusion: dict | None = None, preprocessing: dict | None = None) -> dict:
+def model_config(
+    kind: str,
+    encoder: dict,
+    classes: list[str],
+    train: dict,
+    fusion: dict | None = None,
+    preprocessing: dict | None = None,
+) -> dict:
     """What rebuilds a model (saved in its checkpoint): primitive values only. `preprocessing` maps each
     modality the model was trained on to the settings its inputs were made with (the settings.json of
     the melspec and face_crop outputs), so the model's inputs can be made again the same way."""

@@ -19,22 +19,33 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from avemo.preprocess.clipindex import USABLE, read_index, read_settings, write_settings
 from avemo.files import atomic_write, write_csv
-from avemo.modeling.inputs import ClipImages, loader
 from avemo.modeling.encoders import Encoder
+from avemo.modeling.inputs import ClipImages, loader
+from avemo.preprocess.clipindex import USABLE, read_index, read_settings, write_settings
 
 
 @torch.no_grad()
-def embed_modality(encoder: Encoder, modality: str, folder: str | Path, *, image_size: int, batch_size: int, device) -> tuple[list[str], np.ndarray]:
+def embed_modality(
+    encoder: Encoder, modality: str, folder: str | Path, *, image_size: int, batch_size: int, device
+) -> tuple[list[str], np.ndarray]:
     """Raw features (eval mode, no augmentation) of every usable clip of one preprocessing output folder."""
     index = read_index(folder)
     clips = index.loc[index["status"].isin(USABLE), "clip"].tolist()
     top_db = float(read_settings(folder)["top_db"]) if modality == "audio" else None
-    images = ClipImages(clips, [0] * len(clips), {modality: folder}, {modality: [True] * len(clips)}, image_size=image_size, top_db=top_db)
+    images = ClipImages(
+        clips,
+        [0] * len(clips),
+        {modality: folder},
+        {modality: [True] * len(clips)},
+        image_size=image_size,
+        top_db=top_db,
+    )
     encoder.eval()
     parts = []
-    for batch in tqdm(loader(images, batch_size), desc=f"embed {modality}", unit="batch", file=sys.stderr, disable=None):
+    for batch in tqdm(
+        loader(images, batch_size), desc=f"embed {modality}", unit="batch", file=sys.stderr, disable=None
+    ):
         parts.append(encoder.raw(batch[modality].to(device)).cpu())
     features = torch.cat(parts).numpy().astype(np.float32) if parts else np.zeros((0, encoder.feature_dim), np.float32)
     return clips, features
@@ -45,7 +56,14 @@ def write_embeddings(out_dir: str | Path, modality: str, clips: list[str], featu
     folder = Path(out_dir) / modality
     atomic_write(folder / "features.npy", lambda tmp: np.save(tmp, features, allow_pickle=False))
     write_csv(folder / "clips.csv", pd.DataFrame({"clip": clips}))
-    write_settings(folder, {"arch": str(encoder["arch"]), "pretrained": bool(encoder["pretrained"]), "image_size": int(encoder["image_size"])})
+    write_settings(
+        folder,
+        {
+            "arch": str(encoder["arch"]),
+            "pretrained": bool(encoder["pretrained"]),
+            "image_size": int(encoder["image_size"]),
+        },
+    )
 
 
 def read_embeddings(folder: str | Path, modality: str) -> pd.DataFrame:

@@ -28,7 +28,11 @@ from avemo.params import ARCHS
 STD_FLOOR = 0.01  # a feature whose training std is below this share of the median feature's is masked
 Z_LIMIT = 10.0  # standardised features are clipped to +-Z_LIMIT
 # torchvision ImageNet weights used when encoder.pretrained is true (their file names come from the URLs).
-TORCHVISION_WEIGHTS = {"mobilenet_v3_small": "MobileNet_V3_Small_Weights", "resnet18": "ResNet18_Weights", "vgg16": "VGG16_Weights"}
+TORCHVISION_WEIGHTS = {
+    "mobilenet_v3_small": "MobileNet_V3_Small_Weights",
+    "resnet18": "ResNet18_Weights",
+    "vgg16": "VGG16_Weights",
+}
 
 
 class MissingWeightsError(UserError, FileNotFoundError):
@@ -57,8 +61,10 @@ def efficientnet_lite0_weights_file() -> Path:
 
 def _load_weights(path: Path, arch: str) -> dict:
     if not path.is_file():
-        raise MissingWeightsError(f"encoder.pretrained is true but the ImageNet weights of {arch} are missing: {path} does not exist; "
-                                  "reinstall the requirements or set encoder.pretrained: false")
+        raise MissingWeightsError(
+            f"encoder.pretrained is true but the ImageNet weights of {arch} are missing: {path} does not exist; "
+            "reinstall the requirements or set encoder.pretrained: false"
+        )
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

@@ -25,7 +25,9 @@ def logits_of(model: nn.Module, batch: dict, modalities, device, features: bool 
             kwargs[m] = batch[m].to(device)
             kwargs[f"{m}_present"] = batch[f"{m}_present"].to(device)
         if features:
-            return model.classify(kwargs.get("audio"), kwargs.get("video"), kwargs.get("audio_present"), kwargs.get("video_present"))
+            return model.classify(
+                kwargs.get("audio"), kwargs.get("video"), kwargs.get("audio_present"), kwargs.get("video_present")
+            )
         return model(**kwargs)
     if len(modalities) != 1:
         raise ValueError(f"a unimodal model takes one modality, got {modalities}")
@@ -34,7 +36,9 @@ def logits_of(model: nn.Module, batch: dict, modalities, device, features: bool 
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: DataLoader, modalities, device, features: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+def predict(
+    model: nn.Module, data: DataLoader, modalities, device, features: bool = False
+) -> tuple[np.ndarray, np.ndarray, float]:
     """True and predicted class indices, and the mean cross-entropy, over a whole loader (eval mode)."""
     model.eval()
     labels, predictions, loss_sum = [], [], 0.0

@@ -36,7 +36,9 @@ MAX_MASK = 0.12  # spectrogram augmentation: masks of up to 12% of the time or f
 
 def _resize(image: torch.Tensor, image_size: int) -> torch.Tensor:
     """(C, H, W) -> (C, image_size, image_size), bilinear and antialiased."""
-    return F.interpolate(image.unsqueeze(0), size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True).squeeze(0)
+    return F.interpolate(
+        image.unsqueeze(0), size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True
+    ).squeeze(0)
 
 
 def normalise(image: torch.Tensor) -> torch.Tensor:
@@ -83,13 +85,17 @@ def augment_spectrogram(image: torch.Tensor, generator: torch.Generator | None =
     return image
 
 
-def spectrogram_input(path: str | Path, image_size: int, top_db: float, augment: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+def spectrogram_input(
+    path: str | Path, image_size: int, top_db: float, augment: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """The encoder input of a spectrogram .npy file."""
     image = spectrogram_unit_image(np.load(path, allow_pickle=False), image_size, top_db)
     return normalise(augment_spectrogram(image, generator) if augment else image)
 
 
-def face_input(path: str | Path, image_size: int, augment: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+def face_input(
+    path: str | Path, image_size: int, augment: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """The encoder input of a face crop PNG."""
     with Image.open(path) as image:
         unit = face_unit_image(image, image_size)
@@ -140,27 +146,52 @@ class ClipImages(Dataset):
 
     def _image(self, modality: str, clip: str, generator: torch.Generator | None) -> torch.Tensor:
         if modality == "audio":
-            return spectrogram_input(self.folders["audio"] / f"{clip}.npy", self.image_size, self.top_db, self.augment, generator)
+            return spectrogram_input(
+                self.folders["audio"] / f"{clip}.npy", self.image_size, self.top_db, self.augment, generator
+            )
         return face_input(self.folders["video"] / f"{clip}.png", self.image_size, self.augment, generator)
 
     def __getitem__(self, i: int) -> dict:
         item = {"label": self.labels[i]}
         generator = None
         if self.augment:
-            generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0]))
+            generator = torch.Generator().manual_seed(
+                int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
+            )
         for modality in self.folders:
             present = self.present[modality][i]
-            image = self._image(modality, self.clips[i], generator) if present else torch.zeros(3, self.image_size, self.image_size)
+            image = (
+                self._image(modality, self.clips[i], generator)
+                if present
+                else torch.zeros(3, self.image_size, self.image_size)
+            )
             item[modality], item[f"{modality}_present"] = image, present
         return item
 
 
-def loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
+def loader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
     """Batches in a fixed order, or shuffled by a seeded generator. A last training batch of one clip is
     dropped (batch norm cannot train on a single example). `num_workers` processes read and augment the
     images (ClipImages seeds its augmentation per clip, so their number changes no result); pinned
     memory speeds the copy to a GPU."""
-    generator = torch.Generator().manual_seed(seed)  # also the workers' base seed: none is drawn from torch's global state
+    generator = torch.Generator().manual_seed(
+        seed
+    )  # also the workers' base seed: none is drawn from torch's global state
     drop_last = shuffle and len(dataset) % batch_size == 1
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,
-                      num_workers=num_workers, pin_memory=pin_memory, persistent_workers=False)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        drop_last=drop_last,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=False,
+    )

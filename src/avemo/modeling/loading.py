@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avemo.preprocess.clipindex import USABLE
-from avemo.modeling.inputs import ClipImages
 from avemo.corpus.splits import PARTS
+from avemo.modeling.inputs import ClipImages
+from avemo.preprocess.clipindex import USABLE
 
 
 def modality_table(split: pd.DataFrame, indexes: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict]:
@@ -43,13 +43,28 @@ def clips_for(table: pd.DataFrame, modalities, require: str = "all") -> pd.DataF
     return table[present.all(axis=1) if require == "all" else present.any(axis=1)]
 
 
-def image_dataset(rows: pd.DataFrame, modalities, folders: dict, classes: list[str], *, image_size: int, top_db: float | None = None,
-                  augment: bool = False, seed: int = 0) -> ClipImages:
+def image_dataset(
+    rows: pd.DataFrame,
+    modalities,
+    folders: dict,
+    classes: list[str],
+    *,
+    image_size: int,
+    top_db: float | None = None,
+    augment: bool = False,
+    seed: int = 0,
+) -> ClipImages:
     """Encoder inputs of `rows` for `modalities`; `top_db` is the spectrograms' dB range (melspec's settings)."""
     labels = [classes.index(e) for e in rows["emotion"]]
     return ClipImages(
-        rows["clip"].tolist(), labels, {m: folders[m] for m in modalities}, {m: rows[f"{m}_present"].tolist() for m in modalities},
-        image_size=int(image_size), top_db=top_db, augment=augment, seed=seed,
+        rows["clip"].tolist(),
+        labels,
+        {m: folders[m] for m in modalities},
+        {m: rows[f"{m}_present"].tolist() for m in modalities},
+        image_size=int(image_size),
+        top_db=top_db,
+        augment=augment,
+        seed=seed,
     )
 
 
@@ -72,7 +87,9 @@ class FeatureBatches:
             yield {k: v[index] for k, v in self.items.items()}
 
 
-def raw_feature_items(rows: pd.DataFrame, modalities, embeddings: dict[str, pd.DataFrame], classes: list[str]) -> dict[str, torch.Tensor]:
+def raw_feature_items(
+    rows: pd.DataFrame, modalities, embeddings: dict[str, pd.DataFrame], classes: list[str]
+) -> dict[str, torch.Tensor]:
     """FeatureBatches items of `rows` from cached raw encoder features (avemo.modeling.embedding): per modality the
     features (zeros where the clip has none) and whether they are present."""
     items = {"label": torch.as_tensor([classes.index(e) for e in rows["emotion"]], dtype=torch.long)}

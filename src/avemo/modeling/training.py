@@ -32,16 +32,23 @@ import pandas as pd
 import torch
 from torch import nn
 
-from avemo.preprocess.clipindex import read_index, read_settings
-from avemo.modeling.embedding import read_embeddings
+from avemo.corpus.splits import folds_of, read_split
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
-from avemo.modeling.inference import logits_of, pick_device, predict
-from avemo.modeling.inputs import loader
-from avemo.modeling.loading import FeatureBatches, clips_for, image_dataset, modality_table, raw_feature_items, standardised
 from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
 from avemo.modeling.classifiers import build_model, model_config
-from avemo.corpus.splits import folds_of, read_split
+from avemo.modeling.embedding import read_embeddings
+from avemo.modeling.inference import logits_of, pick_device, predict
+from avemo.modeling.inputs import loader
 from avemo.modeling.kinds import MODALITIES_OF
+from avemo.modeling.loading import (
+    FeatureBatches,
+    clips_for,
+    image_dataset,
+    modality_table,
+    raw_feature_items,
+    standardised,
+)
+from avemo.preprocess.clipindex import read_index, read_settings
 
 TRAINING_PARTS = ("train", "validation")  # never the test part
 
@@ -69,7 +76,21 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight_decay, device, live=None, features=False, amp="off") -> dict:
+def fit(
+    model,
+    train_data,
+    val_data,
+    modalities,
+    *,
+    epochs,
+    patience,
+    lr,
+    weight_decay,
+    device,
+    live=None,
+    features=False,
+    amp="off",
+) -> dict:
     """Train with AdamW on cross-entropy of logits; keep the epoch with the best validation accuracy
     (ties: lower validation loss), stop after `patience` epochs without improvement, and load the
     kept weights back into `model`. Returns the history and the chosen epoch (1-based). `amp`: mixed
@@ -113,21 +134,52 @@ def fit(model, train_data, val_data, modalities, *, epochs, patience, lr, weight
                 live.log_metric(f"train/{name}", round(row[f"train_{name}"], METRIC_DECIMALS))
                 live.log_metric(f"val/{name}", round(row[f"val_{name}"], METRIC_DECIMALS))
             live.next_step()
-        print(f"  epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {row['val_accuracy']:.3f}", file=sys.stderr)
-        improved = row["val_accuracy"] > best["val_accuracy"] or (row["val_accuracy"] == best["val_accuracy"] and val_loss < best["val_loss"])
+        print(
+            f"  epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {row['val_accuracy']:.3f}",
+            file=sys.stderr,
+        )
+        improved = row["val_accuracy"] > best["val_accuracy"] or (
+            row["val_accuracy"] == best["val_accuracy"] and val_loss < best["val_loss"]
+        )
         if improved:
-            best = {"epoch": epoch, "val_accuracy": row["val_accuracy"], "val_loss": val_loss, "state": snapshot(model, features)}
+            best = {
+                "epoch": epoch,
+                "val_accuracy": row["val_accuracy"],
+                "val_loss": val_loss,
+                "state": snapshot(model, features),
+            }
         elif epoch - best["epoch"] >= int(patience):
             break
     model.load_state_dict(best["state"], strict=not features)
-    return {"history": history, "best_epoch": best["epoch"], "epochs_run": len(history), "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"]}
+    return {
+        "history": history,
+        "best_epoch": best["epoch"],
+        "epochs_run": len(history),
+        "val_accuracy": best["val_accuracy"],
+        "val_loss": best["val_loss"],
+    }
 
 
 # --- one repeat ------------------------------------------------------------------------------------
 
 
-def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: int, train: dict, lr: float, folders: dict,
-              embeddings: dict | None, pretrained: bool, device, loader_workers: int, amp: str, live=None) -> tuple[nn.Module, dict]:
+def train_one(
+    kind: str,
+    rows: dict,
+    classes: list[str],
+    config: dict,
+    *,
+    seed: int,
+    train: dict,
+    lr: float,
+    folders: dict,
+    embeddings: dict | None,
+    pretrained: bool,
+    device,
+    loader_workers: int,
+    amp: str,
+    live=None,
+) -> tuple[nn.Module, dict]:
     """One model of `kind` trained on rows["train"], its epoch chosen on rows["validation"]."""
     modalities = MODALITIES_OF[kind]
     set_seed(seed)
@@ -136,8 +188,13 @@ def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: 
     if embeddings is not None:  # frozen encoder: heads on cached features
         model.encoder.requires_grad_(False)
         raw = {part: raw_feature_items(rows[part], modalities, embeddings, classes) for part in TRAINING_PARTS}
-        model.encoder.set_standardisation(torch.cat([raw["train"][m][raw["train"][f"{m}_present"]] for m in modalities]).to(device))
-        items = {part: standardised({k: v.to(device) for k, v in raw[part].items()}, model.encoder, modalities) for part in TRAINING_PARTS}
+        model.encoder.set_standardisation(
+            torch.cat([raw["train"][m][raw["train"][f"{m}_present"]] for m in modalities]).to(device)
+        )
+        items = {
+            part: standardised({k: v.to(device) for k, v in raw[part].items()}, model.encoder, modalities)
+            for part in TRAINING_PARTS
+        }
         train_data = FeatureBatches(items["train"], batch_size, shuffle=True, seed=seed)
         val_data = FeatureBatches(items["validation"], batch_size)
     else:  # fine-tuning on images
@@ -148,15 +205,35 @@ def train_one(kind: str, rows: dict, classes: list[str], config: dict, *, seed: 
 
         def data(part, shuffle):
             augment = shuffle and bool(train["augmentation"])
-            images = image_dataset(rows[part], modalities, folders, classes, image_size=config["image_size"], top_db=top_db,
-                                   augment=augment, seed=seed)
-            return loader(images, batch_size, shuffle, seed, num_workers=loader_workers,
-                          pin_memory=device.type == "cuda")
+            images = image_dataset(
+                rows[part],
+                modalities,
+                folders,
+                classes,
+                image_size=config["image_size"],
+                top_db=top_db,
+                augment=augment,
+                seed=seed,
+            )
+            return loader(
+                images, batch_size, shuffle, seed, num_workers=loader_workers, pin_memory=device.type == "cuda"
+            )
 
         train_data, val_data = data("train", True), data("validation", False)
-    result = fit(model, train_data, val_data, modalities, epochs=train["epochs"], patience=train["patience"], lr=float(lr),
-                 weight_decay=float(train["weight_decay"]), device=device, live=live, features=embeddings is not None,
-                 amp=amp)
+    result = fit(
+        model,
+        train_data,
+        val_data,
+        modalities,
+        epochs=train["epochs"],
+        patience=train["patience"],
+        lr=float(lr),
+        weight_decay=float(train["weight_decay"]),
+        device=device,
+        live=live,
+        features=embeddings is not None,
+        amp=amp,
+    )
     return model, result
 
 
@@ -201,8 +278,11 @@ def train_repeats(
     models_dir.mkdir(parents=True, exist_ok=True)
     for old in models_dir.glob("*.pt"):  # a rerun with fewer folds or seeds leaves no stale model behind
         old.unlink()
-    print(f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder {'frozen' if frozen else 'fine-tuned'}; "
-          f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)", file=sys.stderr)
+    print(
+        f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder {'frozen' if frozen else 'fine-tuned'}; "
+        f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
+        file=sys.stderr,
+    )
 
     live = None
     if live_dir is not None:
@@ -217,22 +297,56 @@ def train_repeats(
     try:
         for fold in folds_of(split):
             table, _ = modality_table(split[split["fold"] == fold], indexes)
-            rows = {part: clips_for(table[table["part"] == part], modalities, "all" if kind != "av" else "any") for part in TRAINING_PARTS}
+            rows = {
+                part: clips_for(table[table["part"] == part], modalities, "all" if kind != "av" else "any")
+                for part in TRAINING_PARTS
+            }
             for part in TRAINING_PARTS:
                 if rows[part].empty:
-                    raise ValueError(f"fold {fold}: no {kind} clip in the {part} part (check the split and the preprocessing indexes)")
+                    raise ValueError(
+                        f"fold {fold}: no {kind} clip in the {part} part (check the split and the preprocessing indexes)"
+                    )
             for seed in seeds:
-                model, result = train_one(kind, rows, classes, {**config, "fold": fold, "seed": seed}, seed=seed, train=train, lr=lr,
-                                          folders=folders, embeddings=embeddings, pretrained=bool(encoder["pretrained"]), device=device,
-                                          loader_workers=loader_workers, amp=amp, live=live if not repeats else None)
+                model, result = train_one(
+                    kind,
+                    rows,
+                    classes,
+                    {**config, "fold": fold, "seed": seed},
+                    seed=seed,
+                    train=train,
+                    lr=lr,
+                    folders=folders,
+                    embeddings=embeddings,
+                    pretrained=bool(encoder["pretrained"]),
+                    device=device,
+                    loader_workers=loader_workers,
+                    amp=amp,
+                    live=live if not repeats else None,
+                )
                 best = result["history"][result["best_epoch"] - 1]
-                outcome = {"fold": fold, "seed": seed, "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"],
-                           "val_accuracy": result["val_accuracy"], "val_loss": result["val_loss"], "train_accuracy": best["train_accuracy"],
-                           "train_clips": len(rows["train"]), "validation_clips": len(rows["validation"])}
-                save_checkpoint(models_dir / checkpoint_name(fold, seed), model.cpu(), {**config, "fold": fold, "seed": seed}, outcome)
+                outcome = {
+                    "fold": fold,
+                    "seed": seed,
+                    "best_epoch": result["best_epoch"],
+                    "epochs_run": result["epochs_run"],
+                    "val_accuracy": result["val_accuracy"],
+                    "val_loss": result["val_loss"],
+                    "train_accuracy": best["train_accuracy"],
+                    "train_clips": len(rows["train"]),
+                    "validation_clips": len(rows["validation"]),
+                }
+                save_checkpoint(
+                    models_dir / checkpoint_name(fold, seed),
+                    model.cpu(),
+                    {**config, "fold": fold, "seed": seed},
+                    outcome,
+                )
                 repeats.append(outcome)
-                print(f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} kept, "
-                      f"val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, {len(rows['validation'])} validation clips)", file=sys.stderr)
+                print(
+                    f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} kept, "
+                    f"val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, {len(rows['validation'])} validation clips)",
+                    file=sys.stderr,
+                )
     finally:
         torch.set_num_threads(threads)
         if live is not None:
@@ -250,6 +364,9 @@ def train_repeats(
         "best_epoch": float(outcomes["best_epoch"].mean()),
     }
     write_metrics(metrics_path, metrics)
-    print(f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- {metrics['val_accuracy_std']:.3f}; "
-          f"{time.monotonic() - started:.0f} s", file=sys.stderr)
+    print(
+        f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- {metrics['val_accuracy_std']:.3f}; "
+        f"{time.monotonic() - started:.0f} s",
+        file=sys.stderr,
+    )
     return metrics

@@ -16,18 +16,40 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--params", default="params.yaml", help=f"params file (reads {sections})")
     parser.add_argument("--split", default="data/split.csv", help="split table written by the split stage")
     if "audio" in MODALITIES_OF[kind]:
-        parser.add_argument("--melspec", default="data/melspec", help="output folder of the melspec stage (<clip>.npy, index.csv, settings.json)")
+        parser.add_argument(
+            "--melspec",
+            default="data/melspec",
+            help="output folder of the melspec stage (<clip>.npy, index.csv, settings.json)",
+        )
     if "video" in MODALITIES_OF[kind]:
-        parser.add_argument("--faces", default="data/faces", help="output folder of the face_crop stage (<clip>.png, index.csv, settings.json)")
-    parser.add_argument("--embeddings", default="data/embeddings", help="output folder of the embed stage (read when train.freeze_encoder)")
+        parser.add_argument(
+            "--faces",
+            default="data/faces",
+            help="output folder of the face_crop stage (<clip>.png, index.csv, settings.json)",
+        )
+    parser.add_argument(
+        "--embeddings",
+        default="data/embeddings",
+        help="output folder of the embed stage (read when train.freeze_encoder)",
+    )
     parser.add_argument("--models", default=f"models/{kind}", help="folder for the checkpoints, one per fold and seed")
     parser.add_argument("--metrics", default=f"metrics/train_{kind}.json", help="where to write the metrics JSON")
     parser.add_argument("--live", default=f"dvclive/train_{kind}", help="dvclive folder for the curves and repeats.csv")
-    machine = parser.add_argument_group("machine settings (fine-tuning only; they change no result, so they are not params)")
-    machine.add_argument("--loader-workers", default=None, help="processes that read and augment images: auto or a number "
-                         "(default: $AVEMO_LOADER_WORKERS, else auto = every core but one, at most 8)")
-    machine.add_argument("--amp", default=None, help="mixed precision: cuda (float16 on a GPU), always (also bfloat16 on the CPU) "
-                         "or off (default: $AVEMO_AMP, else cuda)")
+    machine = parser.add_argument_group(
+        "machine settings (fine-tuning only; they change no result, so they are not params)"
+    )
+    machine.add_argument(
+        "--loader-workers",
+        default=None,
+        help="processes that read and augment images: auto or a number "
+        "(default: $AVEMO_LOADER_WORKERS, else auto = every core but one, at most 8)",
+    )
+    machine.add_argument(
+        "--amp",
+        default=None,
+        help="mixed precision: cuda (float16 on a GPU), always (also bfloat16 on the CPU) "
+        "or off (default: $AVEMO_AMP, else cuda)",
+    )
     return parser
 
 
@@ -41,8 +63,19 @@ def run_training(kind: str, args: argparse.Namespace, params: dict) -> int:
     and fusion for the AV model)."""
     from avemo.modeling.training import train_repeats  # torch: only once the params are known to be right
 
-    train_repeats(kind, split_path=args.split, folders=folders_of(kind, args), embeddings_dir=args.embeddings, models_dir=args.models,
-                  metrics_path=args.metrics, live_dir=args.live, lr=float(params["lr"]), encoder=params["encoder"],
-                  train=params["train"], fusion=params["fusion"] if kind == "av" else None,
-                  loader_workers=loader_workers(args.loader_workers), amp=amp_mode(args.amp))
+    train_repeats(
+        kind,
+        split_path=args.split,
+        folders=folders_of(kind, args),
+        embeddings_dir=args.embeddings,
+        models_dir=args.models,
+        metrics_path=args.metrics,
+        live_dir=args.live,
+        lr=float(params["lr"]),
+        encoder=params["encoder"],
+        train=params["train"],
+        fusion=params["fusion"] if kind == "av" else None,
+        loader_workers=loader_workers(args.loader_workers),
+        amp=amp_mode(args.amp),
+    )
     return 0

@@ -66,7 +66,10 @@ def write_index(out_dir: str | Path, results: list[ClipResult], columns: Iterabl
     import pandas as pd
 
     columns = list(columns)
-    rows = [{"clip": r.clip, "status": r.status, "reason": r.reason, **{c: r.extra.get(c, "") for c in columns}} for r in results]
+    rows = [
+        {"clip": r.clip, "status": r.status, "reason": r.reason, **{c: r.extra.get(c, "") for c in columns}}
+        for r in results
+    ]
     frame = pd.DataFrame(rows, columns=["clip", "status", "reason", *columns]).sort_values("clip", kind="stable")
     return write_csv(Path(out_dir) / INDEX_NAME, frame)
 

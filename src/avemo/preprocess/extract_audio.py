@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from avemo.files import atomic_write
 from avemo.preprocess import media
 from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
-from avemo.files import atomic_write
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas

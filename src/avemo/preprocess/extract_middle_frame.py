@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from avemo.files import save_png
 from avemo.preprocess import media
 from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
-from avemo.files import save_png
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
@@ -26,4 +26,12 @@ def run_extract_middle_frame(clips: pd.DataFrame, out_dir, *, position: float, j
     todo, carried = split_usable(clips, "clip list")
     write_settings(out_dir, {"position": position})
     tasks = [(r.clip, r.path, str(out_dir / f"{r.clip}.png"), position) for r in todo.itertuples()]
-    return run_and_index(middle_frame_job, tasks, carried, out_dir, ["frame_index", "frame_count", "time_s"], jobs=jobs, desc="extract_middle_frame")
+    return run_and_index(
+        middle_frame_job,
+        tasks,
+        carried,
+        out_dir,
+        ["frame_index", "frame_count", "time_s"],
+        jobs=jobs,
+        desc="extract_middle_frame",
+    )

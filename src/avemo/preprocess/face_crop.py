@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from avemo.preprocess import facedetect as faces
-from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.files import save_png
 from avemo.params import require
+from avemo.preprocess import facedetect as faces
+from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
@@ -58,8 +58,19 @@ def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dic
     out_dir = prepare_output_dir(out_dir, [".png"])
     todo, carried = split_usable(frame_index, "extract_middle_frame")
     write_settings(out_dir, params)
-    tasks = [(r.clip, str(Path(frames_dir) / f"{r.clip}.png"), str(out_dir / f"{r.clip}.png"), params) for r in todo.itertuples()]
+    tasks = [
+        (r.clip, str(Path(frames_dir) / f"{r.clip}.png"), str(out_dir / f"{r.clip}.png"), params)
+        for r in todo.itertuples()
+    ]
     return run_and_index(
-        face_crop_job, tasks, carried, out_dir, ["confidence", "faces_found", "box"],
-        jobs=jobs, desc="face_crop", initializer=faces.FaceDetector, initargs=(params["min_face_size"], params["detect_scale"]), uses_torch=True,
+        face_crop_job,
+        tasks,
+        carried,
+        out_dir,
+        ["confidence", "faces_found", "box"],
+        jobs=jobs,
+        desc="face_crop",
+        initializer=faces.FaceDetector,
+        initargs=(params["min_face_size"], params["detect_scale"]),
+        uses_torch=True,
     )

@@ -43,7 +43,9 @@ class FaceDetector:
         boxes, probs = self.mtcnn.detect(scaled)
         if boxes is None:
             return None
-        candidates = [(float(p), tuple(float(v) / self.detect_scale for v in b)) for b, p in zip(boxes, probs) if p is not None]
+        candidates = [
+            (float(p), tuple(float(v) / self.detect_scale for v in b)) for b, p in zip(boxes, probs) if p is not None
+        ]
         if not candidates:
             return None
         confidence, box = max(candidates, key=lambda c: c[0])

@@ -84,7 +84,9 @@ def _declared_duration(container) -> float | None:
 
 def _check_not_truncated(decoded_s: float, declared_s: float | None, what: str) -> None:
     if declared_s and decoded_s < min(declared_s - TRUNCATION_TOLERANCE_S, declared_s * TRUNCATION_FRACTION):
-        raise MediaError(f"truncated: decoded {decoded_s:.2f} s of {what} but the container declares {declared_s:.2f} s")
+        raise MediaError(
+            f"truncated: decoded {decoded_s:.2f} s of {what} but the container declares {declared_s:.2f} s"
+        )
 
 
 def decode_audio(path: str | Path, sample_rate: int) -> AudioSegment:

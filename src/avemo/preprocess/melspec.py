@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avemo.files import atomic_write, save_png
 from avemo.preprocess import spectrogram as features
 from avemo.preprocess.clipindex import ClipFailure, ClipResult, prepare_output_dir, split_usable, write_settings
-from avemo.files import atomic_write, save_png
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
@@ -23,14 +23,26 @@ DEFAULT_SAMPLE_RATE = 16000  # only for the filter bank when no WAV is usable (n
 
 def filterbank(settings: dict) -> np.ndarray:
     """The mel filter bank of spectrogram settings (a melspec settings.json: sample_rate and SETTINGS)."""
-    return features.mel_filterbank(settings["sample_rate"], n_fft=settings["n_fft"], n_mels=settings["n_mels"], fmin=settings["fmin"], fmax=settings["fmax"])
+    return features.mel_filterbank(
+        settings["sample_rate"],
+        n_fft=settings["n_fft"],
+        n_mels=settings["n_mels"],
+        fmin=settings["fmin"],
+        fmax=settings["fmax"],
+    )
 
 
 def spectrogram_of(samples: np.ndarray, mel_basis: np.ndarray, settings: dict) -> np.ndarray:
     """The spectrogram this stage saves for mono float samples at settings["sample_rate"], with the filter
     bank `filterbank(settings)` made once: the one way the stage and `avemo predict` make it."""
-    return features.log_mel(samples, mel_basis, sample_rate=settings["sample_rate"], duration=settings["duration"],
-                            hop_length=settings["hop_length"], top_db=settings["top_db"])
+    return features.log_mel(
+        samples,
+        mel_basis,
+        sample_rate=settings["sample_rate"],
+        duration=settings["duration"],
+        hop_length=settings["hop_length"],
+        top_db=settings["top_db"],
+    )
 
 
 def melspec_job(_state, clip: str, wav: str, dst: str, preview: str, mel_basis: np.ndarray, params: dict) -> ClipResult:
@@ -42,10 +54,14 @@ def melspec_job(_state, clip: str, wav: str, dst: str, preview: str, mel_basis: 
     save_png(features.preview_image(spectrogram, params["top_db"]), preview)
     target = round(params["duration"] * sample_rate)
     fit = "cropped" if samples.size > target else "padded" if samples.size < target else "exact"
-    return ClipResult(clip, "ok", extra={"frames": spectrogram.shape[1], "audio_s": f"{samples.size / sample_rate:.4f}", "fit": fit})
+    return ClipResult(
+        clip, "ok", extra={"frames": spectrogram.shape[1], "audio_s": f"{samples.size / sample_rate:.4f}", "fit": fit}
+    )
 
 
-def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, params: dict, jobs=None) -> list[ClipResult]:
+def run_melspec(
+    audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, params: dict, jobs=None
+) -> list[ClipResult]:
     """Spectrograms of the usable WAVs of `audio_dir` (rows of its index.csv) in `out_dir` with index.csv
     and settings.json, and their previews in `previews_dir`."""
     out_dir = prepare_output_dir(out_dir, [".npy"])
@@ -61,4 +77,13 @@ def run_melspec(audio_index: pd.DataFrame, audio_dir, out_dir, previews_dir, *, 
         (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews_dir / f"{r.clip}.png"), mel_basis, settings)
         for r, wav in zip(todo.itertuples(), wavs)
     ]
-    return run_and_index(melspec_job, tasks, carried, out_dir, ["frames", "audio_s", "fit"], other_out_dirs=(previews_dir,), jobs=jobs, desc="melspec")
+    return run_and_index(
+        melspec_job,
+        tasks,
+        carried,
+        out_dir,
+        ["frames", "audio_s", "fit"],
+        other_out_dirs=(previews_dir,),
+        jobs=jobs,
+        desc="melspec",
+    )

@@ -12,7 +12,6 @@ from tqdm import tqdm
 from avemo.machine import default_jobs
 from avemo.preprocess.clipindex import ClipFailure, ClipResult, write_index
 
-
 _worker_state: dict = {}
 
 

@@ -29,7 +29,9 @@ def segment_samples(segment) -> np.ndarray:
     values load_wav reads back from the WAV that extract_audio writes of it (int16 / 32768, exact in
     float32, as libsndfile scales), so a clip's spectrogram can be made without writing the WAV."""
     if segment.sample_width != 2 or segment.channels != 1:
-        raise ValueError(f"expected 16-bit mono audio, got {8 * segment.sample_width}-bit with {segment.channels} channel(s)")
+        raise ValueError(
+            f"expected 16-bit mono audio, got {8 * segment.sample_width}-bit with {segment.channels} channel(s)"
+        )
     return np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / np.float32(32768)
 
 

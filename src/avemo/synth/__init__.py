@@ -19,9 +19,29 @@ job count.
 """
 
 from avemo.synth.actors import ALL_EMOTIONS, Actor, actor_manner, emotion_style, make_actor
-from avemo.synth.corpus import PARAM_HELP, ClipId, ClipPlan, SampleSpec, clip_grid, generate_corpus, plan_clip, write_clip
+from avemo.synth.corpus import (
+    PARAM_HELP,
+    ClipId,
+    ClipPlan,
+    SampleSpec,
+    clip_grid,
+    generate_corpus,
+    plan_clip,
+    write_clip,
+)
 
 __all__ = [
-    "ALL_EMOTIONS", "PARAM_HELP", "Actor", "ClipId", "ClipPlan", "SampleSpec", "actor_manner", "clip_grid", "emotion_style",
-    "generate_corpus", "make_actor", "plan_clip", "write_clip",
+    "ALL_EMOTIONS",
+    "PARAM_HELP",
+    "Actor",
+    "ClipId",
+    "ClipPlan",
+    "SampleSpec",
+    "actor_manner",
+    "clip_grid",
+    "emotion_style",
+    "generate_corpus",
+    "make_actor",
+    "plan_clip",
+    "write_clip",
 ]

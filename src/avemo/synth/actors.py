@@ -37,13 +37,23 @@ SKIN_TONES = {  # (lightest, darkest) linear-ish RGB in 0..1
     "Unknown": ((0.80, 0.60, 0.45), (0.60, 0.42, 0.30)),
 }
 HAIR_COLOURS = {
-    "black": (0.07, 0.06, 0.05), "dark_brown": (0.18, 0.12, 0.08), "brown": (0.33, 0.22, 0.13),
-    "auburn": (0.42, 0.19, 0.09), "blond": (0.72, 0.58, 0.34), "grey": (0.58, 0.56, 0.53),
+    "black": (0.07, 0.06, 0.05),
+    "dark_brown": (0.18, 0.12, 0.08),
+    "brown": (0.33, 0.22, 0.13),
+    "auburn": (0.42, 0.19, 0.09),
+    "blond": (0.72, 0.58, 0.34),
+    "grey": (0.58, 0.56, 0.53),
 }
 IRIS_COLOURS = ((0.30, 0.18, 0.09), (0.18, 0.11, 0.06), (0.28, 0.40, 0.55), (0.30, 0.38, 0.24))
 SHIRT_COLOURS = (
-    (0.22, 0.22, 0.24), (0.12, 0.15, 0.30), (0.55, 0.12, 0.12), (0.75, 0.75, 0.72),
-    (0.15, 0.30, 0.35), (0.40, 0.32, 0.22), (0.08, 0.08, 0.09), (0.45, 0.40, 0.55),
+    (0.22, 0.22, 0.24),
+    (0.12, 0.15, 0.30),
+    (0.55, 0.12, 0.12),
+    (0.75, 0.75, 0.72),
+    (0.15, 0.30, 0.35),
+    (0.40, 0.32, 0.22),
+    (0.08, 0.08, 0.09),
+    (0.45, 0.40, 0.55),
 )
 
 
@@ -97,14 +107,23 @@ def make_actor(seed: int, actor_id: int) -> Actor:
     skin = light + (dark - light) * r.uniform() + r.normal(0, 0.015, 3)
     lip_colour = skin * np.array([0.8, 0.56, 0.58]) + np.array([0.05, 0.0, 0.02])
     return Actor(
-        actor_id=actor_id, female=female, age=age, race=race, hispanic=bool(r.uniform() < 0.1),
+        actor_id=actor_id,
+        female=female,
+        age=age,
+        race=race,
+        hispanic=bool(r.uniform() < 0.1),
         size_px=r.uniform(54, 62) * (0.95 if female else 1.0),
-        head_aspect=r.uniform(1.28, 1.42), jaw=r.uniform(0.62, 0.82) + (0.0 if female else 0.06),
-        eye_gap=r.uniform(0.37, 0.43), eye_w=r.uniform(0.19, 0.22), eye_h=r.uniform(0.09, 0.11),
+        head_aspect=r.uniform(1.28, 1.42),
+        jaw=r.uniform(0.62, 0.82) + (0.0 if female else 0.06),
+        eye_gap=r.uniform(0.37, 0.43),
+        eye_w=r.uniform(0.19, 0.22),
+        eye_h=r.uniform(0.09, 0.11),
         nose_w=r.uniform(0.13, 0.18) + (0.02 if race == "African American" else 0.0),
-        mouth_w=r.uniform(0.36, 0.43), lip_upper=r.uniform(0.055, 0.08) * (1.1 if female else 1.0),
+        mouth_w=r.uniform(0.36, 0.43),
+        lip_upper=r.uniform(0.055, 0.08) * (1.1 if female else 1.0),
         lip_lower=r.uniform(0.075, 0.105) * (1.1 if female else 1.0),
-        skin=as_rgb(skin), lip_colour=as_rgb(lip_colour),
+        skin=as_rgb(skin),
+        lip_colour=as_rgb(lip_colour),
         hair_colour=as_rgb(np.array(HAIR_COLOURS[_hair_colour_name(r, race, age)]) * r.uniform(0.9, 1.1)),
         hair_style=_hair_style(r, female),
         iris=IRIS_COLOURS[int(r.integers(len(IRIS_COLOURS)))] if race == "Caucasian" else IRIS_COLOURS[1],
@@ -146,17 +165,37 @@ def _hair_style(r: np.random.Generator, female: bool) -> str:
 # Spread (sd at speaker_style 1) of an actor's personal offsets to an emotion's facial expression, per
 # faces.Expression field: of the order of the emotions' own offsets (faces.FACE_PROFILES x PROTOTYPE_GAIN).
 FACE_STYLE_SD = {
-    "brow_inner": 0.095, "brow_outer": 0.06, "brow_pinch": 0.04, "lid_upper": 0.4, "lid_lower": 0.4,
-    "mouth_corner": 0.08, "mouth_width": 0.12, "mouth_open": 0.06, "upper_teeth": 0.8, "lower_teeth": 0.8,
-    "lip_press": 0.55, "cheek": 0.8, "fold": 0.11, "frown_lines": 0.8, "forehead_lines": 0.8,
-    "nose_wrinkle": 0.8, "speech_gain": 0.55,
+    "brow_inner": 0.095,
+    "brow_outer": 0.06,
+    "brow_pinch": 0.04,
+    "lid_upper": 0.4,
+    "lid_lower": 0.4,
+    "mouth_corner": 0.08,
+    "mouth_width": 0.12,
+    "mouth_open": 0.06,
+    "upper_teeth": 0.8,
+    "lower_teeth": 0.8,
+    "lip_press": 0.55,
+    "cheek": 0.8,
+    "fold": 0.11,
+    "frown_lines": 0.8,
+    "forehead_lines": 0.8,
+    "nose_wrinkle": 0.8,
+    "speech_gain": 0.55,
 }
 ROLL_SD_DEG = 5.5  # a personal head tilt while expressing the emotion
 GAZE_SD = (0.052, 0.023)  # a personal gaze direction (face units of iris shift)
 # ... and to its prosody, per voices.VOICE_PROFILES field (log factors, semitones, dB, tilt units).
 VOICE_STYLE_SD = {
-    "log_f0": 0.15, "log_range": 0.3, "slope_st": 1.5, "loudness_db": 2.0, "log_tempo": 0.15,
-    "tilt": 0.3, "jitter_st": 0.2, "breath": 0.2, "gap": 0.08,
+    "log_f0": 0.15,
+    "log_range": 0.3,
+    "slope_st": 1.5,
+    "loudness_db": 2.0,
+    "log_tempo": 0.15,
+    "tilt": 0.3,
+    "jitter_st": 0.2,
+    "breath": 0.2,
+    "gap": 0.08,
 }
 CONTOUR_KNOTS = 6  # a personal pitch tune: semitone offsets at evenly spaced points of the sentence
 CONTOUR_SD_ST = 1.5
@@ -216,7 +255,10 @@ def emotion_style(seed: int, actor_id: int, emotion: str, strength: float) -> Em
     gaze = (float(strength * GAZE_SD[0] * r.normal()), float(strength * GAZE_SD[1] * r.normal()))
     voice = {k: float(strength * sd * r.normal()) for k, sd in VOICE_STYLE_SD.items()}
     contour = tuple(float(strength * CONTOUR_SD_ST * v) for v in r.normal(size=CONTOUR_KNOTS))
-    resonance = (float(np.exp(r.uniform(*np.log(RESONANCE_HZ)))), float(strength * RESONANCE_GAIN * r.uniform(0.5, 1.0)))
+    resonance = (
+        float(np.exp(r.uniform(*np.log(RESONANCE_HZ)))),
+        float(strength * RESONANCE_GAIN * r.uniform(0.5, 1.0)),
+    )
     tremolo = (float(r.uniform(*TREMOLO_HZ)), float(strength * TREMOLO_DEPTH * r.uniform(0.3, 1.0)))
     pause = (float(r.uniform(0.15, 0.85)), float(strength * PAUSE_S * r.uniform(0.3, 1.0)))
     return EmotionStyle(face, mouth_pick, roll, gaze, voice, contour, resonance, tremolo, pause)

@@ -16,8 +16,9 @@ AUDIO_BIT_RATE = 128_000
 MP3_FRAME = 1152
 
 
-def encode_flv(path: Path, images: list[np.ndarray], sequence: np.ndarray, audio: np.ndarray, fps: float,
-               sample_rate: int) -> None:
+def encode_flv(
+    path: Path, images: list[np.ndarray], sequence: np.ndarray, audio: np.ndarray, fps: float, sample_rate: int
+) -> None:
     """FLV with Sorenson H.263 video and mono MP3 audio, single-threaded for byte-stable output.
 
     The video shows images[sequence[0]], images[sequence[1]], ...; each distinct
@@ -28,8 +29,11 @@ def encode_flv(path: Path, images: list[np.ndarray], sequence: np.ndarray, audio
     with av.open(str(path), "w", format="flv") as container:
         # fixed quantiser (qscale pinned by qmin = qmax); only the mouth moves, so skip motion search
         quantiser = str(VIDEO_QSCALE)
-        video = container.add_stream("flv", rate=Fraction(fps).limit_denominator(1001),
-                                     options={"qmin": quantiser, "qmax": quantiser, "motion_est": "zero"})
+        video = container.add_stream(
+            "flv",
+            rate=Fraction(fps).limit_denominator(1001),
+            options={"qmin": quantiser, "qmax": quantiser, "motion_est": "zero"},
+        )
         video.height, video.width = images[0].shape[:2]
         video.pix_fmt = "yuv420p"
         video.codec_context.qscale = True
@@ -45,7 +49,7 @@ def encode_flv(path: Path, images: list[np.ndarray], sequence: np.ndarray, audio
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         for start in range(0, len(audio), MP3_FRAME):
-            chunk = av.AudioFrame.from_ndarray(audio[None, start:start + MP3_FRAME], format="fltp", layout="mono")
+            chunk = av.AudioFrame.from_ndarray(audio[None, start : start + MP3_FRAME], format="fltp", layout="mono")
             chunk.sample_rate = sample_rate
             chunk.pts = start
             container.mux(sound.encode(chunk))

@@ -84,14 +84,14 @@ PARAM_HELP = {
     "sentences": "how many of CREMA-D's sentences, in its order: IEO, TIE, IOM, ...",
     "emotions": "emotions rendered, any of ANG DIS FEA HAP NEU SAD (data.classes picks the ones used)",
     "levels": "levels the IEO sentence is said at, by every emotion but NEU (everything else is XX); "
-              "[] says IEO at XX too",
+    "[] says IEO at XX too",
     "intensity": "strength of the expression, face and voice, at each level (1 = the emotion's full prototype)",
     "speaker_style": "strength of each actor's personal way of expressing each emotion (offsets to face and "
-                     "voice, head tilt, gaze, pitch tune, pause, resonance, tremolo), resting face and spread of "
-                     "expressiveness; what a split sharing actors between train and test can memorise; "
-                     "0 = every actor expresses an emotion alike",
+    "voice, head tilt, gaze, pitch tune, pause, resonance, tremolo), resting face and spread of "
+    "expressiveness; what a split sharing actors between train and test can memorise; "
+    "0 = every actor expresses an emotion alike",
     "ambiguous_face": "share of clips whose face shows the emotion only faintly, with a hint of another, while "
-                      "the voice shows it clearly",
+    "the voice shows it clearly",
     "ambiguous_voice": "share of clips whose voice does so while the face is clear (a clip is never ambiguous in both)",
     "noise": "per-clip variation: expression, pose, light, pitch, tempo, loudness, intensity (0 = none)",
     "duration": "seconds per clip (about 0.2 s near-silence at each end)",
@@ -133,7 +133,7 @@ def clip_grid(spec: SampleSpec) -> list[ClipId]:
     return [
         ClipId(actor, sentence, emotion, level)
         for actor in actor_ids(spec.actors)
-        for sentence in SENTENCES[:spec.sentences]
+        for sentence in SENTENCES[: spec.sentences]
         for emotion in spec.emotions
         for level in clip_levels(sentence, emotion, spec.levels)
     ]
@@ -158,7 +158,9 @@ def plan_clip(spec: SampleSpec, clip: ClipId) -> ClipPlan:
     # every draw is made whatever the params, so raising a share only adds ambiguous clips
     draw_ambiguous, draw_distractor, draw_jitter = r.uniform(), r.uniform(), r.normal()
     manner = actor_manner(spec.seed, clip.actor, spec.speaker_style)
-    strength = spec.intensity[clip.level] * manner.expressiveness * math.exp(spec.noise * INTENSITY_JITTER_SD * draw_jitter)
+    strength = (
+        spec.intensity[clip.level] * manner.expressiveness * math.exp(spec.noise * INTENSITY_JITTER_SD * draw_jitter)
+    )
     clear: Mix = ((clip.emotion, strength, manner.expressiveness),)
     if draw_ambiguous < spec.ambiguous_face:
         ambiguous = "face"
@@ -169,8 +171,10 @@ def plan_clip(spec: SampleSpec, clip: ClipId) -> ClipPlan:
     # the other emotion: any but the clip's own and neutral (whose offsets are nothing to mix)
     others = [e for e in ALL_EMOTIONS if e not in (clip.emotion, "NEU")]
     distractor = others[min(int(draw_distractor * len(others)), len(others) - 1)]
-    faint: Mix = ((clip.emotion, AMBIGUOUS_STRENGTH * strength, AMBIGUOUS_STRENGTH * manner.expressiveness),
-                  (distractor, AMBIGUOUS_HINT * strength, AMBIGUOUS_HINT * manner.expressiveness))
+    faint: Mix = (
+        (clip.emotion, AMBIGUOUS_STRENGTH * strength, AMBIGUOUS_STRENGTH * manner.expressiveness),
+        (distractor, AMBIGUOUS_HINT * strength, AMBIGUOUS_HINT * manner.expressiveness),
+    )
     if ambiguous == "face":
         return ClipPlan(clip, strength, "face", distractor, faint, clear)
     return ClipPlan(clip, strength, "voice", distractor, clear, faint)
@@ -197,8 +201,10 @@ def write_clip(path: str | Path, clip: ClipId, spec: SampleSpec) -> Path:
 
 
 def _shown(spec: SampleSpec, plan: ClipPlan, mix: Mix) -> list[Shown]:
-    return [Shown(emotion, strength, habit, emotion_style(spec.seed, plan.clip.actor, emotion, spec.speaker_style))
-            for emotion, strength, habit in mix]
+    return [
+        Shown(emotion, strength, habit, emotion_style(spec.seed, plan.clip.actor, emotion, spec.speaker_style))
+        for emotion, strength, habit in mix
+    ]
 
 
 def render_voice(spec: SampleSpec, plan: ClipPlan) -> tuple[np.ndarray, list[voices.Syllable]]:
@@ -210,7 +216,9 @@ def render_voice(spec: SampleSpec, plan: ClipPlan) -> tuple[np.ndarray, list[voi
     return voices.synthesize_voice(actor, syllables, prosody, spec.duration, r, spec.noise), syllables
 
 
-def render_face(spec: SampleSpec, plan: ClipPlan, syllables: list[voices.Syllable]) -> tuple[list[np.ndarray], np.ndarray]:
+def render_face(
+    spec: SampleSpec, plan: ClipPlan, syllables: list[voices.Syllable]
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The clip's distinct RGB frames (one per jaw opening) and which one each video frame shows."""
     r = rng(spec.seed, CLIP_STREAM, *plan.clip.keys(), FACE_SUBSTREAM)
     actor = make_actor(spec.seed, plan.clip.actor)
@@ -219,8 +227,13 @@ def render_face(spec: SampleSpec, plan: ClipPlan, syllables: list[voices.Syllabl
     expr = faces.clip_expression(manner, shown, r, spec.noise)
     # the actor's personal head roll and gaze for the clip's emotion, as much as the face shows his habits
     own = shown[0]
-    scene = faces.make_scene(actor, r, spec.noise, roll_deg=own.habit * own.style.roll_deg,
-                             gaze=(own.habit * own.style.gaze[0], own.habit * own.style.gaze[1]))
+    scene = faces.make_scene(
+        actor,
+        r,
+        spec.noise,
+        roll_deg=own.habit * own.style.roll_deg,
+        gaze=(own.habit * own.style.gaze[0], own.habit * own.style.gaze[1]),
+    )
     n_frames = max(1, int(round(spec.duration * spec.fps)))
     activity = voices.mouth_activity(syllables, (np.arange(n_frames) + 0.5) / spec.fps)
     sequence = np.minimum((activity * faces.MOUTH_LEVELS).astype(int), faces.MOUTH_LEVELS - 1)
@@ -249,7 +262,9 @@ def generate_corpus(
     """
     unknown = sorted(set(params) - set(SampleSpec.__dataclass_fields__))
     if unknown:
-        raise ValueError(f"sample: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(SampleSpec.__dataclass_fields__)}")
+        raise ValueError(
+            f"sample: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(SampleSpec.__dataclass_fields__)}"
+        )
     spec = SampleSpec(**params)
     clips = clip_grid(spec)
     out_dir = Path(out_dir)

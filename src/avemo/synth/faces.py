@@ -49,29 +49,86 @@ class Expression:
 
 # Offsets from neutral at full strength (after FACS prototypes); ANG and HAP have two mouth variants.
 FACE_PROFILES = {
-    "ANG": dict(brow_inner=0.10, brow_outer=-0.01, brow_pinch=0.045, lid_upper=-0.35, lid_lower=-0.35,
-                mouth_corner=0.025, frown_lines=1.0, fold=0.05, speech_gain=0.1),
-    "HAP": dict(brow_inner=-0.025, brow_outer=-0.02, lid_lower=-0.4, mouth_corner=-0.11, mouth_width=0.16,
-                cheek=1.0, fold=0.22),
-    "SAD": dict(brow_inner=-0.09, brow_outer=0.035, brow_pinch=0.02, lid_upper=-0.33, mouth_corner=0.075,
-                mouth_width=-0.08, lip_press=0.15, forehead_lines=1.0, speech_gain=-0.4),
+    "ANG": dict(
+        brow_inner=0.10,
+        brow_outer=-0.01,
+        brow_pinch=0.045,
+        lid_upper=-0.35,
+        lid_lower=-0.35,
+        mouth_corner=0.025,
+        frown_lines=1.0,
+        fold=0.05,
+        speech_gain=0.1,
+    ),
+    "HAP": dict(
+        brow_inner=-0.025, brow_outer=-0.02, lid_lower=-0.4, mouth_corner=-0.11, mouth_width=0.16, cheek=1.0, fold=0.22
+    ),
+    "SAD": dict(
+        brow_inner=-0.09,
+        brow_outer=0.035,
+        brow_pinch=0.02,
+        lid_upper=-0.33,
+        mouth_corner=0.075,
+        mouth_width=-0.08,
+        lip_press=0.15,
+        forehead_lines=1.0,
+        speech_gain=-0.4,
+    ),
     "NEU": dict(),
-    "DIS": dict(brow_inner=0.06, brow_pinch=0.02, lid_lower=-0.3, mouth_corner=0.045, mouth_width=-0.05,
-                mouth_open=0.03, upper_teeth=0.6, nose_wrinkle=1.0, fold=0.15),
-    "FEA": dict(brow_inner=-0.1, brow_outer=-0.06, brow_pinch=0.03, lid_upper=0.35, lid_lower=0.1,
-                mouth_corner=0.02, mouth_width=0.12, mouth_open=0.1, lower_teeth=0.8, forehead_lines=0.8),
+    "DIS": dict(
+        brow_inner=0.06,
+        brow_pinch=0.02,
+        lid_lower=-0.3,
+        mouth_corner=0.045,
+        mouth_width=-0.05,
+        mouth_open=0.03,
+        upper_teeth=0.6,
+        nose_wrinkle=1.0,
+        fold=0.15,
+    ),
+    "FEA": dict(
+        brow_inner=-0.1,
+        brow_outer=-0.06,
+        brow_pinch=0.03,
+        lid_upper=0.35,
+        lid_lower=0.1,
+        mouth_corner=0.02,
+        mouth_width=0.12,
+        mouth_open=0.1,
+        lower_teeth=0.8,
+        forehead_lines=0.8,
+    ),
 }
 MOUTH_VARIANTS = {  # alternative mouths; each actor has a habitual one per emotion
-    "ANG": (dict(lip_press=0.6, mouth_width=-0.06), dict(mouth_open=0.1, upper_teeth=1.0, lower_teeth=1.0, mouth_width=0.06)),
+    "ANG": (
+        dict(lip_press=0.6, mouth_width=-0.06),
+        dict(mouth_open=0.1, upper_teeth=1.0, lower_teeth=1.0, mouth_width=0.06),
+    ),
     "HAP": (dict(), dict(mouth_open=0.11, upper_teeth=1.0)),
 }
 
 # Fields that cannot go below zero (amounts, not positions).
-NON_NEGATIVE = ("mouth_open", "upper_teeth", "lower_teeth", "lip_press", "cheek", "fold",
-                "frown_lines", "forehead_lines", "nose_wrinkle")
+NON_NEGATIVE = (
+    "mouth_open",
+    "upper_teeth",
+    "lower_teeth",
+    "lip_press",
+    "cheek",
+    "fold",
+    "frown_lines",
+    "forehead_lines",
+    "nose_wrinkle",
+)
 # Bounds of a few fields: MTCNN needs eyes that are open and a face that stays a face.
-LIMITS = {"lid_upper": (0.55, 1.45), "lid_lower": (0.3, 1.5), "mouth_width": (0.7, 1.35), "mouth_open": (0.0, 0.2),
-          "brow_inner": (-0.18, 0.25), "brow_outer": (-0.12, 0.15), "brow_pinch": (-0.05, 0.09)}
+LIMITS = {
+    "lid_upper": (0.55, 1.45),
+    "lid_lower": (0.3, 1.5),
+    "mouth_width": (0.7, 1.35),
+    "mouth_open": (0.0, 0.2),
+    "brow_inner": (-0.18, 0.25),
+    "brow_outer": (-0.12, 0.15),
+    "brow_pinch": (-0.05, 0.09),
+}
 CLIP_JITTER_SD = 0.015  # per-clip jitter of every field at noise 1 (lids: CLIP_LID_JITTER_SD)
 CLIP_LID_JITTER_SD = 0.05
 # FACE_PROFILES are drawn this many times as strong: a frozen ImageNet encoder looking at a 128 px face
@@ -96,7 +153,9 @@ def clip_expression(manner: Manner, shown: list[Shown], rng: np.random.Generator
     weak expression is harder to read for someone who does not know the actor.
     """
     neutral = Expression()
-    values = {field: getattr(neutral, field) + manner.resting_face.get(field, 0.0) for field in neutral.__dataclass_fields__}
+    values = {
+        field: getattr(neutral, field) + manner.resting_face.get(field, 0.0) for field in neutral.__dataclass_fields__
+    }
     for s in shown:
         for key, value in prototype_offsets(s.emotion, s.style).items():
             values[key] += s.strength * value
@@ -125,8 +184,9 @@ class Scene:
     gaze: tuple[float, float]
 
 
-def make_scene(actor: Actor, rng: np.random.Generator, noise: float, roll_deg: float = 0.0,
-               gaze: tuple[float, float] = (0.0, 0.0)) -> Scene:
+def make_scene(
+    actor: Actor, rng: np.random.Generator, noise: float, roll_deg: float = 0.0, gaze: tuple[float, float] = (0.0, 0.0)
+) -> Scene:
     """Camera, pose and light of one clip; `roll_deg` and `gaze` are the actor's personal pose for the emotion."""
     lx = float(np.clip(noise * rng.normal(0, 0.15), -0.6, 0.6))
     light = np.array([lx, -0.45, 0.85])
@@ -141,8 +201,10 @@ def make_scene(actor: Actor, rng: np.random.Generator, noise: float, roll_deg: f
         gain=float(np.clip(math.exp(noise * rng.normal(0, 0.05)), 0.75, 1.25)),
         background=as_rgb(green + noise * rng.normal(0, 0.04, 3)),
         grain=0.006 + noise * rng.uniform(0.0, 0.012),
-        gaze=(float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.09, 0.09)),
-              float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.045, 0.045))),
+        gaze=(
+            float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.09, 0.09)),
+            float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.045, 0.045)),
+        ),
     )
 
 
@@ -221,8 +283,14 @@ def face_layout(actor: Actor) -> FaceLayout:
     eye_y = -0.02 * h
     chin_y = h
     nose_y = eye_y + 0.5 * (chin_y - eye_y)
-    return FaceLayout(head_h=h, eye_y=eye_y, brow_y=eye_y - 0.26, nose_y=nose_y,
-                      mouth_y=nose_y + 0.34 * (chin_y - nose_y), chin_y=chin_y)
+    return FaceLayout(
+        head_h=h,
+        eye_y=eye_y,
+        brow_y=eye_y - 0.26,
+        nose_y=nose_y,
+        mouth_y=nose_y + 0.34 * (chin_y - nose_y),
+        chin_y=chin_y,
+    )
 
 
 def _lambert(nx: np.ndarray, ny: np.ndarray, light) -> np.ndarray:
@@ -273,7 +341,7 @@ def draw_neck(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> No
     sd = np.maximum(np.abs(reg.x) - half, reg.y - bottom - 0.25 * np.sqrt(np.clip(1 - (reg.x / half) ** 2, 0, 1)))
     alpha = canvas.coverage(sd, soft_px=1.2)
     shade = 0.5 * _lambert(reg.x / (half * 1.3), np.zeros_like(reg.x), scene.light)
-    shade *= 1.0 - 0.45 * np.exp(-((reg.y - lay.chin_y) / 0.25) ** 2)  # shadow under the jaw
+    shade *= 1.0 - 0.45 * np.exp(-(((reg.y - lay.chin_y) / 0.25) ** 2))  # shadow under the jaw
     canvas.paint(reg, alpha, _skin_shade(actor.skin, shade))
 
 
@@ -290,7 +358,7 @@ def draw_ears(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> No
 def _head_shape(reg: Region, actor: Actor, lay: FaceLayout) -> tuple[np.ndarray, np.ndarray]:
     """Signed distance of the head outline and its local half-width (narrowing toward the chin)."""
     below = np.clip(reg.y / lay.head_h, 0, 1)
-    half_width = 1.0 - (1.0 - actor.jaw) * below ** 1.6
+    half_width = 1.0 - (1.0 - actor.jaw) * below**1.6
     q = np.sqrt((reg.x / half_width) ** 2 + (reg.y / lay.head_h) ** 2)
     return (q - 1.0) * half_width, half_width
 
@@ -335,7 +403,7 @@ def draw_front_hair(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene)
     sideburn = {"short": lay.eye_y + 0.05, "long": lay.eye_y - 0.05, "receding": lay.eye_y + 0.0}[actor.hair_style]
     ax = np.abs(reg.x)
     temple = np.clip((ax - 0.72) / 0.2, 0, 1)
-    line = hairline0 + 0.35 * reg.x ** 2
+    line = hairline0 + 0.35 * reg.x**2
     line = line + (sideburn - line) * temple * temple * (3 - 2 * temple)  # smoothstep to the sideburn
     sd = np.maximum(cap, reg.y - line)
     alpha = canvas.coverage(sd, soft_px=1.6)
@@ -343,7 +411,7 @@ def draw_front_hair(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene)
         alpha *= 0.85
     canvas.paint(reg, alpha, _hair_colour(reg, actor, scene, 1.0))
     # the hair casts a soft shadow on the forehead just below the hairline
-    canvas.darken(reg, 0.15 * np.clip(1 - alpha, 0, 1) * np.exp(-((reg.y - line) / 0.08) ** 2) * (cap < 0))
+    canvas.darken(reg, 0.15 * np.clip(1 - alpha, 0, 1) * np.exp(-(((reg.y - line) / 0.08) ** 2)) * (cap < 0))
 
 
 def draw_eye_area(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, scene: Scene, side: int) -> None:
@@ -359,8 +427,8 @@ def draw_eye_area(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expressio
     # inner part of the upper lid drops when the brows are lowered (anger)
     inward = np.clip(-side * u, 0, 1)
     upper_open = max(expr.lid_upper, 0.15) - min(3.0 * max(expr.brow_inner, 0.0), 0.4) * inward
-    upper = ey - h * upper_open * base ** 0.75 - 0.015 * side * u
-    lower = ey + 0.6 * h * max(expr.lid_lower, 0.25) * base ** 0.9
+    upper = ey - h * upper_open * base**0.75 - 0.015 * side * u
+    lower = ey + 0.6 * h * max(expr.lid_lower, 0.25) * base**0.9
     sd = np.maximum(np.maximum(upper - reg.y, reg.y - lower), (np.abs(u) - 1.0) * w)
     opening = canvas.coverage(sd, soft_px=0.8)
     _draw_eyeball(canvas, reg, opening, upper, ex, ey, scene, actor)
@@ -373,8 +441,16 @@ def draw_eye_area(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expressio
     canvas.darken(reg, 0.16 * np.exp(-0.5 * ((reg.y - crease) / 0.014) ** 2) * np.clip(1 - np.abs(u) * 0.9, 0, 1))
 
 
-def _draw_eyeball(canvas: Canvas, reg: Region, opening: np.ndarray, upper: np.ndarray,
-                  ex: float, ey: float, scene: Scene, actor: Actor) -> None:
+def _draw_eyeball(
+    canvas: Canvas,
+    reg: Region,
+    opening: np.ndarray,
+    upper: np.ndarray,
+    ex: float,
+    ey: float,
+    scene: Scene,
+    actor: Actor,
+) -> None:
     # sclera, shadowed by the upper lid
     lid_shadow = np.clip((reg.y - upper) / 0.07, 0.0, 1.0)
     sclera = np.array([0.86, 0.84, 0.8], np.float32) * (0.62 + 0.38 * lid_shadow)[..., None]
@@ -391,7 +467,9 @@ def _draw_eyeball(canvas: Canvas, reg: Region, opening: np.ndarray, upper: np.nd
 
 def draw_brows(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression) -> None:
     # brows stay darker than the skin even under blond or grey hair
-    colour = np.minimum(np.asarray(actor.hair_colour, np.float32) * 0.6 + 0.04, np.asarray(actor.skin, np.float32) * 0.45)
+    colour = np.minimum(
+        np.asarray(actor.hair_colour, np.float32) * 0.6 + 0.04, np.asarray(actor.skin, np.float32) * 0.45
+    )
     for side in (-1, 1):
         x_in = side * (0.11 - expr.brow_pinch)
         x_out = side * (actor.eye_gap + 0.27)
@@ -416,7 +494,9 @@ def _draw_forehead_lines(canvas: Canvas, lay: FaceLayout, expr: Expression) -> N
         span = np.exp(-0.5 * ((reg.y - lay.brow_y - 0.02) / 0.06) ** 2)
         canvas.darken(reg, 0.22 * min(expr.frown_lines, 1.2) * furrow * span)
     if expr.forehead_lines > 0:  # horizontal lines over the raised inner brows
-        lines = sum(np.exp(-0.5 * ((reg.y - (lay.brow_y - 0.16 - 0.08 * k) + 0.1 * reg.x ** 2) / 0.012) ** 2) for k in range(2))
+        lines = sum(
+            np.exp(-0.5 * ((reg.y - (lay.brow_y - 0.16 - 0.08 * k) + 0.1 * reg.x**2) / 0.012) ** 2) for k in range(2)
+        )
         canvas.darken(reg, 0.15 * min(expr.forehead_lines, 1.2) * lines * np.exp(-0.5 * (reg.x / 0.2) ** 2))
 
 
@@ -427,7 +507,10 @@ def draw_nose(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, s
     # bridge: shadowed flanks, the one away from the light darker
     along = np.clip((reg.y - lay.eye_y) / (ny - lay.eye_y), 0, 1)
     for side in (-1, 1):
-        flank = np.exp(-0.5 * ((reg.x - side * (0.06 + 0.05 * along)) / 0.035) ** 2) * np.clip(np.sin(np.pi * along), 0, 1) ** 0.5
+        flank = (
+            np.exp(-0.5 * ((reg.x - side * (0.06 + 0.05 * along)) / 0.035) ** 2)
+            * np.clip(np.sin(np.pi * along), 0, 1) ** 0.5
+        )
         canvas.darken(reg, (0.16 + 0.2 * max(0.0, -side * lx)) * flank * (along < 0.95))
     canvas.darken(reg, -0.08 * _blob(reg, 0, ny - 0.3, 0.04, 0.15))  # bridge highlight
     canvas.darken(reg, -0.12 * _blob(reg, 0.01, ny - 0.08, 0.07, 0.05))  # tip highlight
@@ -453,7 +536,9 @@ def draw_cheeks(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression,
         x1, y1 = side * (mouth_w + 0.07), lay.mouth_y + expr.mouth_corner + 0.07
         t = np.clip((reg.y - y0) / (y1 - y0), 0, 1)
         xc = x0 + (x1 - x0) * t + side * (0.06 + 0.04 * expr.cheek) * np.sin(np.pi * t)
-        fold = np.exp(-0.5 * ((reg.x - xc) / (0.02 + 0.015 * expr.cheek)) ** 2) * np.clip(np.sin(np.pi * t), 0, 1) ** 0.6
+        fold = (
+            np.exp(-0.5 * ((reg.x - xc) / (0.02 + 0.015 * expr.cheek)) ** 2) * np.clip(np.sin(np.pi * t), 0, 1) ** 0.6
+        )
         canvas.darken(reg, min(expr.fold, 0.4) * fold * (reg.y > y0) * (reg.y < y1))
 
 
@@ -470,16 +555,18 @@ def draw_mouth(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, 
     s = reg.x / mw
     body = np.clip(1.0 - s * s, 0.0, 1.0)
     line = lay.mouth_y + expr.mouth_corner * s * s  # where the lips meet
-    gap_top = line - 0.35 * opening * body ** 0.8
-    gap_bottom = line + 0.65 * opening * body ** 0.8
+    gap_top = line - 0.35 * opening * body**0.8
+    gap_bottom = line + 0.65 * opening * body**0.8
     press = 1.0 - 0.7 * min(expr.lip_press, 1.0)
-    cupid = 0.02 * np.exp(-(s / 0.12) ** 2)
-    upper_edge = gap_top - (actor.lip_upper * press * body ** 0.5 - cupid)
-    lower_edge = gap_bottom + actor.lip_lower * press * body ** 0.55
+    cupid = 0.02 * np.exp(-((s / 0.12) ** 2))
+    upper_edge = gap_top - (actor.lip_upper * press * body**0.5 - cupid)
+    lower_edge = gap_bottom + actor.lip_lower * press * body**0.55
     width_sd = (np.abs(s) - 1.0) * mw
     lips = canvas.coverage(np.maximum(np.maximum(upper_edge - reg.y, reg.y - lower_edge), width_sd), soft_px=1.1)
     lip = np.asarray(actor.lip_colour, np.float32)
-    lip_shade = np.where(reg.y < line, 0.8, 1.0 + 0.25 * np.exp(-((reg.y - (gap_bottom + lower_edge) / 2) / 0.03) ** 2))
+    lip_shade = np.where(
+        reg.y < line, 0.8, 1.0 + 0.25 * np.exp(-(((reg.y - (gap_bottom + lower_edge) / 2) / 0.03) ** 2))
+    )
     canvas.paint(reg, lips * 0.9, lip * lip_shade[..., None])
     if opening > 0.005:
         _draw_mouth_cavity(canvas, reg, s, gap_top, gap_bottom, width_sd, expr)
@@ -488,11 +575,20 @@ def draw_mouth(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, 
     canvas.darken(reg, 0.5 * seam * (opening < 0.02))
     for side in (-1, 1):
         canvas.darken(reg, 0.3 * _blob(reg, side * mw * 1.02, lay.mouth_y + expr.mouth_corner, 0.025, 0.02))
-    canvas.darken(reg, 0.18 * np.exp(-0.5 * ((reg.y - lower_edge - 0.04) / 0.025) ** 2) * np.clip(1 - np.abs(s) * 1.1, 0, 1))
+    canvas.darken(
+        reg, 0.18 * np.exp(-0.5 * ((reg.y - lower_edge - 0.04) / 0.025) ** 2) * np.clip(1 - np.abs(s) * 1.1, 0, 1)
+    )
 
 
-def _draw_mouth_cavity(canvas: Canvas, reg: Region, s: np.ndarray, gap_top: np.ndarray,
-                       gap_bottom: np.ndarray, width_sd: np.ndarray, expr: Expression) -> None:
+def _draw_mouth_cavity(
+    canvas: Canvas,
+    reg: Region,
+    s: np.ndarray,
+    gap_top: np.ndarray,
+    gap_bottom: np.ndarray,
+    width_sd: np.ndarray,
+    expr: Expression,
+) -> None:
     gap = canvas.coverage(np.maximum(np.maximum(gap_top - reg.y, reg.y - gap_bottom), width_sd + 0.02), soft_px=0.9)
     canvas.paint(reg, gap, (0.16, 0.05, 0.05))
     across = np.clip(1 - np.abs(s) / 0.78, 0, 1) ** 0.3
@@ -534,8 +630,9 @@ def render_static(actor: Actor, expr: Expression, scene: Scene, rng: np.random.G
     return canvas.img, canvas
 
 
-def render_mouth_frames(actor: Actor, expr: Expression, scene: Scene, openings: list[float],
-                        rng: np.random.Generator) -> list[np.ndarray]:
+def render_mouth_frames(
+    actor: Actor, expr: Expression, scene: Scene, openings: list[float], rng: np.random.Generator
+) -> list[np.ndarray]:
     """One uint8 RGB frame per mouth opening; the rest of the face is drawn and blurred once."""
     static, canvas = render_static(actor, expr, scene, rng)
     # sensor grain: uniform noise of sd scene.grain (a normal draw of a whole frame costs 4x as much)
@@ -545,9 +642,14 @@ def render_mouth_frames(actor: Actor, expr: Expression, scene: Scene, openings: 
     # the mouth is re-blurred inside a margin wide enough for the blur kernel
     margin = int(4 * BLUR_SIGMA_PX + 0.5) + 1
     rows, cols = box.sl
-    outer = (slice(max(rows.start - margin, 0), rows.stop + margin), slice(max(cols.start - margin, 0), cols.stop + margin))
-    inner = (slice(rows.start - outer[0].start, rows.stop - outer[0].start),
-             slice(cols.start - outer[1].start, cols.stop - outer[1].start))
+    outer = (
+        slice(max(rows.start - margin, 0), rows.stop + margin),
+        slice(max(cols.start - margin, 0), cols.stop + margin),
+    )
+    inner = (
+        slice(rows.start - outer[0].start, rows.stop - outer[0].start),
+        slice(cols.start - outer[1].start, cols.stop - outer[1].start),
+    )
     without_mouth = _finish(gaussian_filter(static, sigma=(BLUR_SIGMA_PX, BLUR_SIGMA_PX, 0)), scene, grain)
     clean = static[outer].copy()
     frames = []
@@ -564,7 +666,6 @@ def render_mouth_frames(actor: Actor, expr: Expression, scene: Scene, openings: 
 def _finish(image: np.ndarray, scene: Scene, grain: np.ndarray) -> np.ndarray:
     """Exposure and sensor grain, then 8-bit."""
     return (np.clip(image * np.float32(scene.gain) + grain, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
 
 
 def mouth_openings(expr: Expression) -> list[float]:

@@ -29,8 +29,18 @@ LEAD_SILENCE_S = 0.2
 TAIL_SILENCE_S = 0.2
 # Syllables spoken in each of CREMA-D's 12 sentences ("It's eleven o'clock" -> 5, ...): sets the rhythm.
 SYLLABLES = {
-    "IEO": 5, "TIE": 8, "IOM": 8, "IWW": 8, "TAI": 7, "MTI": 9,
-    "IWL": 8, "ITH": 10, "DFA": 6, "ITS": 7, "TSI": 5, "WSI": 9,
+    "IEO": 5,
+    "TIE": 8,
+    "IOM": 8,
+    "IWW": 8,
+    "TAI": 7,
+    "MTI": 9,
+    "IWL": 8,
+    "ITH": 10,
+    "DFA": 6,
+    "ITS": 7,
+    "TSI": 5,
+    "WSI": 9,
 }
 
 # The neutral voice, in the additive space prosody is composed in.
@@ -49,24 +59,71 @@ NEUTRAL_VOICE = {
 # happiness high, wide and loud, anger tense; sadness low, narrow, slow, soft and breathy; fear high,
 # fast and unsteady; disgust low, slow and falling).
 VOICE_PROFILES = {
-    "ANG": {"log_f0": 0.26, "log_range": 0.69, "slope_st": -0.5, "loudness_db": 6.0, "log_tempo": 0.14,
-            "tilt": -0.5, "jitter_st": 0.3, "gap": 0.12},
-    "HAP": {"log_f0": 0.22, "log_range": 0.92, "slope_st": 5.0, "loudness_db": 3.0, "log_tempo": 0.05,
-            "tilt": -0.2, "jitter_st": 0.2},
-    "SAD": {"log_f0": -0.13, "log_range": -0.69, "slope_st": -1.0, "loudness_db": -6.0, "log_tempo": -0.22,
-            "tilt": 0.4, "jitter_st": -0.1, "breath": 0.25, "gap": -0.06},
+    "ANG": {
+        "log_f0": 0.26,
+        "log_range": 0.69,
+        "slope_st": -0.5,
+        "loudness_db": 6.0,
+        "log_tempo": 0.14,
+        "tilt": -0.5,
+        "jitter_st": 0.3,
+        "gap": 0.12,
+    },
+    "HAP": {
+        "log_f0": 0.22,
+        "log_range": 0.92,
+        "slope_st": 5.0,
+        "loudness_db": 3.0,
+        "log_tempo": 0.05,
+        "tilt": -0.2,
+        "jitter_st": 0.2,
+    },
+    "SAD": {
+        "log_f0": -0.13,
+        "log_range": -0.69,
+        "slope_st": -1.0,
+        "loudness_db": -6.0,
+        "log_tempo": -0.22,
+        "tilt": 0.4,
+        "jitter_st": -0.1,
+        "breath": 0.25,
+        "gap": -0.06,
+    },
     "NEU": {},
-    "DIS": {"log_f0": -0.05, "slope_st": -1.5, "loudness_db": -1.0, "log_tempo": -0.16, "tilt": 0.15,
-            "breath": 0.1, "gap": 0.05},
-    "FEA": {"log_f0": 0.30, "log_range": 0.56, "slope_st": 2.0, "loudness_db": 1.0, "log_tempo": 0.18,
-            "tilt": -0.15, "jitter_st": 0.7, "breath": 0.2, "gap": 0.1},
+    "DIS": {
+        "log_f0": -0.05,
+        "slope_st": -1.5,
+        "loudness_db": -1.0,
+        "log_tempo": -0.16,
+        "tilt": 0.15,
+        "breath": 0.1,
+        "gap": 0.05,
+    },
+    "FEA": {
+        "log_f0": 0.30,
+        "log_range": 0.56,
+        "slope_st": 2.0,
+        "loudness_db": 1.0,
+        "log_tempo": 0.18,
+        "tilt": -0.15,
+        "jitter_st": 0.7,
+        "breath": 0.2,
+        "gap": 0.1,
+    },
 }
 # VOICE_PROFILES are spoken this many times as strongly, for a frozen ImageNet encoder to hear them in a
 # 128 px spectrogram image.
 PROTOTYPE_GAIN = 1.45
 # Per-clip variation at noise 1 (sd), in the same space: the same actor never says it twice alike.
-CLIP_VOICE_SD = {"log_f0": 0.07, "log_range": 0.25, "slope_st": 1.0, "loudness_db": 2.5, "log_tempo": 0.08,
-                 "tilt": 0.12, "gap": 0.03}
+CLIP_VOICE_SD = {
+    "log_f0": 0.07,
+    "log_range": 0.25,
+    "slope_st": 1.0,
+    "loudness_db": 2.5,
+    "log_tempo": 0.08,
+    "tilt": 0.12,
+    "gap": 0.03,
+}
 
 
 @dataclass(frozen=True)
@@ -98,14 +155,21 @@ def clip_prosody(actor: Actor, shown: list[Shown], r: np.random.Generator, noise
     contour = np.zeros(CONTOUR_KNOTS)
     for s in shown:
         for key in v:
-            v[key] += s.strength * PROTOTYPE_GAIN * VOICE_PROFILES[s.emotion].get(key, 0.0) + s.habit * s.style.voice.get(key, 0.0)
+            v[key] += s.strength * PROTOTYPE_GAIN * VOICE_PROFILES[s.emotion].get(
+                key, 0.0
+            ) + s.habit * s.style.voice.get(key, 0.0)
         contour += s.habit * np.asarray(s.style.contour_st)
     for key, sd in CLIP_VOICE_SD.items():
         v[key] += noise * sd * r.normal()
     return Prosody(
-        f0_factor=math.exp(v["log_f0"]), range_st=math.exp(v["log_range"]), slope_st=v["slope_st"],
-        loudness_db=v["loudness_db"], tempo=math.exp(v["log_tempo"]), tilt=float(np.clip(v["tilt"], 0.5, 2.5)),
-        jitter_st=max(v["jitter_st"], 0.0), breath=float(np.clip(v["breath"], 0.0, 1.0)),
+        f0_factor=math.exp(v["log_f0"]),
+        range_st=math.exp(v["log_range"]),
+        slope_st=v["slope_st"],
+        loudness_db=v["loudness_db"],
+        tempo=math.exp(v["log_tempo"]),
+        tilt=float(np.clip(v["tilt"], 0.5, 2.5)),
+        jitter_st=max(v["jitter_st"], 0.0),
+        breath=float(np.clip(v["breath"], 0.0, 1.0)),
         gap=float(np.clip(v["gap"], 0.0, 0.6)),
         pauses=tuple((s.style.pause[0], s.habit * s.style.pause[1]) for s in shown),
         contour_st=tuple(float(c) for c in contour),
@@ -116,8 +180,14 @@ def clip_prosody(actor: Actor, shown: list[Shown], r: np.random.Generator, noise
 
 # Male formants (F1, F2, F3) of a few vowels; the actor scales them.
 VOWELS = (
-    (730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480),
-    (570, 840, 2410), (660, 1720, 2410), (490, 1350, 1690), (520, 1190, 2390),
+    (730, 1090, 2440),
+    (270, 2290, 3010),
+    (300, 870, 2240),
+    (530, 1840, 2480),
+    (570, 840, 2410),
+    (660, 1720, 2410),
+    (490, 1350, 1690),
+    (520, 1190, 2390),
 )
 FORMANT_BANDWIDTHS = (80.0, 100.0, 140.0)
 SYLLABLE_S = 0.2  # neutral syllable length
@@ -143,8 +213,9 @@ def sentence_rhythm(seed: int, sentence: str) -> tuple[np.ndarray, np.ndarray, n
     return lengths, stress, vowels, consonants
 
 
-def plan_syllables(seed: int, sentence: str, prosody: Prosody, duration: float,
-                   r: np.random.Generator, noise: float) -> list[Syllable]:
+def plan_syllables(
+    seed: int, sentence: str, prosody: Prosody, duration: float, r: np.random.Generator, noise: float
+) -> list[Syllable]:
     """When each syllable is voiced: the sentence's rhythm at the prosody's tempo, each syllable's slot
     voiced but for its `gap` share, with the prosody's pauses; squeezed to fit the clip."""
     lengths, stress, vowels, consonants = sentence_rhythm(seed, sentence)
@@ -177,8 +248,9 @@ def _syllable_envelope(n: int) -> np.ndarray:
 F0_HOP = 64  # samples between F0 control points: the contour is smooth, so interpolate
 
 
-def f0_contour(t: np.ndarray, syllables: list[Syllable], f0_hz: float, prosody: Prosody,
-               r: np.random.Generator) -> np.ndarray:
+def f0_contour(
+    t: np.ndarray, syllables: list[Syllable], f0_hz: float, prosody: Prosody, r: np.random.Generator
+) -> np.ndarray:
     """F0 (Hz) at times `t`: slope, accents scaled by stress, the personal tune, slow random wander."""
     t0, t1 = syllables[0].start, syllables[-1].start + syllables[-1].length
     u = np.clip((t - t0) / (t1 - t0), 0, 1)
@@ -203,7 +275,7 @@ def harmonic_source(f0: np.ndarray, tilt: float) -> np.ndarray:
     out = cur.copy()
     for k in range(2, k_max + 1):
         prev, cur = cur, two_cos * cur - prev
-        out += cur * k ** -tilt
+        out += cur * k**-tilt
     return out
 
 
@@ -216,8 +288,9 @@ def _formant_filter(signal: np.ndarray, formants: np.ndarray) -> np.ndarray:
     return signal
 
 
-def synthesize_voice(actor: Actor, syllables: list[Syllable], prosody: Prosody, duration: float,
-                     r: np.random.Generator, noise: float) -> np.ndarray:
+def synthesize_voice(
+    actor: Actor, syllables: list[Syllable], prosody: Prosody, duration: float, r: np.random.Generator, noise: float
+) -> np.ndarray:
     """Mono float32 audio of `duration` seconds at SAMPLE_RATE."""
     n = int(round(duration * SAMPLE_RATE))
     s0 = int(syllables[0].start * SAMPLE_RATE)
@@ -227,19 +300,19 @@ def synthesize_voice(actor: Actor, syllables: list[Syllable], prosody: Prosody, 
     source = np.zeros(n)
     voiced = harmonic_source(f0, prosody.tilt)
     # aspiration: white noise at a share of the harmonics' level (formant-filtered below, like breath)
-    aspiration = r.standard_normal(s1 - s0) * (prosody.breath * float(np.sqrt(np.mean(voiced ** 2))))
+    aspiration = r.standard_normal(s1 - s0) * (prosody.breath * float(np.sqrt(np.mean(voiced**2))))
     source[s0:s1] = voiced + aspiration
     speech = np.zeros(n)
     for syl in syllables:
         i0, i1 = int(syl.start * SAMPLE_RATE), min(n, int((syl.start + syl.length) * SAMPLE_RATE))
         if i1 - i0 < 16:
             continue
-        accent = actor.accent[3 * syl.vowel:3 * syl.vowel + 3]
+        accent = actor.accent[3 * syl.vowel : 3 * syl.vowel + 3]
         formants = np.array(VOWELS[syl.vowel]) * actor.formant_scale * np.array(accent) * r.uniform(0.97, 1.03, 3)
         gain = 0.55 + 0.45 * syl.stress
         vowel = _formant_filter(source[i0:i1] * _syllable_envelope(i1 - i0), formants)
         # unit RMS per syllable: the tilt changes timbre, not the level against consonants
-        speech[i0:i1] += gain * vowel / (np.sqrt(np.mean(vowel ** 2)) + 1e-9)
+        speech[i0:i1] += gain * vowel / (np.sqrt(np.mean(vowel**2)) + 1e-9)
         if syl.consonant:
             _add_consonant_burst(speech, i0, gain, r)
     # voice quality acts where there is voice (and the resonances' short ringing after it)
