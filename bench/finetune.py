@@ -96,8 +96,8 @@ def main() -> None:
     per_epoch = args.clips * (TRAIN_SHARE * timings["train"] + VALIDATION_SHARE * timings["eval"])
     total = per_epoch * IMAGES_PER_CLIP * args.epochs * REPEATS
     print(
-        f"one epoch of a unimodal model on {args.clips} clips: {per_epoch:.0f} s; a whole run ({args.epochs} epochs x {REPEATS} "
-        f"repeats x the three models): {total / 3600:.1f} h"
+        f"one epoch of a unimodal model on {args.clips} clips: {per_epoch:.0f} s; a whole run ({args.epochs} epochs x "
+        f"{REPEATS} repeats x the three models): {total / 3600:.1f} h"
     )
 
 

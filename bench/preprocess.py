@@ -153,12 +153,13 @@ def report(results: dict, jobs: int) -> None:
     print(f"\n{'step':<28}{'clips':>7}{'seconds':>10}{'clips/s':>10}{'ms/clip':>10}{'peak RSS MB':>13}")
     for name, r in results.items():
         print(
-            f"{name:<28}{r['clips']:>7}{r['seconds']:>10.1f}{r['clips'] / r['seconds']:>10.2f}{1000 * r['seconds'] / r['clips']:>10.0f}{r['peak_rss_mb']:>13.0f}"
+            f"{name:<28}{r['clips']:>7}{r['seconds']:>10.1f}{r['clips'] / r['seconds']:>10.2f}"
+            f"{1000 * r['seconds'] / r['clips']:>10.0f}{r['peak_rss_mb']:>13.0f}"
         )
     rate = clips / total_s
     print(
-        f"\npipeline: {jobs} worker(s) on {os.cpu_count()} cores; {rate:.2f} clips/s for the four stages; "
-        f"the full dataset ({FULL_DATASET_CLIPS} clips) would take {FULL_DATASET_CLIPS / rate / 60:.1f} min"
+        f"\npipeline: {jobs} worker(s) on {os.cpu_count()} cores; {rate:.2f} clips/s for the four stages; the full "
+        f"dataset ({FULL_DATASET_CLIPS} clips) would take {FULL_DATASET_CLIPS / rate / 60:.1f} min"
     )
     baseline = results.get("baseline (course project)")
     if baseline:

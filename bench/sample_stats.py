@@ -290,8 +290,8 @@ def report(
     for model in MODELS:
         a, c = summary.loc[("actor-independent", model)], summary.loc[("clip-level", model)]
         lines.append(
-            f"  {model:6} {a['mean']:.3f} +- {a['std']:.3f} ({a['min']:.2f}..{a['max']:.2f})"
-            f"   {c['mean']:.3f} +- {c['std']:.3f} ({c['min']:.2f}..{c['max']:.2f})   {c['mean'] - a['mean']:+.3f}"
+            f"  {model:6} {a['mean']:.3f} +- {a['std']:.3f} ({a['min']:.2f}..{a['max']:.2f})   {c['mean']:.3f} +- "
+            f"{c['std']:.3f} ({c['min']:.2f}..{c['max']:.2f})   {c['mean'] - a['mean']:+.3f}"
         )
     mean = summary["mean"]
     independent_mean = {m: float(mean[("actor-independent", m)]) for m in MODELS}
@@ -353,8 +353,8 @@ def report(
     speaker_id = {m: float(speaker_means[m]) for m in MODELS}
     lines += [
         "",
-        f"  speaker identification by the same models ({facts['actors']} actors, chance "
-        f"{1 / facts['actors']:.3f}), clip-level split:",
+        f"  speaker identification by the same models ({facts['actors']} actors, chance {1 / facts['actors']:.3f}), "
+        "clip-level split:",
         f"    audio {speaker_id['audio']:.3f}, video {speaker_id['video']:.3f}, AV {speaker_id['av']:.3f}",
     ]
 
@@ -489,8 +489,8 @@ def run_seed(args, seed: int | None, several: bool) -> tuple[dict, list[str]]:
     summary, lines = report(results, speakers, clips, classes, params["sample"], facts)
     lines += [
         "",
-        f"  time: {preparing_seconds:.0f} s to make the corpus and its features, {training_seconds:.0f} s to train "
-        f"and test the models",
+        f"  time: {preparing_seconds:.0f} s to make the corpus and its features, {training_seconds:.0f} s to train and "
+        "test the models",
     ]
     print("\n" + "\n".join(lines), flush=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -539,8 +539,8 @@ def markdown(command: str, runs: list[tuple[dict, list[str]]]) -> str:
             "says what each figure is."
         ),
         "",
-        "| sample seed | audio | video | AV | AV - better single | video, clip-level | audio, clip-level "
-        "| speaker id audio / video | face_crop ok | sample stage | issue 8 targets met |",
+        "| sample seed | audio | video | AV | AV - better single | video, clip-level | audio, clip-level | speaker id "
+        "audio / video | face_crop ok | sample stage | issue 8 targets met |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s, _ in runs:
@@ -548,17 +548,17 @@ def markdown(command: str, runs: list[tuple[dict, list[str]]]) -> str:
         met = sum(t["met"] for t in s["targets"])
         lines.append(
             f"| {s['sample']['seed']} | {sd(s, 'actor_independent', 'audio')} | {sd(s, 'actor_independent', 'video')} "
-            f"| {sd(s, 'actor_independent', 'av')} | {s['av_minus_better_single']:+.3f} ({s['better_single']}) "
-            f"| {c['video']:.3f} ({c['video'] - a['video']:+.3f}) | {c['audio']:.3f} ({c['audio'] - a['audio']:+.3f}) "
-            f"| {s['speaker_id']['audio']:.3f} / {s['speaker_id']['video']:.3f} | {s['face_ok_share']:.1%} "
-            f"| {s['sample_seconds']:.1f} s (load {s['load_before_sample']:.1f}) | {met}/{len(s['targets'])} |"
+            f"| {sd(s, 'actor_independent', 'av')} | {s['av_minus_better_single']:+.3f} ({s['better_single']}) | "
+            f"{c['video']:.3f} ({c['video'] - a['video']:+.3f}) | {c['audio']:.3f} ({c['audio'] - a['audio']:+.3f}) | "
+            f"{s['speaker_id']['audio']:.3f} / {s['speaker_id']['video']:.3f} | {s['face_ok_share']:.1%} | "
+            f"{s['sample_seconds']:.1f} s (load {s['load_before_sample']:.1f}) | {met}/{len(s['targets'])} |"
         )
     lines += [
         "",
         wrapped(
             "The accuracies are actor-independent unless named clip-level (in brackets: clip-level minus "
-            "actor-independent); speaker id: the share of test clips whose actor the same models name, trained "
-            "with the actor as the label on the clip-level split."
+            "actor-independent); speaker id: the share of test clips whose actor the same models name, trained with "
+            "the actor as the label on the clip-level split."
         ),
     ]
     for s, report_lines in runs:

@@ -132,13 +132,14 @@ def fetch() -> tuple[dict[str, str], dict[str, bytes]]:
                     sys.exit(f"npm gave {meta['name']}@{meta['version']} for {name}@{version}")
                 if meta.get("license") != LICENCE:
                     sys.exit(
-                        f"{name}@{version} declares licence {meta.get('license')!r}, not {LICENCE}: review it before shipping"
+                        f"{name}@{version} declares licence {meta.get('license')!r}, not {LICENCE}: review it before "
+                        "shipping"
                     )
                 data = tar.extractfile(f"package/{path}").read()
                 if sha256(data) != digest:
                     sys.exit(
-                        f"{name}@{version} {path} has sha256 {sha256(data)}, not the pinned {digest}: "
-                        "check the new build, then put its hash in PACKAGES"
+                        f"{name}@{version} {path} has sha256 {sha256(data)}, not the pinned {digest}: check the new "
+                        "build, then put its hash in PACKAGES"
                     )
                 try:
                     licence = tar.extractfile("package/LICENSE").read()

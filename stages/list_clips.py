@@ -39,7 +39,8 @@ def main() -> int:
     failed = clips[clips["status"] == "failed"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
     print(
-        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: {filtered})",
+        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: "
+        f"{filtered})",
         file=sys.stderr,
     )
     for row in failed.itertuples():

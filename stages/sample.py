@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:  # a combination of values the generator cannot render: one line naming it
         raise UserError(f"{args.params}: {error}") from None
     print(
-        f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} "
-        f"in {time.perf_counter() - start:.1f} s"
+        f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} in "
+        f"{time.perf_counter() - start:.1f} s"
     )
 
 

@@ -54,10 +54,10 @@ def main() -> int:
     write_csv(args.composition, composition)
 
     print(
-        f"split ({params.get('scheme', 'actors')}): {summary['clips']} clips of {summary['actors']} actors in {summary['folds']} fold(s), "
-        f"{summary['test_clips_per_fold']} test clips a fold; left out: {summary['clips_not_ok']} not ok in the clip list, "
-        f"{summary['clips_without_modality']} without a spectrogram or a face, {summary['clips_actor_not_in_split']} of actors "
-        f"outside the split",
+        f"split ({params['scheme']}): {summary['clips']} clips of {summary['actors']} actors in "
+        f"{summary['folds']} fold(s), {summary['test_clips_per_fold']} test clips a fold; left out: "
+        f"{summary['clips_not_ok']} not ok in the clip list, {summary['clips_without_modality']} without a spectrogram "
+        f"or a face, {summary['clips_actor_not_in_split']} of actors outside the split",
         file=sys.stderr,
     )
     if summary["actors_in_two_parts"]:

@@ -238,8 +238,8 @@ def test_a_file_the_server_does_not_have_is_listed_as_missing(tmp_path, capsys, 
 def test_a_server_over_its_git_lfs_quota_is_named_with_its_message_and_a_hint(tmp_path, capsys, server):
     server.refuse = (
         403,
-        "This repository is over its data quota. Account responsible for LFS bandwidth should "
-        "purchase more data packs to restore access.",
+        "This repository is over its data quota. Account responsible for LFS bandwidth should purchase more data "
+        "packs to restore access.",
     )
     status, _, err = fetch_six(capsys, tmp_path, server, "--no-demographics")
     assert status == 1

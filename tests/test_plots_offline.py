@@ -82,8 +82,8 @@ def browser() -> str:
     found = os.environ.get("AVEMO_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
     if not found:
         pytest.skip(
-            f"no headless browser found (none of {', '.join(BROWSERS)} on PATH, AVEMO_CHROMIUM unset; "
-            "`apt-get install -y chromium`): the offline page is not opened"
+            f"no headless browser found (none of {', '.join(BROWSERS)} on PATH, AVEMO_CHROMIUM unset; `apt-get install "
+            "-y chromium`): the offline page is not opened"
         )
     return found
 

@@ -120,8 +120,8 @@ def test_the_six_real_clips_alone_are_one_clear_line_from_the_split_stage(tmp_pa
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        "split: 1 actor(s) found; 5 groups (a fold's test, or a part, each) need at least 5, "
-        "one each: use fewer split.folds, or more actors"
+        "split: 1 actor(s) found; 5 groups (a fold's test, or a part, each) need at least 5, one each: use fewer "
+        "split.folds, or more actors"
     ]
     assert not (tmp_path / "split.csv").exists()
 
@@ -276,8 +276,8 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
     refused = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines() == [
-        f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor "
-        f"of this corpus in it; use split.scheme actors"
+        f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor of this corpus in it; use "
+        "split.scheme actors"
     ]
 
 

@@ -113,7 +113,10 @@ def test_a_write_error_stops_a_per_clip_stage_in_one_line_and_is_not_taken_for_b
     done = subprocess.run(command, capture_output=True, text=True, preexec_fn=_files_of_at_most_4_kib)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("melspec")]  # (after the progress bar)
-    expected = rf"melspec: incomplete write \(\d+ requested and \d+ written\); is the disk full\?: {tmp_path}/melspec/1001_DFA_\w+_XX\.npy"
+    expected = (
+        r"melspec: incomplete write \(\d+ requested and \d+ written\); is the disk full\?: "
+        rf"{tmp_path}/melspec/1001_DFA_\w+_XX\.npy"
+    )
     assert len(lines) == 1 and re.fullmatch(expected, lines[0]), lines
     assert not (
         tmp_path / "melspec" / "index.csv"

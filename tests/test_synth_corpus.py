@@ -32,7 +32,7 @@ TINY = {
     "seed": 0,
 }
 EXPECTED_NAMES = {
-    *(f"{a}_IEO_{e}_{l}.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "SAD") for l in ("LO", "HI")),
+    *(f"{a}_IEO_{e}_{lv}.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "SAD") for lv in ("LO", "HI")),
     *(f"{a}_IEO_NEU_XX.flv" for a in (1001, 1002)),
     *(f"{a}_TIE_{e}_XX.flv" for a in (1001, 1002) for e in ("ANG", "HAP", "NEU", "SAD")),
 }
@@ -168,7 +168,7 @@ def test_an_ambiguous_modality_is_faint_and_the_other_clear():
 def test_raising_a_share_only_adds_ambiguous_clips():
     _, low = big_grid(ambiguous_face=0.1, ambiguous_voice=0.1)
     _, high = big_grid(ambiguous_face=0.2, ambiguous_voice=0.3)
-    assert all(h.ambiguous == l.ambiguous for l, h in zip(low, high) if l.ambiguous)
+    assert all(hi.ambiguous == lo.ambiguous for lo, hi in zip(low, high) if lo.ambiguous)
 
 
 def test_levels_set_the_strength():

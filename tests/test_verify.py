@@ -57,6 +57,6 @@ def test_verify_of_the_clip_folder_itself_says_to_pass_the_folder_above(copy_of_
     status, out, err = run_avemo(capsys, "verify", str(copy_of_six / "VideoFlash"))
     assert status == 1 and out == ""
     assert err == (
-        f"avemo verify: {copy_of_six / 'VideoFlash'} holds clips itself; pass the folder above it "
-        "(the one that holds VideoFlash/)\n"
+        f"avemo verify: {copy_of_six / 'VideoFlash'} holds clips itself; pass the folder above it (the one that holds "
+        "VideoFlash/)\n"
     )

@@ -27,7 +27,8 @@ def run_stage(stage: str, main: Callable[[], int | None]) -> int:
         print(f"{stage}: {os_error_line(err)}", file=sys.stderr)
     except MemoryError:
         print(
-            f"{stage}: out of memory; use fewer --jobs (AVEMO_JOBS) or a smaller batch size (AVEMO_BATCH_SIZE, train.batch_size)",
+            f"{stage}: out of memory; use fewer --jobs (AVEMO_JOBS) or a smaller batch size (AVEMO_BATCH_SIZE, "
+            "train.batch_size)",
             file=sys.stderr,
         )
     return 1

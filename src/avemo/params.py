@@ -115,7 +115,8 @@ def codes(values, *, at_least: int = 0) -> Rule:
 
 
 def integers(*, at_least: int = 0, low: int | None = None) -> Rule:
-    what = f"a list of {'at least ' + str(at_least) + ' ' if at_least else ''}integers{' >= ' + str(low) if low is not None else ''}, each once"
+    least = f"at least {at_least} " if at_least else ""
+    what = f"a list of {least}integers{' >= ' + str(low) if low is not None else ''}, each once"
     return Rule(
         what,
         lambda v: (
@@ -223,7 +224,8 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
     (
         ("sample",),
         lambda p: p["sample"]["ambiguous_face"] + p["sample"]["ambiguous_voice"] <= 1,
-        "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at most)",
+        "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at "
+        "most)",
     ),
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
     (
@@ -239,7 +241,8 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
     (
         ("encoder", "train"),
         lambda p: p["encoder"]["pretrained"] or not p["train"]["freeze_encoder"],
-        "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change one of them",
+        "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change "
+        "one of them",
     ),
     (
         ("sample", "data"),

@@ -100,7 +100,8 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
         paths = sorted(path.glob("*.pt"))
         if not paths:
             raise UserError(
-                f"{path}: no checkpoint (*.pt) in this folder; `dvc repro` writes them to models/audio, models/video and models/av"
+                f"{path}: no checkpoint (*.pt) in this folder; `dvc repro` writes them to models/audio, models/video "
+                "and models/av"
             )
     elif path.is_file():
         paths = [path]
@@ -117,8 +118,8 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
             differs = [key for key in SHARED_CONFIG if checkpoint["config"].get(key) != config.get(key)]
             if differs:
                 raise UserError(
-                    f"{checkpoint_path}: its {', '.join(differs)} differ from {paths[0].name}'s; "
-                    "give one training stage's checkpoints (one folder of models/, or one file)"
+                    f"{checkpoint_path}: its {', '.join(differs)} differ from {paths[0].name}'s; give one training "
+                    "stage's checkpoints (one folder of models/, or one file)"
                 )
         models.append(model)
     return Models(paths, models, config, device)
@@ -142,8 +143,8 @@ def _check_config(path: Path, config: dict) -> None:
         absent = [key for key in REQUIRED_SETTINGS[modality] if key not in settings]
         if absent:
             raise UserError(
-                f"{path}: the checkpoint does not hold the {modality} settings its inputs were made with "
-                f"(missing {', '.join(absent)}); retrain it with this version of avemo"
+                f"{path}: the checkpoint does not hold the {modality} settings its inputs were made with (missing "
+                f"{', '.join(absent)}); retrain it with this version of avemo"
             )
 
 
@@ -311,8 +312,8 @@ predicted) or when the model cannot be loaded (one line).""",
         default="models/av",
         type=Path,
         help="a checkpoint file (models/av/fold0_seed0.pt), or a folder of them, a training stage's output "
-        "(models/audio, models/video, models/av): then the probabilities are the mean over all its "
-        "checkpoints, every fold and seed (default: models/av)",
+        "(models/audio, models/video, models/av): then the probabilities are the mean over all its checkpoints, "
+        "every fold and seed (default: models/av)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print a JSON list (one object per clip) instead of one line per clip"

@@ -26,8 +26,8 @@ from avemo.errors import UserError
 DEMOGRAPHICS = "VideoDemographics.csv"
 MAX_LISTED = 20  # missing files listed one per line; the rest are counted by reason
 QUOTA_HINT = (
-    "the official server answers so when the repository's git-lfs bandwidth quota is exhausted; "
-    "try again next month or use --base-url with a mirror"
+    "the official server answers so when the repository's git-lfs bandwidth quota is exhausted; try again next month "
+    "or use --base-url with a mirror"
 )
 
 LAYOUT = """\
@@ -117,8 +117,8 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
         return 0
     extras = [] if args.no_demographics else [Entry(DEMOGRAPHICS, None, None)]
     print(
-        f"{prog}: {_plural(len(entries), 'clip')} ({_size(sum(e.size for e in entries))}) from {args.base_url} "
-        f"into {args.dest}",
+        f"{prog}: {_plural(len(entries), 'clip')} ({_size(sum(e.size for e in entries))}) from {args.base_url} into "
+        f"{args.dest}",
         file=sys.stderr,
     )
     try:
@@ -127,8 +127,8 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
         )
     except KeyboardInterrupt:
         print(
-            f"{prog}: interrupted; partial downloads are kept as hidden .<name>.part files beside their final "
-            "names; rerun the same command to resume them",
+            f"{prog}: interrupted; partial downloads are kept as hidden .<name>.part files beside their final names; "
+            "rerun the same command to resume them",
             file=sys.stderr,
         )
         return 130

@@ -34,7 +34,8 @@ from avemo.errors import UserError
 from avemo.params import PARTS, require
 
 SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
-# The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the same for tables.
+# The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the
+# same for tables.
 COMPOSITION_COLUMNS = ["group", "count", "of", "fold", "part", "name"]
 # Names a published split may use for each part.
 PUBLISHED_NAMES = {
@@ -46,8 +47,8 @@ PUBLISHED_NAMES = {
 }
 UNKNOWN_SEX = "unknown"
 LEAK_WARNING = (
-    "split.scheme clips shares actors between train and test (the course project's leak): "
-    "its accuracies are not speaker-independent; use it only to compare with scheme actors"
+    "split.scheme clips shares actors between train and test (the course project's leak): its accuracies are not "
+    "speaker-independent; use it only to compare with scheme actors"
 )
 
 
@@ -271,7 +272,8 @@ def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> Non
         empty = [p for p in PARTS if not (rows["part"] == p).any()]
         if empty:
             hint = (
-                f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme actors"
+                f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme "
+                "actors"
                 if scheme == "published"
                 else "use fewer split.folds, or more data"
             )

@@ -143,26 +143,27 @@ def results_text(results: dict, n_classes: int) -> str:
     lines = [
         f"eval_cross: test accuracy, mean over {results['audio_on_audio']['repeats']} repeats (folds x seeds), "
         f"{n_classes} classes (chance {1 / n_classes:.3f})",
-        f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs chance",
+        f"  {'comparison':<17} {'accuracy':>15} {'95% interval':>16} {'macro-F1':>9} {'UAR':>6} {'clips':>6}  vs "
+        "chance",
     ]
     for key in CROSS_TESTS:
         r = results[key]
         low, high = r["accuracy_ci95"]
         chance = f"{chance_verdict(r['accuracy'], r['chance_p_value'], n_classes)} (p {format_p(r['chance_p_value'])})"
         lines.append(
-            f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] {r['macro_f1']:>9.3f} "
-            f"{r['uar']:>6.3f} {r['n']:>6.1f}  {chance}"
+            f"  {key:<17} {r['accuracy']:>7.3f} +- {r['accuracy_std']:.3f} [{low:.3f}, {high:.3f}] "
+            f"{r['macro_f1']:>9.3f} {r['uar']:>6.3f} {r['n']:>6.1f}  {chance}"
         )
     av = results["av_vs_best_single"]
     low, high = av["difference_ci95"]
     lines.append(
-        f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, {high:+.3f}], "
-        f"McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)"
+        f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, "
+        f"{high:+.3f}], McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)"
     )
     human = results["human"]
     rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)
     lines.append(
-        f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties wrong): "
-        f"{rated or 'no test clip is rated'}"
+        f"  human raters (real CREMA-D recordings of these {human['clips_rated']} clip names, six-way choice, ties "
+        f"wrong): {rated or 'no test clip is rated'}"
     )
     return "\n".join(lines)

@@ -97,7 +97,8 @@ def curves_png(path: Path, live_dir: Path, best_epoch: int, title: str) -> Path:
 
 def results_table(cross: dict, n_classes: int) -> list[str]:
     lines = [
-        "| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a repeat | vs chance |",
+        "| model, inputs | accuracy (mean of repeats) | sd | 95% interval | macro-F1 | UAR | repeats | test clips a "
+        "repeat | vs chance |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for key, label in COMPARISONS.items():
@@ -105,7 +106,8 @@ def results_table(cross: dict, n_classes: int) -> list[str]:
         verdict = chance_verdict(r["accuracy"], r["chance_p_value"], n_classes)
         lines.append(
             f"| {label} | {r['accuracy']} | {r['accuracy_std']} | [{r['accuracy_ci95'][0]}, {r['accuracy_ci95'][1]}] | "
-            f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p {format_p(r['chance_p_value'], METRIC_DECIMALS)}) |"
+            f"{r['macro_f1']} | {r['uar']} | {r['repeats']} | {r['n']} | {verdict} (p "
+            f"{format_p(r['chance_p_value'], METRIC_DECIMALS)}) |"
         )
     return lines
 
@@ -151,12 +153,13 @@ def write_report(
     lines = [
         "# Results",
         "",
-        "Written by the `report` stage from `metrics/*.json`, `data/predictions.csv`, `plots/split_composition.csv` and the",
+        "Written by the `report` stage from `metrics/*.json`, `data/predictions.csv`, `plots/split_composition.csv` "
+        "and the",
         "training curves; every number below is the metrics files' own (`dvc metrics show`).",
         "",
-        f"{split['clips']} clips of {split['actors']} actors, {len(classes)} classes ({', '.join(classes)}), {split['folds']} fold(s) x "
-        f"{cross['av_on_both']['repeats'] // max(split['folds'], 1)} seed(s) = {cross['av_on_both']['repeats']} repeats; "
-        f"{split['actors_in_two_parts']} actors in two parts of a fold"
+        f"{split['clips']} clips of {split['actors']} actors, {len(classes)} classes ({', '.join(classes)}), "
+        f"{split['folds']} fold(s) x {cross['av_on_both']['repeats'] // max(split['folds'], 1)} seed(s) = "
+        f"{cross['av_on_both']['repeats']} repeats; {split['actors_in_two_parts']} actors in two parts of a fold"
         + (
             " (**the split shares actors between training and test: these accuracies are not speaker-independent**)."
             if split["actors_in_two_parts"]
@@ -167,10 +170,11 @@ def write_report(
         "",
         *results_table(cross, len(classes)),
         "",
-        f"The 95% interval is a bootstrap over actors of the pooled predictions (Clopper-Pearson at 0 or 1); `vs chance` an exact "
-        f"binomial test against 1/{len(classes)} on the first seed's predictions. The AV model on both minus the better single "
-        f"model ({av['best_single']}): {av['difference']} [{av['difference_ci95'][0]}, {av['difference_ci95'][1]}], McNemar's exact "
-        f"test p {format_p(av['p_value'], METRIC_DECIMALS)} ({av['pairs']} clip pairs, paired within each repeat).",
+        "The 95% interval is a bootstrap over actors of the pooled predictions (Clopper-Pearson at 0 or 1); `vs "
+        f"chance` an exact binomial test against 1/{len(classes)} on the first seed's predictions. The AV model on "
+        f"both minus the better single model ({av['best_single']}): {av['difference']} [{av['difference_ci95'][0]}, "
+        f"{av['difference_ci95'][1]}], McNemar's exact test p {format_p(av['p_value'], METRIC_DECIMALS)} "
+        f"({av['pairs']} clip pairs, paired within each repeat).",
         "",
         "## Beside the course project",
         "",
@@ -178,16 +182,22 @@ def write_report(
         "| --- | --- | --- |",
         *[f"| {COMPARISONS[key]} | {cross[key]['accuracy']} | {value:.4f} |" for key, value in COURSE_PROJECT.items()],
         "",
-        "The course project fine-tuned VGG16 on 273 real CREMA-D clips (ANG, HAP, SAD; sentence IEO at HI), split the clips at",
-        "random (the same actors in training and test), picked the epoch on test accuracy and reported one run; this run",
-        "chooses each epoch on validation, tests every actor once per seed in actor-disjoint folds and reports the mean of the",
-        "repeats, on the data and with the encoder of `params.yaml` (the `presets/course-project.args` preset reruns the",
+        "The course project fine-tuned VGG16 on 273 real CREMA-D clips (ANG, HAP, SAD; sentence IEO at HI), split the "
+        "clips at",
+        "random (the same actors in training and test), picked the epoch on test accuracy and reported one run; this "
+        "run",
+        "chooses each epoch on validation, tests every actor once per seed in actor-disjoint folds and reports the "
+        "mean of the",
+        "repeats, on the data and with the encoder of `params.yaml` (the `presets/course-project.args` preset reruns "
+        "the",
         "course project's configuration).",
         "",
         "## Human raters",
         "",
-        f"CREMA-D's crowd raters, majority vote, on the {human['clips_rated']} test clips whose names they rated (a six-way choice,",
-        "whatever classes the models learn; they judged the real CREMA-D recordings of these names, so on the synthetic sample",
+        f"CREMA-D's crowd raters, majority vote, on the {human['clips_rated']} test clips whose names they rated (a "
+        "six-way choice,",
+        "whatever classes the models learn; they judged the real CREMA-D recordings of these names, so on the "
+        "synthetic sample",
         "they describe those recordings, not the sample's clips):",
         "",
         "| raters | accuracy (a tie wrong) | accuracy (a tie shared) |",

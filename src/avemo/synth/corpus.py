@@ -83,15 +83,15 @@ PARAM_HELP = {
     "actors": "number of actors, ActorIDs 1001.. (odd male, even female)",
     "sentences": "how many of CREMA-D's sentences, in its order: IEO, TIE, IOM, ...",
     "emotions": "emotions rendered, any of ANG DIS FEA HAP NEU SAD (data.classes picks the ones used)",
-    "levels": "levels the IEO sentence is said at, by every emotion but NEU (everything else is XX); "
-    "[] says IEO at XX too",
+    "levels": "levels the IEO sentence is said at, by every emotion but NEU (everything else is XX); [] says IEO at "
+    "XX too",
     "intensity": "strength of the expression, face and voice, at each level (1 = the emotion's full prototype)",
-    "speaker_style": "strength of each actor's personal way of expressing each emotion (offsets to face and "
-    "voice, head tilt, gaze, pitch tune, pause, resonance, tremolo), resting face and spread of "
-    "expressiveness; what a split sharing actors between train and test can memorise; "
-    "0 = every actor expresses an emotion alike",
-    "ambiguous_face": "share of clips whose face shows the emotion only faintly, with a hint of another, while "
-    "the voice shows it clearly",
+    "speaker_style": "strength of each actor's personal way of expressing each emotion (offsets to face and voice, "
+    "head tilt, gaze, pitch tune, pause, resonance, tremolo), resting face and spread of "
+    "expressiveness; what a split sharing actors between train and test can memorise; 0 = every "
+    "actor expresses an emotion alike",
+    "ambiguous_face": "share of clips whose face shows the emotion only faintly, with a hint of another, while the "
+    "voice shows it clearly",
     "ambiguous_voice": "share of clips whose voice does so while the face is clear (a clip is never ambiguous in both)",
     "noise": "per-clip variation: expression, pose, light, pitch, tempo, loudness, intensity (0 = none)",
     "duration": "seconds per clip (about 0.2 s near-silence at each end)",
@@ -263,7 +263,8 @@ def generate_corpus(
     unknown = sorted(set(params) - set(SampleSpec.__dataclass_fields__))
     if unknown:
         raise ValueError(
-            f"sample: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(SampleSpec.__dataclass_fields__)}"
+            f"sample: unknown key(s) {', '.join(unknown)}; expected some of "
+            f"{', '.join(SampleSpec.__dataclass_fields__)}"
         )
     spec = SampleSpec(**params)
     clips = clip_grid(spec)
