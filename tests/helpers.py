@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -43,6 +44,9 @@ def merged_params(params: dict) -> dict:
 
 TINY_PARAMS = merged_params(SHRUNK)
 DEFAULT_PARAMS = merged_params({})
+# The models' tests: a random (not pretrained) encoder, fine-tuned, so nothing loads ImageNet weights.
+RANDOM_ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False}
+FINE_TUNED = {**TINY_PARAMS["train"], "freeze_encoder": False}
 
 
 def sample_spec(**overrides):
@@ -288,3 +292,13 @@ def python_m_avemo(*args: str, **popen) -> subprocess.Popen:
         env=env,
         **popen,
     )
+
+
+def median_f0(audio: np.ndarray, rate: int) -> float:
+    """Autocorrelation pitch of the loud (voiced) 2048-sample frames."""
+    frames = np.stack([audio[i : i + 2048] for i in range(0, len(audio) - 2048, 512)])
+    energy = np.sqrt((frames**2).mean(axis=1))
+    loud = frames[energy > 0.3 * energy.max()] * np.hanning(2048)
+    autocorr = np.fft.irfft(np.abs(np.fft.rfft(loud, 4096)) ** 2)[:, :2048]
+    low, high = rate // 500, rate // 60
+    return float(np.median(rate / (low + np.argmax(autocorr[:, low:high], axis=1))))

@@ -6,7 +6,7 @@ spectrogram is taken; nothing is stretched, so a time step means the same everyw
 The spectrogram is librosa's `melspectrogram` + `power_to_db(ref=np.max)` (its defaults: centred frames,
 zero padding, periodic Hann window, Slaney mel filters), written with numpy around librosa's filter
 bank: importing librosa.feature costs seconds in every worker process, the filter bank is made once.
-tests/test_features.py checks that both give the same numbers.
+tests/preprocess/test_spectrogram.py checks that both give the same numbers.
 """
 
 from __future__ import annotations

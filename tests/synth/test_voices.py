@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_synth_actors import median_f0
 
 from avemo import synth
 from avemo.synth import corpus, voices
-from helpers import sample_spec
+from helpers import median_f0, sample_spec
 
 # Prototypes only: no personal style, no per-clip noise.
 PLAIN = sample_spec(
@@ -38,13 +37,13 @@ def rms(audio: np.ndarray) -> float:
 def test_voice_orders_emotions_as_designed(actor):
     audio = {e: voice(e, actor=actor) for e in ("ANG", "HAP", "SAD", "NEU")}
     loudness = {e: rms(a) for e, a in audio.items()}
-    pitch = {e: median_f0(a) for e, a in audio.items()}
+    pitch = {e: median_f0(a, voices.SAMPLE_RATE) for e, a in audio.items()}
     assert loudness["SAD"] < loudness["NEU"] < loudness["HAP"] < loudness["ANG"], loudness
     assert pitch["SAD"] < pitch["NEU"] < min(pitch["ANG"], pitch["HAP"]), pitch
 
 
 def test_a_stronger_level_moves_further_from_neutral():
-    pitch = {level: median_f0(voice("ANG", level)) for level in ("LO", "MD", "HI")}
+    pitch = {level: median_f0(voice("ANG", level), voices.SAMPLE_RATE) for level in ("LO", "MD", "HI")}
     assert pitch["LO"] < pitch["MD"] < pitch["HI"], pitch
 
 

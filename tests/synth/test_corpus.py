@@ -19,7 +19,7 @@ from avemo.params import SCHEMA
 from avemo.synth import corpus
 from helpers import DEFAULT_PARAMS, sample_spec, tiny, write_params
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Two actors, IEO (at LO and HI) and TIE (XX), and NEU, which CREMA-D records at XX only.
 TINY = {
     **DEFAULT_PARAMS["sample"],

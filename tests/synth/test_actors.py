@@ -10,17 +10,7 @@ from scipy.stats import f_oneway
 
 from avemo import synth
 from avemo.synth import corpus, voices
-from helpers import sample_spec
-
-
-def median_f0(audio: np.ndarray, rate: int = voices.SAMPLE_RATE) -> float:
-    """Autocorrelation pitch of the loud (voiced) 2048-sample frames."""
-    frames = np.stack([audio[i : i + 2048] for i in range(0, len(audio) - 2048, 512)])
-    energy = np.sqrt((frames**2).mean(axis=1))
-    loud = frames[energy > 0.3 * energy.max()] * np.hanning(2048)
-    autocorr = np.fft.irfft(np.abs(np.fft.rfft(loud, 4096)) ** 2)[:, :2048]
-    low, high = rate // 500, rate // 60
-    return float(np.median(rate / (low + np.argmax(autocorr[:, low:high], axis=1))))
+from helpers import median_f0, sample_spec
 
 
 def test_female_voices_are_higher():
@@ -63,7 +53,7 @@ def actor_pitch_offsets(speaker_style: float) -> list[list[float]]:
     for clip in synth.clip_grid(spec):
         audio, _ = corpus.render_voice(spec, synth.plan_clip(spec, clip))
         offsets.setdefault(clip.actor, []).append(
-            float(np.log(median_f0(audio) / synth.make_actor(spec.seed, clip.actor).f0_hz))
+            float(np.log(median_f0(audio, voices.SAMPLE_RATE) / synth.make_actor(spec.seed, clip.actor).f0_hz))
         )
     return list(offsets.values())
 

@@ -1,0 +1,64 @@
+"""avemo.modeling.classifiers: the AV model's one encoder, missing modalities, modality dropout."""
+
+import pytest
+import torch
+
+from avemo.modeling.classifiers import build_model, model_config
+from avemo.modeling.encoders import (
+    Encoder,
+)
+from helpers import FINE_TUNED, RANDOM_ENCODER
+
+CLASSES = ["ANG", "HAP", "SAD"]
+ENCODER = RANDOM_ENCODER
+TRAIN = FINE_TUNED
+PRETRAINED = dict(ENCODER, pretrained=True)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("fusion", ["concat", "mean"])
+def test_av_model_has_one_encoder_and_works_with_a_missing_modality(fusion):
+    model = build_model(
+        model_config("av", PRETRAINED, CLASSES, TRAIN, {"method": fusion, "modality_dropout": 0.5}), pretrained=True
+    ).eval()
+    assert sum(isinstance(m, Encoder) for m in model.modules()) == 1
+    audio, video = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        both = model(audio, video)
+        audio_only = model(audio=audio)
+        faces_only = model(video=video)
+        # Clip 1 has no face: its logits are those of its spectrogram alone; clip 0 keeps both.
+        mixed = model(audio, video, video_present=torch.tensor([True, False, True, True]))
+    assert both.shape == audio_only.shape == faces_only.shape == (4, 3)
+    assert not torch.allclose(both, audio_only)
+    assert torch.allclose(mixed[1], audio_only[1], atol=1e-5)
+    assert torch.allclose(mixed[0], both[0], atol=1e-5)
+    with pytest.raises(ValueError, match="at least one"):
+        model()
+
+
+def test_av_model_encodes_both_modalities_in_one_pass():
+    model = build_model(
+        model_config("av", ENCODER, CLASSES, TRAIN, {"method": "concat", "modality_dropout": 0.0})
+    ).eval()
+    calls = []
+    model.encoder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    with torch.no_grad():
+        model(torch.randn(3, 3, 32, 32), torch.randn(3, 3, 32, 32))
+    assert calls == [6]
+
+
+def test_modality_dropout_hides_one_modality_only_in_training():
+    model = build_model(model_config("av", ENCODER, CLASSES, TRAIN, {"method": "mean", "modality_dropout": 1.0}))
+    present = torch.ones(1000, dtype=torch.bool)
+    audio, video = model._drop_modalities(present, present)
+    assert not (audio & video).any() and (audio | video).all()  # exactly one of the two survives
+    assert 0.4 < audio.float().mean() < 0.6
+    model.eval()
+    features = torch.randn(4, model.encoder.feature_dim)
+    with torch.no_grad():
+        assert torch.equal(model.classify(features, features), model.classify(features, features))

@@ -1,0 +1,119 @@
+"""avemo.modeling.encoders: every arch maps images to features; ImageNet weights offline, from the hub
+cache or a one-line error; the standardisation."""
+
+import pytest
+import torch
+
+from avemo.modeling.classifiers import build_model, model_config
+from avemo.modeling.encoders import (
+    MissingWeightsError,
+    build_encoder,
+    efficientnet_lite0_weights_file,
+    first_conv,
+)
+from avemo.params import ARCHS
+from helpers import FINE_TUNED, RANDOM_ENCODER, merged_params, run_stage, write_params
+
+CLASSES = ["ANG", "HAP", "SAD"]
+ENCODER = RANDOM_ENCODER
+TRAIN = FINE_TUNED
+PRETRAINED = dict(ENCODER, pretrained=True)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_maps_images_to_features_and_logits(arch):
+    model = build_model(model_config("audio", dict(ENCODER, arch=arch), CLASSES, TRAIN)).eval()
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        features = model.encoder(images)
+        logits = model(images)
+    assert features.shape == (2, model.encoder.feature_dim)
+    assert logits.shape == (2, 3)
+    assert first_conv(model.encoder).in_channels == 3  # the pretrained 3-channel first layer is kept
+
+
+def test_efficientnet_lite0_loads_its_offline_imagenet_weights():
+    encoder = build_encoder("efficientnet_lite0", pretrained=True)
+    shipped = torch.load(efficientnet_lite0_weights_file(), map_location="cpu", weights_only=True)
+    assert torch.equal(first_conv(encoder).weight, shipped["_conv_stem.weight"])
+    assert torch.equal(encoder.features.net._bn0.running_mean, shipped["_bn0.running_mean"])
+
+
+def test_missing_torchvision_weights_offline_name_the_file_the_url_and_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # offline: every download is refused at once
+    with pytest.raises(MissingWeightsError) as error:
+        build_encoder("vgg16", pretrained=True)
+    expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
+    assert f"put that file at {expected}" in str(
+        error.value
+    ) and "https://download.pytorch.org/models/vgg16-397923af.pth" in str(error.value)
+    assert "pretrained: false" in str(error.value) and not expected.exists()
+
+
+def test_a_resnet18_run_offline_without_cached_weights_ends_in_one_line(tmp_path):
+    params = merged_params({"encoder": {"arch": "resnet18", "pretrained": True, "image_size": 32}})
+    write_params(tmp_path / "params.yaml", params)
+    done = run_stage(
+        "embed",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        cwd=tmp_path,
+        env={
+            "TORCH_HOME": str(tmp_path / "torch"),
+            "https_proxy": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        },
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "embed: encoder.arch resnet18 needs its ImageNet weights resnet18-f37072fd.pth"
+    ), lines
+
+
+def test_torchvision_weights_are_read_from_the_hub_cache(tmp_path, monkeypatch):
+    import torchvision
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = torchvision.models.resnet18(weights=None).state_dict()
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(weights, tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
+    encoder = build_encoder("resnet18", pretrained=True)
+    assert torch.equal(first_conv(encoder).weight, weights["conv1.weight"])
+
+
+def test_unknown_arch_is_refused():
+    with pytest.raises(ValueError, match="encoder.arch"):
+        build_encoder("alexnet", pretrained=False)
+
+
+def test_encoder_standardisation_is_saved_and_applied():
+    encoder = build_encoder("efficientnet_lite0", pretrained=True).eval()
+    images = torch.randn(6, 3, 32, 32)
+    with torch.no_grad():
+        raw = encoder.raw(images)
+        encoder.set_standardisation(raw)
+        scaled = encoder(images)
+    informative = encoder.feature_mask.bool()
+    assert torch.allclose(scaled.mean(dim=0), torch.zeros(encoder.feature_dim), atol=1e-4)
+    assert torch.allclose(scaled[:, informative], ((raw - raw.mean(dim=0)) / raw.std(dim=0))[:, informative], atol=1e-4)
+    assert {"feature_mean", "feature_std", "feature_mask"} <= {k.split(".")[-1] for k in encoder.state_dict()}
+
+
+def test_a_feature_constant_in_training_cannot_dominate_another_input():
+    encoder = build_encoder("efficientnet_lite0", pretrained=False)
+    training = torch.randn(50, encoder.feature_dim)
+    training[:, :43] = 0.25  # constant on the training inputs (as 43 features are on spectrograms)
+    training[:, 43] = 0.25 + 1e-7 * torch.randn(50)  # constant but for float noise
+    encoder.set_standardisation(training)
+    assert encoder.feature_mask[:44].sum() == 0 and encoder.feature_mask[44:].all()
+    other = training[:2] + torch.tensor([5.0]).repeat(encoder.feature_dim)  # another modality: far off everywhere
+    z = encoder.standardise(other)
+    assert torch.equal(z[:, :44], torch.zeros(2, 44))  # the masked features say nothing
+    assert z.abs().max() <= 10.0  # and none says more than Z_LIMIT
