@@ -46,7 +46,9 @@ def test_efficientnet_lite0_loads_its_offline_imagenet_weights():
 
 def test_missing_torchvision_weights_offline_name_the_file_the_url_and_where_to_put_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # offline: every download is refused at once
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # offline: every download is refused at once,
+    monkeypatch.setenv("no_proxy", "")  # never a wait on a real connection, whatever the machine's proxy settings
+    monkeypatch.setenv("NO_PROXY", "")
     with pytest.raises(MissingWeightsError) as error:
         build_encoder("vgg16", pretrained=True)
     expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
@@ -67,6 +69,8 @@ def test_a_resnet18_run_offline_without_cached_weights_ends_in_one_line(tmp_path
         env={
             "TORCH_HOME": str(tmp_path / "torch"),
             "https_proxy": "http://127.0.0.1:9",
+            "no_proxy": "",
+            "NO_PROXY": "",
             "HTTPS_PROXY": "http://127.0.0.1:9",
         },
     )
