@@ -5,10 +5,12 @@ three models of that repeat score the seven comparisons of avemo.evaluation.cros
 audio_on_faces, video_on_faces, video_on_audio, av_on_both, av_on_audio_only, av_on_faces_only). Per
 comparison, metrics/eval_cross.json holds the mean accuracy over the repeats, its std, a 95% interval
 (actor bootstrap of the pooled predictions, eval.bootstrap resamples, eval.seed; exact binomial at 0 or
-1), macro-F1, UAR, the number of repeats, test clips per repeat and a test against chance; and
-`av_vs_best_single`: the AV model against the better single-modality model (mean difference, its
-interval, McNemar's p-value). See avemo.evaluation.statistics for the methods. The confusion matrices (pooled over
-the repeats) are DVC plots under --live, every prediction goes to --predictions.
+1), macro-F1, UAR, the number of repeats, test clips per repeat, test actors and a test against chance
+over the actors; and `av_vs_best_single`: the AV model against the better single-modality model (the
+difference of accuracy paired clip by clip, its actor-bootstrap interval, a paired sign-flip test over
+the actors, the actors and clips paired). See avemo.evaluation.statistics for the methods. The
+confusion matrices (pooled over the repeats) are DVC plots under --live, every prediction goes to
+--predictions.
 
 `human`: the voice-only, face-only and audio-visual raters' majority vote on the test clips, from
 eval.ratings (CREMA-D's summaryTable.csv, shipped with the package; a dependency of this stage), by

@@ -1,11 +1,12 @@
 """Stage report: one page of results, reports/results.md, with PNG confusion matrices and training curves.
 
 Every figure of metrics/eval_cross.json (the mean over the repeats, its sd and interval, macro-F1, UAR,
-the test against chance) for the seven comparisons, the AV model against the better single model, the
-course project's published numbers beside this run's with what differs, the human raters, the split's
-composition, a confusion matrix per comparison (counts in every cell, every class, the test clips of
-every fold and seed) and each model's training curves with the kept epoch marked. The folder is
-git-tracked: the report of every commit is readable on the code host.
+the test against chance over the actors) for the seven comparisons, the AV model against the better
+single model (paired, tested over the actors), the course project's published numbers beside this run's
+with what differs, the human raters, the split's composition, a confusion matrix per comparison (counts
+in every cell, every class, the test clips of every fold and seed) and each model's training curves
+with the kept epoch marked. The folder is git-tracked: the report of every commit is readable on the
+code host.
 """
 
 import argparse

@@ -75,12 +75,15 @@ def test_metrics_of_every_comparison_and_the_av_against_the_best_single_model(tr
             "uar",
             "repeats",
             "n",
+            "actors",
             "chance_p_value",
         } <= set(r)
         assert r["repeats"] == 4 and r["accuracy_ci95"][0] < r["accuracy_ci95"][1]  # never zero width
     av = results["av_vs_best_single"]
     best = av["best_single"]
     assert best in ("audio", "video") and 0 <= av["p_value"] <= 1
+    tested = predictions[predictions["comparison"] == "av_on_both"]
+    assert av["actors"] == tested["actor"].nunique() and av["clips"] == tested["clip"].nunique()  # each clip once
     single = results["audio_on_audio" if best == "audio" else "video_on_faces"]["accuracy"]
     assert av["difference"] == pytest.approx(results["av_on_both"]["accuracy"] - single, abs=0.1)  # paired clips only
 

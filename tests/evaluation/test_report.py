@@ -25,6 +25,7 @@ def run(tmp_path):
             "uar": 0.5,
             "repeats": 2,
             "n": 3.0,
+            "actors": 1,
             "chance_p_value": 0.2 if "faces" in key and "audio" in key else 0.0001,
         }
         for i, key in enumerate(CROSS_TESTS)
@@ -34,7 +35,8 @@ def run(tmp_path):
         "difference": 0.05,
         "difference_ci95": [0.01, 0.09],
         "p_value": 0.03,
-        "pairs": 6,
+        "actors": 4,
+        "clips": 6,
     }
     cross["human"] = {
         "clips_rated": 3,
@@ -80,6 +82,8 @@ def test_every_figure_of_the_report_is_the_metrics_files_own(run):
     assert "| audio model, faces (cross test) | 0.51 |" in text and "not distinguishable (p 0.2000)" in text
     assert "| AV model, both | 0.54 | 0.6220 |" in text  # the course project's figure beside ours
     assert "| voice | 0.5 | 0.6 |" in text and "| 0 | test | 1 | 1 |" in text
+    assert "(video), paired clip by clip within each repeat: 0.05 [0.01, 0.09]" in text
+    assert "test of the 4 actors' accuracy differences (their 6 clips, every seed) p 0.0300." in text
 
 
 def test_confusion_matrices_are_square_with_every_class_and_curves_are_drawn(run):

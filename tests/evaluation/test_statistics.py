@@ -5,16 +5,21 @@ import pandas as pd
 import pytest
 
 from avemo.evaluation.statistics import (
+    EXACT_UP_TO,
+    PERMUTATIONS,
     accuracy_interval,
+    actor_chance_p_value,
+    actor_totals,
     chance_p_value,
     clopper_pearson,
     confusion_matrix,
     macro_f1,
-    mcnemar_p_value,
     paired_difference,
     score,
+    sign_flip_p_value,
     summarise,
 )
+from avemo.files import rounded
 
 CLASSES = ["ANG", "HAP", "SAD"]
 # 10 clips: ANG 4 (3 right), HAP 3 (all right), SAD 3 (1 right); 7 of 10 right.
@@ -91,26 +96,89 @@ def test_the_interval_resamples_actors_so_a_clustered_result_is_wider():
 def test_summary_is_a_mean_over_repeats_with_its_spread():
     first = predictions({1001: [True, True], 1002: [True, False]}, folds=1, seeds=(0,))
     second = predictions({1001: [False, False], 1002: [True, False]}, folds=1, seeds=(1,))
-    result = summarise(pd.concat([first, second]), ["ANG", "SAD"], n_boot=100)
+    both = pd.concat([first, second])
+    result = summarise(both, ["ANG", "SAD"], n_boot=100)
     assert result["accuracy"] == pytest.approx((0.75 + 0.25) / 2)
     assert result["accuracy_std"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
-    assert result["repeats"] == 2 and result["n"] == 4
-    assert result["chance_p_value"] == pytest.approx(chance_p_value(3, 4, 2))  # the first seed's predictions
+    assert result["repeats"] == 2 and result["n"] == 4 and result["actors"] == 2
+    # actor 1001 at 2/4, actor 1002 at 2/4 over both seeds: both at chance (1/2), nothing to tell from it
+    assert result["chance_p_value"] == 1.0
 
 
-def test_chance_test_and_mcnemar_on_constructed_cases():
-    assert chance_p_value(27, 54, 3) == pytest.approx(0.0131, abs=5e-4)  # the video-on-spectrograms case
+def test_the_binomial_chance_test_of_independent_clips_stays_for_the_benchmark():
+    assert chance_p_value(27, 54, 3) == pytest.approx(0.0131, abs=5e-4)
     assert chance_p_value(18, 54, 3) == pytest.approx(1.0)
-    assert mcnemar_p_value(10, 0) == pytest.approx(2 * 0.5**10)  # 10 discordant pairs, all for one model
-    assert mcnemar_p_value(5, 5) == pytest.approx(1.0)
-    assert mcnemar_p_value(0, 0) == 1.0
 
 
-def test_paired_difference_pairs_clips_within_each_repeat():
+def outcomes(predictions_frame: pd.DataFrame) -> pd.Series:
+    return predictions_frame["true"] == predictions_frame["predicted"]
+
+
+def test_the_sign_flip_test_is_exact_for_few_actors_and_seeded_for_many():
+    # 10 actors all one way: only the two all-same-sign patterns of 2**10 are as extreme
+    assert sign_flip_p_value(np.ones(10), np.ones(10), seed=0) == pytest.approx(2 / 2**10)
+    assert sign_flip_p_value(np.zeros(10), np.ones(10), seed=0) == 1.0  # no difference anywhere
+    # 9 for, 1 against: patterns with |sum| >= 8 are the 2 + 2 * 10 with at most one sign off
+    assert sign_flip_p_value(np.array([1.0] * 9 + [-1.0]), np.ones(10), seed=0) == pytest.approx(22 / 2**10)
+    many = EXACT_UP_TO + 10
+    assert sign_flip_p_value(np.ones(many), np.ones(many), seed=0) == pytest.approx(1 / (1 + PERMUTATIONS))
+    values = np.random.default_rng(1).normal(0.1, 1, many)
+    p = sign_flip_p_value(values, np.ones(many), seed=3)
+    assert p == sign_flip_p_value(values, np.ones(many), seed=3) and 0 < p <= 1  # the same inputs, the same p
+
+
+def test_right_on_every_clip_of_ten_actors_is_above_chance_and_at_chance_is_not():
+    actors = range(1001, 1011)
+    right = predictions({a: [True] * 6 for a in actors}, seeds=(0, 1))
+    assert actor_chance_p_value(outcomes(right), right["actor"], 3) < 0.01
+    # every actor right on 1 or 3 of its 6 clips (1/6 or 1/2), chance (1/3) on average and no actor-wide lean
+    at_chance = predictions({a: [True] * (1 if a % 2 else 3) + [False] * (5 if a % 2 else 3) for a in actors})
+    assert actor_chance_p_value(outcomes(at_chance), at_chance["actor"], 3) > 0.2
+    # the old binomial test on the same clips counts 60 clips as 60 independent trials
+    hits = int(outcomes(at_chance).sum())
+    assert chance_p_value(hits, len(at_chance), 3) > 0.2
+
+
+def test_per_actor_totals_pool_the_clips_and_seeds_of_each_actor():
+    sums, counts = actor_totals([1, 0, 1, 1, 0], [1002, 1001, 1001, 1002, 1001])
+    assert list(sums) == [1.0, 2.0] and list(counts) == [3.0, 2.0]  # actors in sorted order
+
+
+def test_paired_difference_pairs_clips_within_each_repeat_and_tests_actors():
     actors = range(1001, 1011)
     av = predictions({a: [True, True, True] for a in actors}, folds=2)
     single = predictions({a: [True, True, a % 2 == 0] for a in actors}, folds=2)
     result = paired_difference(av, single, n_boot=200)
     assert result["difference"] == pytest.approx(5 / 30)  # 5 of the 30 clips of each fold only AV gets right
-    assert result["p_value"] == pytest.approx(mcnemar_p_value(10, 0))  # 2 folds x 5 discordant pairs
-    assert result["pairs"] == 60 and 0 < result["difference_ci95"][0] <= result["difference_ci95"][1]
+    # 5 actors gain 1/3, 5 gain nothing: the exact test over the 5 (the other 5 add nothing) gives 2 / 2**5
+    assert result["p_value"] == pytest.approx(2 / 2**5)
+    assert result["actors"] == 10 and result["clips"] == 30
+    assert 0 < result["difference_ci95"][0] <= result["difference_ci95"][1]
+
+
+def test_a_second_seed_of_the_same_predictions_is_not_counted_as_more_evidence():
+    first = {a: [True, a % 3 != 0, a % 4 != 0, True] for a in range(1001, 1013)}
+    second = {a: [a % 2 == 0, a % 3 == 0, True, False] for a in range(1001, 1013)}
+    once = paired_difference(predictions(first), predictions(second), n_boot=300)
+    twice = paired_difference(predictions(first, seeds=(0, 1)), predictions(second, seeds=(0, 1)), n_boot=300)
+    # the same difference, interval and p-value, actors and clips, as eval_cross.json writes them
+    assert rounded(twice) == rounded(once) and once["p_value"] < 0.05
+    one_seed, two_seeds = predictions(first), predictions(first, seeds=(0, 1))
+    assert actor_chance_p_value(outcomes(two_seeds), two_seeds["actor"], 3) == actor_chance_p_value(
+        outcomes(one_seed), one_seed["actor"], 3
+    )
+    assert summarise(two_seeds, ["ANG", "SAD"], 300)["accuracy_ci95"] == pytest.approx(
+        summarise(one_seed, ["ANG", "SAD"], 300)["accuracy_ci95"]
+    )
+
+
+def test_a_difference_clustered_in_few_actors_is_less_certain_than_one_spread_over_many():
+    # 12 actors x 6 clips; the second model misses 12 clips the first gets right: those of 2 actors, or 1 of each
+    actors = range(1001, 1013)
+    first = predictions({a: [True] * 6 for a in actors})
+    clustered = paired_difference(first, predictions({a: [a > 1002] * 6 for a in actors}), n_boot=500)
+    spread = paired_difference(first, predictions({a: [False] + [True] * 5 for a in actors}), n_boot=500)
+    assert clustered["difference"] == spread["difference"] == pytest.approx(12 / 72)
+    width = {name: r["difference_ci95"][1] - r["difference_ci95"][0] for name, r in (("c", clustered), ("s", spread))}
+    assert width["c"] > width["s"]
+    assert spread["p_value"] < 0.01 < 0.2 < clustered["p_value"]

@@ -19,8 +19,8 @@ of its checkpoint's size (spectrograms scaled with the dB range melspec wrote th
 What the cross test measures: whether what a model learnt from one modality says anything about the
 other. Spectrograms and faces land in different regions of the shared encoder's feature space, so a
 model trained on one sees the other as inputs far outside its training range (standardised features
-are clipped, so no single feature decides); an accuracy that a binomial test cannot tell from chance
-means nothing carried over.
+are clipped, so no single feature decides); an accuracy that the test against chance (over the test
+actors, see avemo.evaluation.statistics) cannot tell from chance means nothing carried over.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def cross_predictions(
 
 def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int, seed: int) -> dict:
     """Figures of every comparison (evaluation.summarise), and the AV model on both modalities against
-    the better single-modality model (evaluation.paired_difference)."""
+    the better single-modality model (evaluation.paired_difference: paired by clip, tested by actor)."""
     by_key = {key: rows for key, rows in predictions.groupby("comparison")}
     results = {key: summarise(by_key[key], classes, n_boot, seed) for key in CROSS_TESTS if key in by_key}
     best = max(SINGLE_MODALITY, key=lambda kind: results[SINGLE_MODALITY[kind]]["accuracy"])
@@ -158,7 +158,7 @@ def results_text(results: dict, n_classes: int) -> str:
     low, high = av["difference_ci95"]
     lines.append(
         f"  AV on both minus the better single model ({av['best_single']}): {av['difference']:+.3f} [{low:+.3f}, "
-        f"{high:+.3f}], McNemar p {format_p(av['p_value'])} ({av['pairs']} pairs)"
+        f"{high:+.3f}], paired sign-flip test over {av['actors']} actors p {format_p(av['p_value'])}"
     )
     human = results["human"]
     rated = ", ".join(f"{g} {human[g]['accuracy']:.3f}" for g in RATER_GROUPS if human[g]["accuracy"] is not None)

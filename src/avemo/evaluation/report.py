@@ -170,11 +170,14 @@ def write_report(
         "",
         *results_table(cross, len(classes)),
         "",
-        "The 95% interval is a bootstrap over actors of the pooled predictions (Clopper-Pearson at 0 or 1); `vs "
-        f"chance` an exact binomial test against 1/{len(classes)} on the first seed's predictions. The AV model on "
-        f"both minus the better single model ({av['best_single']}): {av['difference']} [{av['difference_ci95'][0]}, "
-        f"{av['difference_ci95'][1]}], McNemar's exact test p {format_p(av['p_value'], METRIC_DECIMALS)} "
-        f"({av['pairs']} clip pairs, paired within each repeat).",
+        "Intervals and tests take the actor as their unit (clips of one actor are correlated, and one clip's "
+        "predictions by two seeds' models are not independent): the 95% interval is a bootstrap over actors of the "
+        "pooled predictions, each actor with all its clips and seeds (Clopper-Pearson at 0 or 1); `vs chance` a "
+        f"sign-flip permutation test of the actors' accuracies against 1/{len(classes)}. The AV model on both minus "
+        f"the better single model ({av['best_single']}), paired clip by clip within each repeat: {av['difference']} "
+        f"[{av['difference_ci95'][0]}, {av['difference_ci95'][1]}], a paired sign-flip permutation test of the "
+        f"{av['actors']} actors' accuracy differences (their {av['clips']} clips, every seed) p "
+        f"{format_p(av['p_value'], METRIC_DECIMALS)}.",
         "",
         "## Beside the course project",
         "",
