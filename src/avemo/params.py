@@ -209,6 +209,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "epochs": integer(1),
         "batch_size": integer(2),
         "weight_decay": number(low=0),
+        "encoder_lr_scale": number(above=0, high=10),
         "seeds": integers(at_least=1, low=0),
         "patience": integer(1),
         "augmentation": boolean(),

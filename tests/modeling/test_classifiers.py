@@ -62,3 +62,17 @@ def test_modality_dropout_hides_one_modality_only_in_training():
     features = torch.randn(4, model.encoder.feature_dim)
     with torch.no_grad():
         assert torch.equal(model.classify(features, features), model.classify(features, features))
+
+
+def test_a_missing_modality_never_passes_the_encoder():
+    model = build_model(model_config("av", ENCODER, CLASSES, TRAIN, {"method": "concat", "modality_dropout": 0.0}))
+    seen = []
+    model.encoder.register_forward_hook(lambda module, args, output: seen.append(args[0].shape[0]))
+    audio, video = torch.randn(3, 3, 32, 32), torch.randn(3, 3, 32, 32)
+    audio_present, video_present = torch.tensor([True, False, True]), torch.tensor([False, True, True])
+    audio_features, video_features = model.eval().encode(audio, video, audio_present, video_present)
+    assert seen == [4]  # the two spectrograms and two faces that exist, in one pass
+    assert torch.equal(audio_features[1], torch.zeros_like(audio_features[1]))
+    assert torch.equal(video_features[0], torch.zeros_like(video_features[0]))
+    alone, _ = model.encode(audio[2:], None)  # a clip's features do not depend on the rest of the batch
+    assert torch.allclose(audio_features[2], alone[0], atol=1e-5)

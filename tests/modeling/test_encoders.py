@@ -121,3 +121,32 @@ def test_a_feature_constant_in_training_cannot_dominate_another_input():
     z = encoder.standardise(other)
     assert torch.equal(z[:, :44], torch.zeros(2, 44))  # the masked features say nothing
     assert z.abs().max() <= 10.0  # and none says more than Z_LIMIT
+
+
+def test_a_pretrained_encoder_keeps_its_batch_norm_statistics_while_it_trains():
+    encoder = build_encoder("efficientnet_lite0", pretrained=True)
+    before = {k: v.clone() for k, v in encoder.state_dict().items() if "running_" in k}
+    encoder.train()
+    assert encoder.batch_norms() and not any(norm.training for norm in encoder.batch_norms())
+    optimiser = torch.optim.SGD(encoder.parameters(), lr=0.1)
+    encoder(torch.randn(4, 3, 32, 32) * 3 + 1).sum().backward()  # far from ImageNet's statistics
+    optimiser.step()
+    after = {k: v for k, v in encoder.state_dict().items() if "running_" in k}
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not torch.equal(
+        first_conv(encoder).weight, build_encoder("efficientnet_lite0", True).features.net._conv_stem.weight
+    )
+
+
+def test_with_frozen_statistics_training_and_evaluation_are_the_same_function():
+    # resnet18 has no dropout, so with its batch norm frozen its train-mode and eval-mode outputs agree.
+    encoder = build_encoder("resnet18", pretrained=False)
+    encoder.frozen_statistics = True  # as a pretrained one (its ImageNet weights are not installed offline)
+    images = torch.randn(6, 3, 32, 32)
+    trained = encoder.train()(images)
+    assert torch.allclose(trained, encoder.eval()(images), atol=1e-6)
+
+
+def test_a_random_encoder_learns_its_batch_norm_statistics_with_a_momentum_that_tracks():
+    encoder = build_encoder("efficientnet_lite0", pretrained=False).train()
+    assert all(norm.training and norm.momentum == 0.1 for norm in encoder.batch_norms())

@@ -7,6 +7,7 @@ import torch
 
 from avemo.corpus.splits import read_split
 from avemo.modeling.checkpoints import load_checkpoint
+from avemo.modeling.classifiers import build_model
 from avemo.modeling.embedding import embed_modality
 from avemo.modeling.encoders import Encoder, build_encoder
 from avemo.modeling.inference import predict
@@ -205,3 +206,26 @@ def test_autocast_is_float16_on_a_gpu_and_bfloat16_on_the_cpu_only_when_asked():
         autocast_dtype("always", torch.device("cpu")) == torch.bfloat16
         and autocast_dtype("off", torch.device("cuda")) is None
     )
+
+
+def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_statistics(model_corpus, tmp_path):
+    split = pd.read_csv(model_corpus["split"])
+    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)
+    train_models(
+        model_corpus,
+        tmp_path,
+        "audio",
+        split=tmp_path / "one_fold.csv",
+        freeze_encoder=False,
+        epochs=1,
+        seeds=[0],
+        encoder_lr_scale=1e-9,
+    )  # the encoder all but still, the head at lr
+    trained, checkpoint = load_checkpoint(tmp_path / "audio" / "fold0_seed0.pt")
+    set_seed(0)  # the same initial model as training built
+    initial = build_model({k: v for k, v in checkpoint["config"].items() if k not in ("fold", "seed")}, pretrained=True)
+    before, after = initial.state_dict(), trained.state_dict()
+    encoder = [k for k in after if k.startswith("encoder.features.") and after[k].is_floating_point()]
+    assert max(float((after[k] - before[k]).abs().max()) for k in encoder) < 1e-6
+    assert all(torch.equal(after[k], before[k]) for k in encoder if "running_" in k)  # statistics frozen
+    assert not torch.equal(after["head.1.weight"], before["head.1.weight"])  # the head learnt

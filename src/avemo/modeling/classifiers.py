@@ -58,17 +58,28 @@ class AVClassifier(nn.Module):
         return 2 * feature_dim if fusion == "concat" else feature_dim
 
     def encode(
-        self, audio: torch.Tensor | None, video: torch.Tensor | None
+        self, audio: torch.Tensor | None, video: torch.Tensor | None, audio_present=None, video_present=None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Features of both modalities from one pass of the shared encoder (a modality given as None is skipped)."""
-        given = [x for x in (audio, video) if x is not None]
-        if not given:
+        """Features of both modalities from one pass of the shared encoder. Only the images of present
+        modalities pass it (a missing one is never encoded as a blank image: in training, a blank batch
+        member would still move whatever the encoder learns); a missing modality's features are zeros,
+        and a modality given as None is skipped."""
+        images = {m: x for m, x in (("audio", audio), ("video", video)) if x is not None}
+        if not images:
             raise ValueError("the AV model needs at least one of audio and video")
-        # One batch for both, so batch-norm statistics in training match the running ones used later.
-        features = self.encoder(torch.cat(given)) if len(given) == 2 else self.encoder(given[0])
-        if len(given) == 2:
-            return features[: len(audio)], features[len(audio) :]
-        return (features, None) if audio is not None else (None, features)
+        batch = next(iter(images.values())).shape[0]
+        device = next(iter(images.values())).device
+        flags = {"audio": audio_present, "video": video_present}
+        present = {m: _presence(flags[m], True, batch, device) for m in images}
+        rows = torch.cat([x[present[m]] for m, x in images.items()])
+        encoded = self.encoder(rows) if len(rows) else rows.new_zeros((0, self.encoder.feature_dim))
+        features, start = {}, 0
+        for m in images:
+            count = int(present[m].sum())
+            features[m] = encoded.new_zeros((batch, encoded.shape[1]))
+            features[m][present[m]] = encoded[start : start + count]
+            start += count
+        return features.get("audio"), features.get("video")
 
     def _drop_modalities(
         self, audio_present: torch.Tensor, video_present: torch.Tensor
@@ -97,7 +108,7 @@ class AVClassifier(nn.Module):
         return self.head(fused)
 
     def forward(self, audio=None, video=None, audio_present=None, video_present=None) -> torch.Tensor:
-        audio_features, video_features = self.encode(audio, video)
+        audio_features, video_features = self.encode(audio, video, audio_present, video_present)
         return self.classify(audio_features, video_features, audio_present, video_present)
 
 

@@ -12,6 +12,16 @@
 
 Every encoder keeps its pretrained first convolution: inputs are 3-channel images (see
 avemo.modeling.inputs). The encoder maps (B, 3, S, S) images to (B, feature_dim) feature vectors.
+
+Batch norm when an encoder is fine-tuned: a pretrained encoder keeps its ImageNet statistics (its batch
+norm layers stay in eval mode in training, their scale and shift still learn). efficientnet_lite0's and
+mobilenet_v3's momentum is 0.01, so statistics tracked in training would still be almost ImageNet's after a
+few epochs while each training batch is normalised by its own: the epoch would be chosen and the test
+scored on another network than the one trained (measured: test accuracy at chance while training accuracy
+rose). Frozen statistics make training and evaluation the same function, and a batch that holds
+spectrograms and faces together is normalised like a batch of either. A random encoder (encoder.pretrained
+false) has no statistics to keep: its batch norm learns them, with PyTorch's momentum of 0.1 so that they
+track the training within a few dozen batches.
 """
 
 from __future__ import annotations
@@ -91,13 +101,28 @@ class Encoder(nn.Module):
     (`raw`), then standardised (`standardise`): identity unless `set_standardisation` was called, as
     training with a frozen encoder does; its buffers are saved with the weights."""
 
-    def __init__(self, arch: str, features: nn.Module, feature_dim: int):
+    def __init__(self, arch: str, features: nn.Module, feature_dim: int, pretrained: bool):
         super().__init__()
         self.arch, self.features, self.feature_dim = arch, features, feature_dim
+        self.frozen_statistics = pretrained  # see the module docstring
+        if not pretrained:
+            for norm in self.batch_norms():
+                norm.momentum = 0.1
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.register_buffer("feature_mean", torch.zeros(feature_dim))
         self.register_buffer("feature_std", torch.ones(feature_dim))
         self.register_buffer("feature_mask", torch.ones(feature_dim))
+
+    def batch_norms(self) -> list[nn.modules.batchnorm._BatchNorm]:
+        return [m for m in self.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def train(self, mode: bool = True) -> Encoder:
+        """Train mode, but a pretrained encoder's batch norm keeps its statistics (module docstring)."""
+        super().train(mode)
+        if self.frozen_statistics:
+            for norm in self.batch_norms():
+                norm.eval()
+        return self
 
     def raw(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features, before standardisation (what the embed stage caches)."""
@@ -148,15 +173,15 @@ def build_encoder(arch: str, pretrained: bool) -> Encoder:
         if pretrained:
             net.load_state_dict(_load_weights(efficientnet_lite0_weights_file(), arch))
         del net._fc, net._dropout  # the ImageNet classifier is replaced by our head
-        return Encoder(arch, _EfficientNetFeatures(net), 1280)
+        return Encoder(arch, _EfficientNetFeatures(net), 1280, pretrained)
 
     net = torchvision_backbone(arch, pretrained)
     if arch == "resnet18":
         body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
-        return Encoder(arch, body, 512)
+        return Encoder(arch, body, 512, pretrained)
     if arch == "mobilenet_v3_small":
-        return Encoder(arch, net.features, 576)
-    return Encoder(arch, net.features, 512)  # vgg16
+        return Encoder(arch, net.features, 576, pretrained)
+    return Encoder(arch, net.features, 512, pretrained)  # vgg16
 
 
 def first_conv(encoder: Encoder) -> nn.Conv2d:

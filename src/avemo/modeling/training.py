@@ -86,6 +86,7 @@ def fit(
     epochs,
     patience,
     lr,
+    encoder_lr,
     weight_decay,
     device,
     live=None,
@@ -95,9 +96,14 @@ def fit(
     """Train with AdamW on cross-entropy of logits; keep the epoch with the best validation accuracy
     (ties: lower validation loss), stop after `patience` epochs without improvement, and load the
     kept weights back into `model`. Returns the history and the chosen epoch (1-based). `amp`: mixed
-    precision (see autocast_dtype), with a gradient scaler for float16."""
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
+    precision (see autocast_dtype), with a gradient scaler for float16. The encoder's trainable weights
+    learn at `encoder_lr` (pretrained weights want smaller steps than a new head), the rest at `lr`."""
+    encoder = {id(p) for p in model.encoder.parameters()}
+    groups = [
+        {"params": [p for p in model.parameters() if p.requires_grad and id(p) not in encoder], "lr": lr},
+        {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": encoder_lr},
+    ]
+    optimiser = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay)
     criterion = nn.CrossEntropyLoss()
     dtype = autocast_dtype(amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -230,6 +236,7 @@ def train_one(
         epochs=train["epochs"],
         patience=train["patience"],
         lr=float(lr),
+        encoder_lr=float(lr) * float(train["encoder_lr_scale"]),
         weight_decay=float(train["weight_decay"]),
         device=device,
         live=live,
