@@ -17,8 +17,9 @@ For one sample seed (or several: --seeds), and optionally another emotion set, t
    kind with the split seeds split.seed, split.seed + 1, ..., split.seed + R - 1;
 4. prints mean +- sd (min..max) of test accuracy per model and split kind (over the models: split
    seeds x folds x training seeds), the gaps the sample is designed to show, accuracy by intensity level
-   and by ambiguity (clear, ambiguous face, ambiguous voice), eval_cross's exact binomial test of each
-   model against chance (on each split seed's first training seed, where every clip is tested once), how
+   and by ambiguity (clear, ambiguous face, ambiguous voice), an exact binomial test of each model against
+   chance over clips (on each split seed's first training seed, where every clip is tested once; eval_cross
+   tests over actors instead, the stricter unit), how
    well the same models name the actor from each modality's features (the clip-level split of
    split.seed, actors as the labels), and issue 8's targets, met or not; the same figures go to
    OUT/summary.json, the test predictions to OUT/predictions.csv.
@@ -333,7 +334,7 @@ def report(
 
     lines += [
         "",
-        f"  exact binomial test against chance ({chance:.3f}), actor-independent, as eval_cross's: on each split's",
+        f"  exact binomial test against chance ({chance:.3f}) over clips, actor-independent split: on each split's",
         "  first training seed (every clip tested once); the largest p over the splits:",
     ]
     binomial = {}
