@@ -1,22 +1,13 @@
 """avemo.modeling.checkpoints: the same bytes every run, weights_only loading, frozen checkpoints without
 the backbone."""
 
-import pytest
 import torch
 
 from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
 from avemo.modeling.classifiers import AVClassifier, build_model, model_config
-from helpers import FINE_TUNED, RANDOM_ENCODER
-
-CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = RANDOM_ENCODER
-TRAIN = FINE_TUNED
-PRETRAINED = dict(ENCODER, pretrained=True)
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    torch.manual_seed(0)
+from helpers import CLASSES
+from helpers import ENCODER as PRETRAINED
+from helpers import FINE_TUNED as TRAIN
 
 
 def test_checkpoint_bytes_do_not_depend_on_the_run(tmp_path):

@@ -7,17 +7,10 @@ from avemo.modeling.classifiers import build_model, model_config
 from avemo.modeling.encoders import (
     Encoder,
 )
-from helpers import FINE_TUNED, RANDOM_ENCODER
-
-CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = RANDOM_ENCODER
-TRAIN = FINE_TUNED
-PRETRAINED = dict(ENCODER, pretrained=True)
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    torch.manual_seed(0)
+from helpers import CLASSES
+from helpers import ENCODER as PRETRAINED
+from helpers import FINE_TUNED as TRAIN
+from helpers import RANDOM_ENCODER as ENCODER
 
 
 @pytest.mark.parametrize("fusion", ["concat", "mean"])

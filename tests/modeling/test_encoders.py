@@ -12,17 +12,9 @@ from avemo.modeling.encoders import (
     first_conv,
 )
 from avemo.params import ARCHS
-from helpers import FINE_TUNED, RANDOM_ENCODER, merged_params, run_stage, write_params
-
-CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = RANDOM_ENCODER
-TRAIN = FINE_TUNED
-PRETRAINED = dict(ENCODER, pretrained=True)
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    torch.manual_seed(0)
+from helpers import CLASSES, merged_params, run_stage, write_params
+from helpers import FINE_TUNED as TRAIN
+from helpers import RANDOM_ENCODER as ENCODER
 
 
 @pytest.mark.parametrize("arch", ARCHS)

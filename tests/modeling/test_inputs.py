@@ -1,22 +1,10 @@
 """avemo.modeling.inputs: what the encoder sees, spectrograms and faces as normalised images."""
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
 from avemo.modeling.inputs import IMAGENET_MEAN, IMAGENET_STD, face_input, spectrogram_input, spectrogram_unit_image
-from helpers import FINE_TUNED, RANDOM_ENCODER
-
-CLASSES = ["ANG", "HAP", "SAD"]
-ENCODER = RANDOM_ENCODER
-TRAIN = FINE_TUNED
-PRETRAINED = dict(ENCODER, pretrained=True)
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    torch.manual_seed(0)
 
 
 def test_spectrogram_normalisation_is_fixed_and_documented(tmp_path):
