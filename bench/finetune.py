@@ -10,6 +10,14 @@ present (with the pipeline's mixed precision and channels-last) or on the CPU, a
 image and an estimate for a whole run: every repeat (5 folds x 2 seeds) of the three models (four
 images a clip: the AV model reads two), each training on 3/5 of the clips for `--epochs` epochs and
 validating on 1/5 of them every epoch, with no early stop.
+
+    python bench/finetune.py --depths --arch efficientnet_lite0 --image-size 128
+
+instead times every trainable depth in one run: for each N, training the top N blocks of the backbone
+(and the layers after them, avemo.modeling.encoders.backbone_parts) with a linear head on activations
+cached at the cut, and evaluating them, each per image and as a multiple of the frozen encoder's forward
+pass (what the embed stage computes once per clip); then the whole encoder fine-tuned on images. Batch
+norm is frozen as when a pretrained encoder trains; the weights are random (speed does not depend on them).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from torch import nn
 
 from avemo.machine import AMP_MODES, amp_mode
 from avemo.modeling.classifiers import build_model, model_config
+from avemo.modeling.encoders import backbone_parts, build_encoder
 from avemo.modeling.inference import pick_device
 from avemo.modeling.training import autocast_dtype
 
@@ -45,7 +54,10 @@ def main() -> None:
         "--clips", type=int, default=273, help="clips of the preset (course project: 273; six classes: 7442)"
     )
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--depths", action="store_true", help="time every trainable depth instead (see above)")
     args = parser.parse_args()
+    if args.depths:
+        return depth_costs(args)
 
     device = pick_device()
     config = model_config(
@@ -99,6 +111,75 @@ def main() -> None:
         f"one epoch of a unimodal model on {args.clips} clips: {per_epoch:.0f} s; a whole run ({args.epochs} epochs x "
         f"{REPEATS} repeats x the three models): {total / 3600:.1f} h"
     )
+
+
+def seconds_per_image(step, steps: int, batch: int, device) -> float:
+    """Mean seconds per image of `step` (a batch of `batch` images), after one warm-up call."""
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / (steps * batch)
+
+
+def frozen_norms(module: nn.Module) -> nn.Module:
+    """Train mode with batch norm statistics frozen, as a pretrained encoder trains."""
+    module.train()
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    return module
+
+
+def depth_costs(args) -> None:
+    device = pick_device()
+    encoder = build_encoder(args.arch, pretrained=False).to(device).eval()
+    stem, blocks, tail = backbone_parts(encoder)
+    images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)
+    labels = torch.randint(0, 3, (args.batch_size,), device=device)
+    with torch.no_grad():
+        frozen = seconds_per_image(lambda: encoder.raw(images), args.steps, args.batch_size, device)
+    print(
+        f"{args.arch} at {args.image_size} px, batch {args.batch_size}, on {device}: the frozen encoder's forward pass "
+        f"{frozen * 1000:.1f} ms an image (x1.00)"
+    )
+    print(f"{'trained':>9} {'weights':>10} {'cut floats':>11} {'train ms/image':>17} {'evaluate ms/image':>19}")
+
+    def row(name: str, model: nn.Module, inputs: torch.Tensor, floats: str) -> None:
+        optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+        def train_step():
+            loss = nn.functional.cross_entropy(frozen_norms(model)(inputs), labels)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+
+        @torch.no_grad()
+        def eval_step():
+            model.eval()(inputs)
+
+        train = seconds_per_image(train_step, args.steps, args.batch_size, device)
+        evaluate = seconds_per_image(eval_step, args.steps, args.batch_size, device)
+        weights = sum(p.numel() for p in model.parameters())
+        print(
+            f"{name:>9} {weights:>10,} {floats:>11} {train * 1000:>8.1f} (x{train / frozen:.2f}) "
+            f"{evaluate * 1000:>10.1f} (x{evaluate / frozen:.2f})"
+        )
+
+    pooled_head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(encoder.feature_dim, 3).to(device)]
+    with torch.no_grad():
+        features = encoder.raw(images)
+    row("head", nn.Sequential(*pooled_head[2:]), features, f"{features[0].numel():,}")
+    for depth in range(1, len(blocks) + 1):
+        with torch.no_grad():
+            cut = nn.Sequential(stem, *blocks[: len(blocks) - depth])(images)
+        top = nn.Sequential(*blocks[len(blocks) - depth :], tail, *pooled_head)
+        row(f"top {depth}", top, cut, f"{cut[0].numel():,}")
+    row("all", nn.Sequential(stem, *blocks, tail, *pooled_head), images, "images")
 
 
 if __name__ == "__main__":

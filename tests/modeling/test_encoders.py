@@ -7,6 +7,7 @@ import torch
 from avemo.modeling.classifiers import build_model, model_config
 from avemo.modeling.encoders import (
     MissingWeightsError,
+    backbone_parts,
     build_encoder,
     efficientnet_lite0_weights_file,
     first_conv,
@@ -142,3 +143,18 @@ def test_with_frozen_statistics_training_and_evaluation_are_the_same_function():
 def test_a_random_encoder_learns_its_batch_norm_statistics_with_a_momentum_that_tracks():
     encoder = build_encoder("efficientnet_lite0", pretrained=False).train()
     assert all(norm.training and norm.momentum == 0.1 for norm in encoder.batch_norms())
+
+
+@pytest.mark.parametrize(
+    "arch, count", [("efficientnet_lite0", 16), ("mobilenet_v3_small", 11), ("resnet18", 8), ("vgg16", 13)]
+)
+def test_every_arch_is_a_stem_its_blocks_and_a_tail_that_compute_the_backbone(arch, count):
+    encoder = build_encoder(arch, pretrained=False).eval()
+    stem, blocks, tail = backbone_parts(encoder)
+    images = torch.randn(2, 3, 64, 64)
+    x = stem(images)
+    for block in blocks:
+        x = block(x)
+    assert len(blocks) == count and torch.allclose(tail(x), encoder.features(images), atol=1e-5)
+    parts = {id(p) for part in (stem, *blocks, tail) for p in part.parameters()}
+    assert parts == {id(p) for p in encoder.features.parameters()}  # every weight in exactly the parts

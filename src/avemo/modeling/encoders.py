@@ -184,6 +184,44 @@ def build_encoder(arch: str, pretrained: bool) -> Encoder:
     return Encoder(arch, net.features, 512, pretrained)  # vgg16
 
 
+class _DropConnectBlock(nn.Module):
+    # An EfficientNet block with the drop-connect rate its position gives it, as extract_features runs it.
+    def __init__(self, block: nn.Module, rate: float):
+        super().__init__()
+        self.block, self.rate = block, rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x, drop_connect_rate=self.rate)
+
+
+def backbone_parts(encoder: Encoder) -> tuple[nn.Module, list[nn.Module], nn.Module]:
+    """The encoder's backbone as (stem, blocks, tail): stem, then every block in order, then the tail
+    run the same function as the backbone. Training the top N blocks trains blocks[-N:] and the tail:
+    efficientnet_lite0 16 MBConv blocks (tail: head convolution and its norm), mobilenet_v3_small 11
+    inverted residuals (tail: its last convolution), resnet18 8 basic blocks, vgg16 13 convolutions
+    (each with its ReLU and any pooling after it). The parts share the encoder's modules."""
+    if encoder.arch == "efficientnet_lite0":
+        net = encoder.features.net
+        rate = net._global_params.drop_connect_rate or 0.0
+        blocks = [_DropConnectBlock(b, rate * i / len(net._blocks)) for i, b in enumerate(net._blocks)]
+        return (
+            nn.Sequential(net._conv_stem, net._bn0, net._swish),
+            blocks,
+            nn.Sequential(net._conv_head, net._bn1, net._swish),
+        )
+    layers = list(encoder.features.children())
+    if encoder.arch == "mobilenet_v3_small":
+        return layers[0], layers[1:-1], layers[-1]
+    if encoder.arch == "resnet18":
+        return nn.Sequential(*layers[:4]), [block for layer in layers[4:] for block in layer], nn.Identity()
+    blocks: list[list[nn.Module]] = []  # vgg16: a convolution and what follows it up to the next one
+    for layer in layers:
+        if isinstance(layer, nn.Conv2d) or not blocks:
+            blocks.append([])
+        blocks[-1].append(layer)
+    return nn.Identity(), [nn.Sequential(*b) for b in blocks], nn.Identity()
+
+
 def first_conv(encoder: Encoder) -> nn.Conv2d:
     """The encoder's first convolution (the one that sees the 3-channel input)."""
     return next(m for m in encoder.modules() if isinstance(m, nn.Conv2d))
