@@ -219,10 +219,9 @@ def train_and_test(split: pd.DataFrame, folder: Path, out: Path, params: dict) -
 def split_of(clips: pd.DataFrame, out: Path, split_params: dict, scheme: str, seed: int) -> pd.DataFrame:
     """The split stage's table for `scheme` and `seed`, of the clips that preprocessing kept in a modality."""
     from avemo.corpus.splits import make_split
-    from avemo.preprocess.clipindex import USABLE, read_index
+    from avemo.preprocess.clipindex import usable_in_any
 
-    indexes = [read_index(out / folder) for folder in ("melspec", "faces")]
-    survived = set().union(*(index.loc[index["status"].isin(USABLE), "clip"] for index in indexes))
+    survived = usable_in_any(out / folder for folder in ("melspec", "faces"))
     table, _, _ = make_split(clips, {**split_params, "scheme": scheme, "seed": seed}, survived)
     return table
 

@@ -21,7 +21,7 @@ from avemo.corpus.splits import LEAK_WARNING, make_split
 from avemo.errors import run_stage
 from avemo.files import write_csv, write_metrics
 from avemo.params import read_params
-from avemo.preprocess.clipindex import USABLE, read_index
+from avemo.preprocess.clipindex import usable_in_any
 
 
 def main() -> int:
@@ -44,10 +44,7 @@ def main() -> int:
     args = parser.parse_args()
 
     params = read_params(args.params, "split")["split"]
-    survived = set()
-    for folder in (args.melspec, args.faces):
-        index = read_index(folder)
-        survived |= set(index.loc[index["status"].isin(USABLE), "clip"])
+    survived = usable_in_any((args.melspec, args.faces))
     table, summary, composition = make_split(read_clip_list(args.clips), params, survived)
     write_csv(args.out, table)
     write_metrics(args.metrics, summary)

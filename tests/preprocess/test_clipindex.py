@@ -39,3 +39,16 @@ def test_settings_round_trip_and_a_missing_file_says_what_to_rerun(tmp_path):
     assert clipindex.read_settings(tmp_path) == {"top_db": 80, "n_mels": 64}
     with pytest.raises(FileNotFoundError, match="dvc repro"):
         clipindex.read_settings(tmp_path / "elsewhere")
+
+
+def test_a_clip_is_usable_when_any_folder_has_a_usable_output(tmp_path):
+    audio = [ClipResult("a", "ok"), ClipResult("b", "failed", "no audio track"), ClipResult("c", "failed", "x")]
+    faces = [
+        ClipResult("a", "failed", "no face"),
+        ClipResult("b", "fallback", "no face"),
+        ClipResult("c", "failed", "y"),
+    ]
+    clipindex.write_index(tmp_path / "melspec", audio)
+    clipindex.write_index(tmp_path / "faces", faces)
+    assert clipindex.usable_in_any([tmp_path / "melspec", tmp_path / "faces"]) == {"a", "b"}
+    assert clipindex.usable_in_any([tmp_path / "faces"]) == {"b"}

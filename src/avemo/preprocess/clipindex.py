@@ -84,6 +84,11 @@ def read_index(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"clip": str, "status": str, "reason": str}, keep_default_na=False)
 
 
+def usable_in_any(folders: Iterable[str | Path]) -> set[str]:
+    """The clips with a usable output (USABLE) in at least one of these per-clip output folders."""
+    return set().union(*(set(index.loc[index["status"].isin(USABLE), "clip"]) for index in map(read_index, folders)))
+
+
 def write_settings(out_dir: str | Path, settings: dict) -> Path:
     """`settings.json` in a per-clip output folder: what its files were made with."""
     return write_json(Path(out_dir) / SETTINGS_NAME, settings)
