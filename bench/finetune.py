@@ -30,7 +30,7 @@ from torch import nn
 
 from avemo.machine import AMP_MODES, amp_mode
 from avemo.modeling.classifiers import build_model, model_config
-from avemo.modeling.encoders import backbone_parts, build_encoder
+from avemo.modeling.encoders import backbone_parts, build_encoder, freeze_statistics
 from avemo.modeling.inference import pick_device
 from avemo.modeling.training import autocast_dtype
 
@@ -91,15 +91,7 @@ def main() -> None:
     timings = {}
     for name, step in (("train", train_step), ("eval", eval_step)):
         model.train(name == "train")
-        step()  # warm-up
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        timings[name] = (time.perf_counter() - start) / (args.steps * args.batch_size)
+        timings[name] = seconds_per_image(step, args.steps, args.batch_size, device)
     memory = f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if device.type == "cuda" else ""
     print(
         f"{args.arch} at {args.image_size} px, batch {args.batch_size}, on {device} (autocast {dtype}): "
@@ -126,15 +118,6 @@ def seconds_per_image(step, steps: int, batch: int, device) -> float:
     return (time.perf_counter() - start) / (steps * batch)
 
 
-def frozen_norms(module: nn.Module) -> nn.Module:
-    """Train mode with batch norm statistics frozen, as a pretrained encoder trains."""
-    module.train()
-    for m in module.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
-    return module
-
-
 def depth_costs(args) -> None:
     device = pick_device()
     encoder = build_encoder(args.arch, pretrained=False).to(device).eval()
@@ -153,7 +136,7 @@ def depth_costs(args) -> None:
         optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
         def train_step():
-            loss = nn.functional.cross_entropy(frozen_norms(model)(inputs), labels)
+            loss = nn.functional.cross_entropy(freeze_statistics(model.train())(inputs), labels)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

@@ -8,6 +8,7 @@ from avemo.modeling.classifiers import build_model, model_config
 from avemo.modeling.encoders import (
     MissingWeightsError,
     backbone_parts,
+    batch_norms,
     build_encoder,
     efficientnet_lite0_weights_file,
     first_conv,
@@ -120,7 +121,7 @@ def test_a_pretrained_encoder_keeps_its_batch_norm_statistics_while_it_trains():
     encoder = build_encoder("efficientnet_lite0", pretrained=True)
     before = {k: v.clone() for k, v in encoder.state_dict().items() if "running_" in k}
     encoder.train()
-    assert encoder.batch_norms() and not any(norm.training for norm in encoder.batch_norms())
+    assert batch_norms(encoder) and not any(norm.training for norm in batch_norms(encoder))
     optimiser = torch.optim.SGD(encoder.parameters(), lr=0.1)
     encoder(torch.randn(4, 3, 32, 32) * 3 + 1).sum().backward()  # far from ImageNet's statistics
     optimiser.step()
@@ -142,7 +143,7 @@ def test_with_frozen_statistics_training_and_evaluation_are_the_same_function():
 
 def test_a_random_encoder_learns_its_batch_norm_statistics_with_a_momentum_that_tracks():
     encoder = build_encoder("efficientnet_lite0", pretrained=False).train()
-    assert all(norm.training and norm.momentum == 0.1 for norm in encoder.batch_norms())
+    assert all(norm.training and norm.momentum == 0.1 for norm in batch_norms(encoder))
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,17 @@ def torchvision_backbone(arch: str, pretrained: bool) -> nn.Module:
         ) from None
 
 
+def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def freeze_statistics(module: nn.Module) -> nn.Module:
+    """`module` with every batch norm in eval mode: its statistics stay, its scale and shift still learn."""
+    for norm in batch_norms(module):
+        norm.eval()
+    return module
+
+
 class Encoder(nn.Module):
     """(B, 3, S, S) images -> (B, feature_dim) features: a backbone's last feature map, average-pooled
     (`raw`), then standardised (`standardise`): identity unless `set_standardisation` was called, as
@@ -106,23 +117,17 @@ class Encoder(nn.Module):
         self.arch, self.features, self.feature_dim = arch, features, feature_dim
         self.frozen_statistics = pretrained  # see the module docstring
         if not pretrained:
-            for norm in self.batch_norms():
+            for norm in batch_norms(self):
                 norm.momentum = 0.1
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.register_buffer("feature_mean", torch.zeros(feature_dim))
         self.register_buffer("feature_std", torch.ones(feature_dim))
         self.register_buffer("feature_mask", torch.ones(feature_dim))
 
-    def batch_norms(self) -> list[nn.modules.batchnorm._BatchNorm]:
-        return [m for m in self.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
     def train(self, mode: bool = True) -> Encoder:
         """Train mode, but a pretrained encoder's batch norm keeps its statistics (module docstring)."""
         super().train(mode)
-        if self.frozen_statistics:
-            for norm in self.batch_norms():
-                norm.eval()
-        return self
+        return freeze_statistics(self) if self.frozen_statistics else self
 
     def raw(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features, before standardisation (what the embed stage caches)."""
