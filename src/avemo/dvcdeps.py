@@ -123,14 +123,10 @@ def listed_code(stage: dict, root: Path) -> list[str]:
     scripts = stage_scripts(stage, root)
     files = stage_code(stage, root) - set(scripts)
     package = root / "src" / PACKAGE
-    whole = {
-        d
-        for d in {p.parent for p in files} | {q for p in files for q in p.parents}
-        if d != package and package in d.parents
-    }
-    whole = {d for d in whole if _files_below(d) <= files}
-    whole = {d for d in whole if not any(o in d.parents for o in whole)}  # the topmost only
-    entries = {d for d in whole} | {p for p in files if not any(d in p.parents for d in whole)}
+    folders = {folder for p in files for folder in p.parents if package in folder.parents}  # below the package
+    whole = {folder for folder in folders if _files_below(folder) <= files}
+    whole = {folder for folder in whole if not any(outer in folder.parents for outer in whole)}  # the topmost only
+    entries = whole | {p for p in files if not any(folder in p.parents for folder in whole)}
     return [s.relative_to(root).as_posix() for s in scripts] + sorted(e.relative_to(root).as_posix() for e in entries)
 
 
@@ -220,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         if new != text:
             path.write_text(new)
         print(f"{path}: code deps {'rewritten' if new != text else 'already up to date'}")
-    problems = dependency_mismatches(yaml.safe_load(path.read_text()), root) + param_mismatches(
-        yaml.safe_load(path.read_text()), root
-    )
+    dvc_yaml = yaml.safe_load(path.read_text())
+    problems = dependency_mismatches(dvc_yaml, root) + param_mismatches(dvc_yaml, root)
     for line in problems:
         print(line, file=sys.stderr)
     if args.check and not problems:
