@@ -13,11 +13,12 @@ validating on 1/5 of them every epoch, with no early stop.
 
     python bench/finetune.py --depths --arch efficientnet_lite0 --image-size 128
 
-instead times every trainable depth in one run: for each N, training the top N blocks of the backbone
-(and the layers after them, avemo.modeling.encoders.backbone_parts) with a linear head on activations
-cached at the cut, and evaluating them, each per image and as a multiple of the frozen encoder's forward
-pass (what the embed stage computes once per clip); then the whole encoder fine-tuned on images. Batch
-norm is frozen as when a pretrained encoder trains; the weights are random (speed does not depend on them).
+instead times every trainable depth (encoder.trainable) in one run: for each N, the model the training
+stages build training its top N blocks (and the layers after them) and its linear head on the frozen part's
+output cached at the cut (avemo.modeling.encoders.Encoder.frozen_part), and evaluating them, each per image
+and as a multiple of the frozen encoder's forward pass (what the embed stage computes once per clip); then
+the whole encoder fine-tuned on images. Batch norm is frozen as when a pretrained encoder trains; the
+weights are random (speed does not depend on them).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ import torch
 from torch import nn
 
 from avemo.machine import AMP_MODES, amp_mode
-from avemo.modeling.classifiers import build_model, model_config
-from avemo.modeling.encoders import backbone_parts, build_encoder, freeze_statistics
+from avemo.modeling.classifiers import build_model, model_config, trainable_parameters
+from avemo.modeling.encoders import build_encoder
 from avemo.modeling.inference import pick_device
-from avemo.modeling.training import autocast_dtype
+from avemo.modeling.training import autocast_dtype, nhwc
 
 REPEATS, TRAIN_SHARE, VALIDATION_SHARE = 10, 0.6, 0.2
 IMAGES_PER_CLIP = 4  # over the three models: audio 1 (spectrogram), video 1 (face), AV 2 (both)
@@ -62,9 +63,9 @@ def main() -> None:
     device = pick_device()
     config = model_config(
         "video",
-        {"arch": args.arch, "image_size": args.image_size, "pretrained": False},
+        {"arch": args.arch, "image_size": args.image_size, "pretrained": False, "trainable": "all"},
         ["ANG", "HAP", "SAD"],
-        {"head_hidden": 0, "dropout": 0.2, "freeze_encoder": False},
+        {"head_hidden": 0, "dropout": 0.2},
     )
     model = build_model(config).to(device)
     if device.type == "cuda":
@@ -118,10 +119,26 @@ def seconds_per_image(step, steps: int, batch: int, device) -> float:
     return (time.perf_counter() - start) / (steps * batch)
 
 
+def top_costs(model: nn.Module, cut: torch.Tensor, labels: torch.Tensor, steps: int, batch: int, device):
+    """Seconds per image to train and to evaluate `model`'s layers above the cut on cached outputs `cut`."""
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
+
+    def train_step():
+        loss = nn.functional.cross_entropy(model.train()(cut, from_frozen=True), labels)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+    @torch.no_grad()
+    def eval_step():
+        model.eval()(cut, from_frozen=True)
+
+    return seconds_per_image(train_step, steps, batch, device), seconds_per_image(eval_step, steps, batch, device)
+
+
 def depth_costs(args) -> None:
     device = pick_device()
-    encoder = build_encoder(args.arch, pretrained=False).to(device).eval()
-    stem, blocks, tail = backbone_parts(encoder)
+    encoder = build_encoder(args.arch, pretrained=False, trainable="none").to(device).eval()
     images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)
     labels = torch.randint(0, 3, (args.batch_size,), device=device)
     with torch.no_grad():
@@ -130,39 +147,26 @@ def depth_costs(args) -> None:
         f"{args.arch} at {args.image_size} px, batch {args.batch_size}, on {device}: the frozen encoder's forward pass "
         f"{frozen * 1000:.1f} ms an image (x1.00)"
     )
-    print(f"{'trained':>9} {'weights':>10} {'cut floats':>11} {'train ms/image':>17} {'evaluate ms/image':>19}")
-
-    def row(name: str, model: nn.Module, inputs: torch.Tensor, floats: str) -> None:
-        optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-
-        def train_step():
-            loss = nn.functional.cross_entropy(freeze_statistics(model.train())(inputs), labels)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-
-        @torch.no_grad()
-        def eval_step():
-            model.eval()(inputs)
-
-        train = seconds_per_image(train_step, args.steps, args.batch_size, device)
-        evaluate = seconds_per_image(eval_step, args.steps, args.batch_size, device)
-        weights = sum(p.numel() for p in model.parameters())
-        print(
-            f"{name:>9} {weights:>10,} {floats:>11} {train * 1000:>8.1f} (x{train / frozen:.2f}) "
-            f"{evaluate * 1000:>10.1f} (x{evaluate / frozen:.2f})"
+    print(f"{'trainable':>9} {'weights':>10} {'cut floats':>11} {'train ms/image':>17} {'evaluate ms/image':>19}")
+    for depth in ["none", *range(1, len(encoder.blocks) + 1), "all"]:
+        config = model_config(
+            "video",
+            {"arch": args.arch, "image_size": args.image_size, "pretrained": False, "trainable": depth},
+            ["ANG", "HAP", "SAD"],
+            {"head_hidden": 0, "dropout": 0.2},
         )
-
-    pooled_head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(encoder.feature_dim, 3).to(device)]
-    with torch.no_grad():
-        features = encoder.raw(images)
-    row("head", nn.Sequential(*pooled_head[2:]), features, f"{features[0].numel():,}")
-    for depth in range(1, len(blocks) + 1):
+        model = build_model(config).to(device)
+        model.encoder.frozen_statistics = True  # as a pretrained encoder trains (speed does not depend on it)
         with torch.no_grad():
-            cut = nn.Sequential(stem, *blocks[: len(blocks) - depth])(images)
-        top = nn.Sequential(*blocks[len(blocks) - depth :], tail, *pooled_head)
-        row(f"top {depth}", top, cut, f"{cut[0].numel():,}")
-    row("all", nn.Sequential(stem, *blocks, tail, *pooled_head), images, "images")
+            cut = model.encoder.eval().frozen_part(images)
+        if depth not in ("none", "all"):  # as the training stages run the top on cached feature maps
+            model, cut = model.to(memory_format=torch.channels_last), nhwc(cut)
+        train, evaluate = top_costs(model, cut, labels, args.steps, args.batch_size, device)
+        floats = "images" if depth == "all" else f"{cut[0].numel():,}"
+        print(
+            f"{depth:>9} {trainable_parameters(model)['all']:>10,} {floats:>11} {train * 1000:>8.1f} "
+            f"(x{train / frozen:.2f}) {evaluate * 1000:>10.1f} (x{evaluate / frozen:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What the synthetic sample lets a model learn: the pipeline's frozen-encoder models across splits.
+"""What the synthetic sample lets a model learn: the pipeline's models across splits.
 
 For one sample seed (or several: --seeds), and optionally another emotion set, this
 1. generates the corpus with the `sample` stage (timed) into OUT/sample, from a temporary params file
@@ -7,8 +7,8 @@ For one sample seed (or several: --seeds), and optionally another emotion set, t
    their data/ paths moved into OUT, AVEMO_JOBS=--jobs), and reports the share of clips face_crop marks
    `ok` (MTCNN found the face);
 3. for each split kind, the pipeline's own code end to end: the split stage's make_split, the training
-   stages' run_training (one model per fold and per train.seeds; with train.freeze_encoder, heads on the
-   embed stage's features standardised as training does) and eval_cross's cross_predictions on the test
+   stages' run_training (one model per fold and per train.seeds; unless encoder.trainable is all, trained
+   on the embed stage's cached frozen-layer outputs as the stages train) and eval_cross's cross_predictions on the test
    parts, of which it keeps the audio model on spectrograms, the video model on faces and the AV model
    on both. The split kinds:
    - actor-independent: split.scheme `actors` (no test actor in training);

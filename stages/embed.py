@@ -1,10 +1,11 @@
-"""Stage embed: the frozen encoder's features of every spectrogram and every face, computed once.
+"""Stage embed: the output of the encoder's frozen layers for every spectrogram and every face, computed once.
 
 The encoder of params.yaml `encoder` (arch, pretrained, image_size) in its pretrained state, in eval
 mode and without augmentation, reads each clip's spectrogram (scaled by the dB range melspec wrote) and
-face crop as the models do, and its average-pooled features are saved per modality (see
-avemo.modeling.embedding). Every fold, seed and model of the training stages that keeps the encoder frozen
-(train.freeze_encoder) reuses them, so the repeated evaluation costs only head training.
+face crop as the models do. What its layers below encoder.trainable's cut make of them is saved per
+modality (see avemo.modeling.embedding): the pooled features (trainable none), the feature maps entering
+the top N blocks (trainable N), or nothing (trainable all). Every fold, seed and model of the training
+stages reuses them, so the repeated training runs only the layers above the cut and the heads.
 """
 
 import argparse
@@ -43,7 +44,9 @@ def main() -> int:
     torch.manual_seed(
         0
     )  # with encoder.pretrained false the random weights, and so the features, are the same every run
-    encoder = build_encoder(encoder_params["arch"], bool(encoder_params["pretrained"])).to(device)
+    encoder = build_encoder(encoder_params["arch"], bool(encoder_params["pretrained"]), encoder_params["trainable"]).to(
+        device
+    )
     for modality, folder in {"audio": args.melspec, "video": args.faces}.items():
         clips, features = embed_modality(
             encoder,
@@ -54,7 +57,8 @@ def main() -> int:
             device=device,
         )
         write_embeddings(args.out, modality, clips, features, encoder_params)
-        print(f"embed: {modality}: {len(clips)} clips x {features.shape[1]} features", file=sys.stderr)
+        shape = " x ".join(map(str, features.shape[1:]))
+        print(f"embed: {modality}: {len(clips)} clips, each {shape} floats at the cut", file=sys.stderr)
     return 0
 
 

@@ -5,8 +5,9 @@ the test against chance over the actors) for the seven comparisons, the AV model
 single model (paired, tested over the actors), the course project's published numbers beside this run's
 with what differs, the human raters, the split's composition, a confusion matrix per comparison (counts
 in every cell, every class, the test clips of every fold and seed) and each model's training curves
-with the kept epoch marked. The folder is git-tracked: the report of every commit is readable on the
-code host.
+with the kept epoch marked; and the table of the encoder's configurations that bench/ablation.py wrote to
+--ablation (DVC experiments, not this run). The folder is git-tracked: the report of every commit is
+readable on the code host.
 """
 
 import argparse
@@ -22,6 +23,9 @@ def main() -> int:
     parser.add_argument("--predictions", default="data/predictions.csv", help="every test prediction (eval_cross)")
     parser.add_argument("--composition", default="plots/split_composition.csv", help="the split's composition (split)")
     parser.add_argument("--live", default="dvclive", help="folder of the training stages' dvclive folders")
+    parser.add_argument(
+        "--ablation", default="docs/ablation.md", help="the configurations' table written by bench/ablation.py"
+    )
     parser.add_argument("--out", default="reports", help="where to write results.md and its pictures")
     args = parser.parse_args()
 
@@ -35,6 +39,7 @@ def main() -> int:
         predictions=pd.read_csv(args.predictions, dtype={"clip": str}),
         composition=pd.read_csv(args.composition),
         live_dirs={k: Path(args.live) / f"train_{k}" for k in ("audio", "video", "av")},
+        ablation=Path(args.ablation).read_text(),
     )
     print(f"report: wrote {report}", file=sys.stderr)
     return 0

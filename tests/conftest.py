@@ -18,6 +18,7 @@ from avemo.preprocess.clipindex import write_settings
 from helpers import (
     CLASSES,
     COLOURS,
+    DEPTHS,
     ENCODER,
     FACE_SETTINGS,
     FAILED_FACE,
@@ -105,7 +106,8 @@ def bad_run(tmp_path_factory, bad_clips_dir):
 @pytest.fixture(scope="session")
 def model_corpus(tmp_path_factory) -> dict:
     """6 actors x 2 sentences x 3 emotions: random spectrograms and faces with a class-dependent pattern,
-    split into two folds, and their frozen-encoder features. One face failed, one is a fallback crop."""
+    split into two folds, and their embeddings (the frozen layers' outputs) for each of DEPTHS. One face
+    failed, one is a fallback crop."""
     from avemo.modeling.embedding import embed_modality, write_embeddings  # torch: only for the tests that use models
     from avemo.modeling.encoders import build_encoder
 
@@ -137,15 +139,18 @@ def model_corpus(tmp_path_factory) -> dict:
     write_settings(melspec, SPECTROGRAM_SETTINGS)
     write_settings(faces, FACE_SETTINGS)
     pd.DataFrame(rows).sort_values(["fold", "clip"]).to_csv(root / "split.csv", index=False)
-    encoder = build_encoder(ENCODER["arch"], pretrained=True)
-    for modality, folder in (("audio", melspec), ("video", faces)):
-        clips, features = embed_modality(encoder, modality, folder, image_size=32, batch_size=8, device="cpu")
-        write_embeddings(root / "embeddings", modality, clips, features, ENCODER)
+    embeddings = {}
+    for depth in DEPTHS:
+        embeddings[depth] = root / f"embeddings_{depth}"
+        encoder = build_encoder(ENCODER["arch"], pretrained=True, trainable=depth)
+        for modality, folder in (("audio", melspec), ("video", faces)):
+            clips, features = embed_modality(encoder, modality, folder, image_size=32, batch_size=8, device="cpu")
+            write_embeddings(embeddings[depth], modality, clips, features, {**ENCODER, "trainable": depth})
     return {
         "root": root,
         "split": root / "split.csv",
         "folders": {"audio": melspec, "video": faces},
-        "embeddings": root / "embeddings",
+        "embeddings": embeddings,
     }
 
 

@@ -44,9 +44,9 @@ def merged_params(params: dict) -> dict:
 
 TINY_PARAMS = merged_params(SHRUNK)
 DEFAULT_PARAMS = merged_params({})
-# The models' tests: a random (not pretrained) encoder, fine-tuned, so nothing loads ImageNet weights.
-RANDOM_ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False}
-FINE_TUNED = {**TINY_PARAMS["train"], "freeze_encoder": False}
+# The models' tests: a random (not pretrained) encoder, wholly fine-tuned, so nothing loads ImageNet weights.
+RANDOM_ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False, "trainable": "all"}
+TINY_TRAIN = TINY_PARAMS["train"]
 
 
 def sample_spec(**overrides):
@@ -182,7 +182,9 @@ def reason_of(out: Path, stage: str, clip: str) -> str:
 # A tiny fake corpus for the model tests (the model_corpus fixture): 6 actors x 2 sentences x 3 emotions.
 CLASSES = ["ANG", "HAP", "SAD"]
 COLOURS = {"ANG": (200, 40, 40), "HAP": (40, 200, 40), "SAD": (40, 40, 200)}
-ENCODER = {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32}
+ENCODER = {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 32, "trainable": 1}
+DEPTHS = ("none", 1, "all")  # encoder.trainable values model_corpus has embeddings of
+FUSION = {"method": "concat", "modality_dropout": 0.3, "sharing": "shared"}
 SPECTROGRAM_SETTINGS = {"sample_rate": 16000, "top_db": 80, "n_mels": 16}
 FACE_SETTINGS = {"image_size": 48, "margin": 0.2}
 FAILED_FACE, FALLBACK_FACE = "1001_IEO_ANG_XX", "1002_IEO_HAP_XX"
@@ -198,9 +200,13 @@ def part_of(actor: int, fold: int) -> str:
 TRAIN = {**TINY_PARAMS["train"], "epochs": 6, "weight_decay": 0.0, "patience": 3, "dropout": 0.0}
 
 
-def train_models(model_corpus, out, kind, split=None, loader_workers=0, amp="cuda", **overrides):
-    """train_repeats on the model_corpus fixture, `overrides` over TRAIN: (returned metrics, metrics file,
-    repeats.csv). `loader_workers` and `amp` are the machine settings."""
+def train_models(
+    model_corpus, out, kind, split=None, loader_workers=0, amp="cuda", encoder=None, fusion=None, **overrides
+):
+    """train_repeats on the model_corpus fixture, `overrides` over TRAIN, `encoder` over ENCODER, `fusion`
+    over FUSION: (returned metrics, metrics file, repeats.csv). `loader_workers` and `amp` are the machine
+    settings."""
+    encoder = {**ENCODER, **(encoder or {})}
     from avemo.modeling.training import train_repeats
 
     folders = {
@@ -211,11 +217,11 @@ def train_models(model_corpus, out, kind, split=None, loader_workers=0, amp="cud
         kind,
         split_path=split or model_corpus["split"],
         folders=folders,
-        embeddings_dir=model_corpus["embeddings"],
-        encoder=ENCODER,
+        embeddings_dir=model_corpus["embeddings"][encoder["trainable"]],
+        encoder=encoder,
         train={**TRAIN, **overrides},
         lr=0.01,
-        fusion={"method": "concat", "modality_dropout": 0.3},
+        fusion={**FUSION, **(fusion or {})},
         models_dir=out / kind,
         metrics_path=out / f"train_{kind}.json",
         live_dir=out / "live",
@@ -302,3 +308,29 @@ def median_f0(audio: np.ndarray, rate: int) -> float:
     autocorr = np.fft.irfft(np.abs(np.fft.rfft(loud, 4096)) ** 2)[:, :2048]
     low, high = rate // 500, rate // 60
     return float(np.median(rate / (low + np.argmax(autocorr[:, low:high], axis=1))))
+
+
+OWN_COMPARISON = {"audio": "audio_on_audio", "video": "video_on_faces", "av": "av_on_both"}
+
+
+def assert_predict_gives_eval_cross_probabilities(repo: Path, clips: int = 2) -> None:
+    """`avemo predict` with each kind's fold-0 seed-0 checkpoint gives, on test clips of fold 0, the class
+    probabilities eval_cross saved for them (data/predictions.csv, p_<CLASS>)."""
+    predictions = pd.read_csv(repo / "data" / "predictions.csv", dtype={"clip": str})
+    for kind, comparison in OWN_COMPARISON.items():
+        own = (predictions["comparison"] == comparison) & (predictions["fold"] == 0) & (predictions["seed"] == 0)
+        rows = predictions[own].head(clips)
+        paths = [str(repo / "data" / "sample" / "VideoFlash" / f"{clip}.flv") for clip in rows["clip"]]
+        done = subprocess.run(
+            [sys.executable, "-m", "avemo", "predict", "--json", "--model", f"models/{kind}/fold0_seed0.pt", *paths],
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])},
+        )
+        assert done.returncode == 0, done.stderr
+        for entry, (_, row) in zip(json.loads(done.stdout), rows.iterrows()):
+            saved = {c.removeprefix("p_"): row[c] for c in rows.columns if c.startswith("p_")}
+            assert saved.keys() == entry["probabilities"].keys(), (kind, entry)
+            assert all(abs(saved[c] - p) < 1e-4 for c, p in entry["probabilities"].items()), (kind, saved, entry)
+            assert entry["emotion"] == row["predicted"], (kind, entry, row)

@@ -16,8 +16,15 @@ SETUP = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .
 REPRO_COMMAND = f"{SETUP} && dvc repro"
 TEST_COMMAND = f"{SETUP} && pytest"
 
-# Written by another benchmark (bench/sample_stats.py), not by hand: its figures are allowed there only.
+# Written by benchmarks (bench/sample_stats.py, bench/ablation.py), not by hand: their figures are allowed there
+# only, and in the README's block that bench/ablation.py --readme writes.
 GENERATED = DOCS / "sample-stats.md"
+ABLATION = DOCS / "ablation.md"
+README_BLOCK = re.compile(
+    r"<!-- the table bench/ablation.py --readme writes: do not edit by hand -->\n(.*?)"
+    r"<!-- end of the table bench/ablation.py --readme writes -->",
+    re.DOTALL,
+)
 
 # Modules of the old flat package that moved into subpackages (or, for `resources`, into corpus/).
 MOVED = (
@@ -55,7 +62,12 @@ def pages() -> list[Path]:
 
 
 def handwritten() -> list[Path]:
-    return [p for p in pages() if p != GENERATED]
+    return [p for p in pages() if p not in (GENERATED, ABLATION)]
+
+
+def handwritten_text(page: Path) -> str:
+    """A page's text less what a benchmark wrote into it (the README's ablation block)."""
+    return README_BLOCK.sub("", page.read_text())
 
 
 def name(path: Path) -> str:
@@ -225,7 +237,7 @@ def blocks(text: str) -> list[str]:
 def test_a_measured_figure_stands_beside_its_bench_command_and_in_one_place_only():
     seen, problems = {}, []
     for page in handwritten():
-        for block in blocks(page.read_text()):
+        for block in blocks(handwritten_text(page)):
             # Inline code is left out (a param's value is no measurement), unless it names a bench command.
             kept = re.sub(r"`[^`\n]*`", lambda m: m.group(0) if "bench/" in m.group(0) else "", block)
             figures = MEASURE.findall(kept)
@@ -241,7 +253,7 @@ def test_a_measured_figure_stands_beside_its_bench_command_and_in_one_place_only
 def test_no_accuracy_is_copied_into_the_docs():
     found = []
     for page in handwritten():
-        prose = prose_of(page.read_text())
+        prose = prose_of(handwritten_text(page))
         for figure in re.findall(r"(?<![\w.])(?:0?\.\d{2,}|\d{1,3}(?:\.\d+)? ?%)(?![\w.])", prose):
             found.append(f"{name(page)}: {figure}")
     assert found == [], "link reports/results.md (or docs/sample-stats.md) instead of copying figures"
@@ -251,3 +263,12 @@ def test_the_readme_commands_are_shell_words():
     # The slow pipeline test runs the README's `dvc exp show` line as written; it must stay one line.
     lines = [line for line in README.read_text().splitlines() if line.startswith("dvc exp show")]
     assert len(lines) == 1 and shlex.split(lines[0])[:2] == ["dvc", "exp"]
+
+
+def test_the_readmes_ablation_block_holds_only_figures_of_the_page_bench_ablation_wrote():
+    block = README_BLOCK.search(README.read_text())
+    assert block, "README.md lost the block bench/ablation.py --readme writes"
+    assert "python bench/ablation.py" in ABLATION.read_text()  # the page says the command that wrote it
+    figures = re.findall(r"[+-]?\d+\.\d{3}", block.group(1))
+    page = ABLATION.read_text()
+    assert [f for f in figures if f not in page] == []

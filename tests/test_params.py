@@ -28,6 +28,11 @@ BAD_VALUES = [
     ("train_audio", "train.seeds", [], "at least 1 integers"),
     ("train_video", "train.dropout", 1.0, "a number >= 0 and < 1"),
     ("eval_cross", "eval.bootstrap", 10, "an integer >= 100"),
+    ("embed", "encoder.trainable", 0, "none, all, or an integer >= 1"),
+    ("train_audio", "encoder.trainable", "top", "none, all, or an integer >= 1"),
+    ("embed", "encoder.trainable", 17, "more blocks than encoder.arch has (efficientnet_lite0 16"),
+    ("train_video", "encoder.pretrained", False, "needs encoder.trainable: all (frozen random layers learn nothing)"),
+    ("train_av", "fusion.sharing", "both", "one of shared, separate, modality_norm"),
 ]
 
 
@@ -70,8 +75,7 @@ def test_the_repositorys_params_are_allowed():
 def test_check_lists_every_violation_and_cross_field_rules(tmp_path, capsys):
     params = merged_params({})
     params["melspec"] = {**params["melspec"], "fmax": 20000}  # above Nyquist of 16 kHz audio
-    params["train"] = {**params["train"], "freeze_encoder": True}
-    params["encoder"] = {**params["encoder"], "pretrained": False}
+    params["encoder"] = {**params["encoder"], "pretrained": False, "trainable": "none"}
     params["face"] = {**params["face"], "colour": "red"}
     params["extra"] = 1
     write_params(tmp_path / "params.yaml", params)
@@ -85,7 +89,7 @@ def test_check_lists_every_violation_and_cross_field_rules(tmp_path, capsys):
     err = capsys.readouterr().err
     assert (
         "melspec.fmax must be at most half of audio.sample_rate" in err
-        and "train.freeze_encoder: true needs encoder.pretrained: true" in err
+        and "encoder.pretrained: false needs encoder.trainable: all" in err
     )
 
 

@@ -1,7 +1,8 @@
 """The whole pipeline as DVC runs it, in a temporary git repository on a tiny synthetic sample: repro
 then nothing; `dvc status` after a one-line edit of each library file; a fresh clone reproduces the
 committed metrics and plot data byte for byte; `dvc exp run -S lr=...`, metrics and plots diff between
-branches; a face parameter; the `dvc exp show` line of the README fits 120 columns."""
+branches; a face parameter, the AV model's sharing and the encoder's trained depth rerun what they
+must; the `dvc exp show` line of the README fits 120 columns."""
 
 import json
 import re
@@ -174,4 +175,14 @@ def test_full_pipeline_under_dvc(tmp_path):
     # split and embed rerun (they read the faces) and give the audio features unchanged: train_audio stays.
     assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross", "report"}, (
         margin.stdout
+    )
+
+    # Sharing is the AV model's alone; the trained depth moves embed's cut, never the preprocessing.
+    set_param(clone, "sharing: shared", "sharing: separate")
+    sharing = dvc(clone, "repro")
+    assert ran(sharing.stdout) == {"train_av", "eval_cross", "report"}, sharing.stdout
+    set_param(clone, "trainable: 1", "trainable: 2")
+    depth = dvc(clone, "repro")
+    assert ran(depth.stdout) == {"embed", "train_audio", "train_video", "train_av", "eval_cross", "report"}, (
+        depth.stdout
     )

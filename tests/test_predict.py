@@ -17,7 +17,7 @@ from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
 from avemo.modeling.inputs import face_input, spectrogram_input
 from avemo.predict import ClipReader, class_probabilities, load_models
 from avemo.preprocess.clipindex import read_index, read_settings
-from helpers import SRC, TINY_PARAMS, dvc, make_repo_copy, run_ffmpeg
+from helpers import SRC, TINY_PARAMS, assert_predict_gives_eval_cross_probabilities, dvc, make_repo_copy, run_ffmpeg
 
 CLASSES = ["ANG", "HAP", "SAD"]  # the order training gives (sorted)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
@@ -242,14 +242,16 @@ def test_a_model_that_cannot_be_loaded_is_one_line(capsys, tmp_path, predict_mod
 
 @pytest.mark.slow
 def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir):
-    """The AV models `dvc repro` trains (3 folds, one seed), their settings those of the run's melspec and face_crop."""
+    """The models `dvc repro` trains (3 folds, one seed): predict gives eval_cross's probabilities; the AV models'
+    settings are those of the run's melspec and face_crop."""
     params = {
         **TINY_PARAMS,
         "sample": {**TINY_PARAMS["sample"], "actors": 5},
         "train": {**TINY_PARAMS["train"], "seeds": [0]},
     }
     repo = make_repo_copy(tmp_path / "repo", params)
-    dvc(repo, "repro", "train_av")
+    dvc(repo, "repro", "eval_cross")
+    assert_predict_gives_eval_cross_probabilities(repo)  # every kind, the default trained top block
     clips = sorted(real_clips_dir.glob("*.flv"))
     (tmp_path / "broken.flv").write_bytes(clips[0].read_bytes()[:2000])  # its header only
     done = subprocess.run(

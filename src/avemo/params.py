@@ -27,7 +27,10 @@ EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NE
 SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 LEVELS = ("LO", "MD", "HI", "XX")
 ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
+# Blocks of each arch's backbone (avemo.modeling.encoders.build_encoder): what encoder.trainable counts.
+BLOCKS = {"efficientnet_lite0": 16, "mobilenet_v3_small": 11, "resnet18": 8, "vgg16": 13}
 FUSIONS = ("concat", "mean")
+SHARINGS = ("shared", "separate", "modality_norm")  # fusion.sharing: the AV model's trainable encoder layers
 SPLIT_SCHEMES = ("actors", "clips", "published")
 FACE_FALLBACKS = ("centre", "drop")
 PARTS = ("train", "validation", "test")
@@ -86,6 +89,13 @@ def number(
             and (high is None or v <= high)
             and (below is None or v < below)
         ),
+    )
+
+
+def trainable_depth() -> Rule:
+    return Rule(
+        "none, all, or an integer >= 1 (the top blocks trained)",
+        lambda v: v in ("none", "all") or (_is_int(v) and v >= 1),
     )
 
 
@@ -203,8 +213,13 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "candidates": integer(1),
         "published": text(),
     },
-    "encoder": {"arch": one_of(ARCHS), "pretrained": boolean(), "image_size": integer(32, 1024)},
-    "fusion": {"method": one_of(FUSIONS), "modality_dropout": number(0, 1)},
+    "encoder": {
+        "arch": one_of(ARCHS),
+        "pretrained": boolean(),
+        "image_size": integer(32, 1024),
+        "trainable": trainable_depth(),
+    },
+    "fusion": {"method": one_of(FUSIONS), "modality_dropout": number(0, 1), "sharing": one_of(SHARINGS)},
     "train": {
         "epochs": integer(1),
         "batch_size": integer(2),
@@ -213,7 +228,6 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "seeds": integers(at_least=1, low=0),
         "patience": integer(1),
         "augmentation": boolean(),
-        "freeze_encoder": boolean(),
         "head_hidden": integer(0),
         "dropout": number(0, below=1),
     },
@@ -240,10 +254,19 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
         "melspec.hop_length must be at most melspec.n_fft",
     ),
     (
-        ("encoder", "train"),
-        lambda p: p["encoder"]["pretrained"] or not p["train"]["freeze_encoder"],
-        "train.freeze_encoder: true needs encoder.pretrained: true (a frozen random encoder learns nothing); change "
-        "one of them",
+        ("encoder",),
+        lambda p: p["encoder"]["pretrained"] or p["encoder"]["trainable"] == "all",
+        "encoder.pretrained: false needs encoder.trainable: all (frozen random layers learn nothing); change one of "
+        "them",
+    ),
+    (
+        ("encoder",),
+        lambda p: (
+            not isinstance(p["encoder"]["trainable"], int) or p["encoder"]["trainable"] <= BLOCKS[p["encoder"]["arch"]]
+        ),
+        "encoder.trainable is more blocks than encoder.arch has ("
+        + ", ".join(f"{arch} {n}" for arch, n in BLOCKS.items())
+        + "); use all to train every layer",
     ),
     (
         ("sample", "data"),

@@ -15,9 +15,10 @@ The frame position is the one setting a checkpoint does not hold (face_crop's se
 settings only), so the middle frame is used: frame.position's default and what every preset uses.
 
 A folder of checkpoints (a training stage's output: every fold and seed) predicts with the mean of the
-checkpoints' class probabilities (each the softmax of its logits). Frozen-encoder checkpoints share one
-backbone, the installed ImageNet weights, so its features are computed once per clip and each checkpoint
-applies its own standardisation and head, as eval_cross scores them from the embed stage's features.
+checkpoints' class probabilities (each the softmax of its logits). Checkpoints with frozen layers
+(encoder.trainable none or N) share them, the installed ImageNet weights, so the frozen part's output is
+computed once per clip and each checkpoint runs its own trained layers, standardisation and head on it, as
+eval_cross scores them from the embed stage's cached outputs (the same probabilities, tested).
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ import torch
 
 from avemo.errors import UserError
 from avemo.modeling.checkpoints import load_checkpoint
-from avemo.modeling.inference import logits_of, pick_device
+from avemo.modeling.classifiers import has_frozen_part
+from avemo.modeling.inference import pick_device, probabilities_of
 from avemo.modeling.inputs import face_unit_image, normalise, spectrogram_unit_image
 from avemo.modeling.kinds import KINDS, MODALITIES_OF
-from avemo.modeling.loading import standardised
 from avemo.preprocess import facedetect as faces
 from avemo.preprocess import media, melspec
 from avemo.preprocess import spectrogram as features
@@ -53,7 +54,7 @@ REQUIRED_SETTINGS = {
     "video": ("min_face_size", "detect_scale", "min_confidence", "margin", "image_size", "fallback"),
 }
 # What must be equal across a folder's checkpoints for one set of inputs and one mean to make sense.
-SHARED_CONFIG = ("kind", "classes", "image_size", "preprocessing", "arch", "frozen_encoder")
+SHARED_CONFIG = ("kind", "classes", "image_size", "preprocessing", "arch", "pretrained", "trainable")
 # What torch.load (or rebuilding from a config that is not ours) raises on a file that is not a checkpoint.
 NOT_A_CHECKPOINT = (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, IndexError, TypeError)
 
@@ -81,8 +82,8 @@ class Models:
 
     @property
     def frozen(self) -> bool:
-        """Whether every checkpoint keeps the pretrained encoder, so all share one backbone."""
-        return bool(self.config.get("frozen_encoder"))
+        """Whether every checkpoint keeps pretrained layers frozen, so all share their output."""
+        return has_frozen_part(self.config)
 
     def describe(self) -> str:
         source = (
@@ -245,18 +246,12 @@ def class_probabilities(models: Models, images: dict[str, torch.Tensor]) -> np.n
     modalities = [m for m in models.modalities if m in images]
     batch = {m: images[m].to(models.device) for m in modalities}
     batch |= {f"{m}_present": torch.ones(1, dtype=torch.bool, device=models.device) for m in modalities}
-    if models.frozen:  # one backbone for all: its raw features once, each checkpoint's standardisation and head
-        raw_items = {**batch, **{m: models.models[0].encoder.raw(batch[m]) for m in modalities}}
-    total = torch.zeros(len(models.classes), dtype=torch.float64)
+    if models.frozen:  # the frozen layers are the same in all: their output once, each checkpoint's top on it
+        batch |= {m: models.models[0].encoders()[0].frozen_part(batch[m]) for m in modalities}
+    total = np.zeros(len(models.classes), dtype=np.float64)
     for model in models.models:
-        if models.frozen:
-            logits = logits_of(
-                model, standardised(raw_items, model.encoder, modalities), modalities, models.device, features=True
-            )
-        else:
-            logits = logits_of(model, batch, modalities, models.device)
-        total += torch.softmax(logits.double(), dim=1)[0].cpu()
-    return (total / len(models.models)).numpy()
+        total += probabilities_of(model, [batch], modalities, models.device, from_frozen=models.frozen)[0]
+    return total / len(models.models)
 
 
 def predict_clip(models: Models, reader: ClipReader, clip: str | Path) -> Prediction:

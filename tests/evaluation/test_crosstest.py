@@ -1,5 +1,6 @@
 """The cross test on the tiny fake corpus: every model of every repeat on every fold's test clips."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -8,10 +9,11 @@ from avemo.corpus.splits import read_split
 from avemo.evaluation.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
 from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
 from avemo.modeling.inference import predict
-from avemo.modeling.inputs import loader
+from avemo.modeling.inputs import face_input, loader, spectrogram_input
 from avemo.modeling.loading import clips_for, image_dataset, modality_table
+from avemo.predict import Models, class_probabilities
 from avemo.preprocess.clipindex import read_index
-from helpers import CLASSES, train_models
+from helpers import CLASSES, ENCODER, train_models
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,7 @@ def trained(model_corpus, tmp_path_factory):
         split,
         indexes,
         model_corpus["folders"],
-        model_corpus["embeddings"],
+        model_corpus["embeddings"][ENCODER["trainable"]],
         batch_size=16,
     )
     return out, split, predictions
@@ -109,3 +111,27 @@ def test_human_baseline_counts_each_test_clip_once(tmp_path):
     human = human_baseline(tmp_path / "ratings.csv", split)
     assert human["clips_rated"] == 2
     assert human["voice"]["accuracy"] == 0.5 and human["audiovisual"] == {"accuracy": 0.5, "accuracy_ties_shared": 0.75}
+
+
+@pytest.mark.parametrize(
+    "kind, comparison", [("audio", "audio_on_audio"), ("video", "video_on_faces"), ("av", "av_on_both")]
+)
+def test_the_saved_probabilities_are_those_avemo_predict_gives_for_the_clip(trained, model_corpus, kind, comparison):
+    out, _, predictions = trained
+    path = out / kind / "fold1_seed0.pt"
+    model, checkpoint = load_checkpoint(path)  # not load_models: the fake corpus's settings are not a clip's
+    models = Models([path], [model], checkpoint["config"], torch.device("cpu"))
+    rows = predictions.query("comparison == @comparison and fold == 1 and seed == 0").set_index("clip")
+    folders = model_corpus["folders"]
+    for clip, row in rows.iterrows():
+        given = {
+            m: (
+                spectrogram_input(folders["audio"] / f"{clip}.npy", 32, 80)
+                if m == "audio"
+                else face_input(folders["video"] / f"{clip}.png", 32)
+            ).unsqueeze(0)
+            for m in models.modalities
+        }
+        saved = [row[f"p_{c}"] for c in CLASSES]
+        assert np.allclose(saved, class_probabilities(models, given), atol=2e-6) and abs(sum(saved) - 1) < 1e-5
+        assert row["predicted"] == CLASSES[int(np.argmax(saved))]

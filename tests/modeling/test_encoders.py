@@ -7,16 +7,16 @@ import torch
 from avemo.modeling.classifiers import build_model, model_config
 from avemo.modeling.encoders import (
     MissingWeightsError,
-    backbone_parts,
+    ModalityNorm,
     batch_norms,
     build_encoder,
     efficientnet_lite0_weights_file,
     first_conv,
 )
-from avemo.params import ARCHS
+from avemo.params import ARCHS, BLOCKS
 from helpers import CLASSES, merged_params, run_stage, write_params
-from helpers import FINE_TUNED as TRAIN
 from helpers import RANDOM_ENCODER as ENCODER
+from helpers import TINY_TRAIN as TRAIN
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -35,7 +35,7 @@ def test_efficientnet_lite0_loads_its_offline_imagenet_weights():
     encoder = build_encoder("efficientnet_lite0", pretrained=True)
     shipped = torch.load(efficientnet_lite0_weights_file(), map_location="cpu", weights_only=True)
     assert torch.equal(first_conv(encoder).weight, shipped["_conv_stem.weight"])
-    assert torch.equal(encoder.features.net._bn0.running_mean, shipped["_bn0.running_mean"])
+    assert torch.equal(encoder.stem[1].running_mean, shipped["_bn0.running_mean"])
 
 
 def test_missing_torchvision_weights_offline_name_the_file_the_url_and_where_to_put_it(tmp_path, monkeypatch):
@@ -127,9 +127,7 @@ def test_a_pretrained_encoder_keeps_its_batch_norm_statistics_while_it_trains():
     optimiser.step()
     after = {k: v for k, v in encoder.state_dict().items() if "running_" in k}
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert not torch.equal(
-        first_conv(encoder).weight, build_encoder("efficientnet_lite0", True).features.net._conv_stem.weight
-    )
+    assert not torch.equal(first_conv(encoder).weight, first_conv(build_encoder("efficientnet_lite0", True)).weight)
 
 
 def test_with_frozen_statistics_training_and_evaluation_are_the_same_function():
@@ -146,16 +144,87 @@ def test_a_random_encoder_learns_its_batch_norm_statistics_with_a_momentum_that_
     assert all(norm.training and norm.momentum == 0.1 for norm in batch_norms(encoder))
 
 
-@pytest.mark.parametrize(
-    "arch, count", [("efficientnet_lite0", 16), ("mobilenet_v3_small", 11), ("resnet18", 8), ("vgg16", 13)]
-)
-def test_every_arch_is_a_stem_its_blocks_and_a_tail_that_compute_the_backbone(arch, count):
+def library_backbone(arch: str) -> torch.nn.Module:
+    """The backbone as its library computes it (the reference for the stem, blocks and tail)."""
+    import torchvision.models as tvm
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if arch == "efficientnet_lite0":
+
+        class Features(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = EfficientNet.from_name("efficientnet-lite0", image_size=None)
+
+            def forward(self, x):
+                return self.net.extract_features(x)
+
+        return Features()
+    net = getattr(tvm, arch)(weights=None)
+    if arch == "resnet18":
+        return torch.nn.Sequential(*list(net.children())[:-2])
+    return net.features
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_is_a_stem_its_blocks_and_a_tail_that_compute_the_librarys_backbone(arch):
+    torch.manual_seed(0)
     encoder = build_encoder(arch, pretrained=False).eval()
-    stem, blocks, tail = backbone_parts(encoder)
+    torch.manual_seed(0)  # the same random weights
+    reference = library_backbone(arch).eval()
+    for module in (encoder, reference):  # train-mode batch norm: eval mode's default statistics give ~0 here
+        module.train()
+        for block in getattr(module, "blocks", []):
+            block.rate = 0.0
+    if arch == "efficientnet_lite0":
+        reference.net._global_params = reference.net._global_params._replace(drop_connect_rate=0.0)
     images = torch.randn(2, 3, 64, 64)
-    x = stem(images)
-    for block in blocks:
-        x = block(x)
-    assert len(blocks) == count and torch.allclose(tail(x), encoder.features(images), atol=1e-5)
-    parts = {id(p) for part in (stem, *blocks, tail) for p in part.parameters()}
-    assert parts == {id(p) for p in encoder.features.parameters()}  # every weight in exactly the parts
+    with torch.no_grad():
+        expected = reference(images).mean(dim=(2, 3))
+        assert len(encoder.blocks) == BLOCKS[arch] and torch.allclose(encoder.raw(images), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("trainable", ["none", 1, 3, "all"])
+def test_the_frozen_part_and_the_trained_part_compute_the_encoder(arch, trainable):
+    encoder = build_encoder(arch, pretrained=False, trainable=trainable).eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        cut = encoder.frozen_part(images)
+        assert torch.allclose(encoder.from_frozen(cut), encoder(images), atol=1e-5)
+    trained = {id(p) for p in encoder.parameters() if p.requires_grad}
+    frozen = {id(p) for m in encoder.frozen_modules() for p in m.parameters()}
+    assert trained.isdisjoint(frozen) and trained | frozen == {id(p) for p in encoder.parameters()}
+    if trainable == "none":
+        assert cut.shape == (2, encoder.feature_dim) and not trained
+    elif trainable == "all":
+        assert cut is images and not frozen
+    else:
+        assert cut.dim() == 4 and len(encoder.trained_modules()) in (trainable, trainable + 1)
+
+
+def test_train_mode_and_eval_mode_agree_on_training_data_when_the_top_trains():
+    # Batch norm done right: the trained top keeps its (frozen) ImageNet statistics, so the network that is
+    # trained is the one that is validated and tested. Drop-connect (a regulariser, off in eval) is set to 0.
+    encoder = build_encoder("efficientnet_lite0", pretrained=True, trainable=2)
+    for block in encoder.blocks[-2:]:
+        block.rate = 0.0
+    cut = encoder.eval().frozen_part(torch.randn(8, 3, 64, 64) * 2 + 1)  # far from ImageNet's statistics
+    with torch.no_grad():
+        assert torch.allclose(encoder.train().from_frozen(cut), encoder.eval().from_frozen(cut), atol=1e-5)
+
+
+def test_a_norm_per_modality_gets_each_modalitys_statistics_from_its_own_inputs():
+    encoder = build_encoder("efficientnet_lite0", pretrained=True, trainable=1).norm_per_modality()
+    norms = encoder.modality_norms()
+    assert norms and all(isinstance(n, ModalityNorm) for n in norms)
+    spectrograms = encoder.eval().frozen_part(torch.randn(16, 3, 32, 32))
+    faces = encoder.frozen_part(torch.randn(16, 3, 32, 32) * 3 + 2)
+    encoder.estimate_modality_statistics("audio", spectrograms.split(4))
+    encoder.estimate_modality_statistics("video", faces.split(4))
+    first_audio, first_video = norms[0].norms["audio"], norms[0].norms["video"]
+    with torch.no_grad():
+        entering = encoder.blocks[-1].block._expand_conv(spectrograms)  # what the first norm sees
+    assert torch.allclose(first_audio.running_mean, entering.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert not torch.allclose(first_audio.running_mean, first_video.running_mean)
+    assert not encoder.train().blocks[-1].training or not any(n.training for n in batch_norms(encoder))

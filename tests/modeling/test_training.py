@@ -1,5 +1,6 @@
 """Training on a tiny fake corpus: one model per fold and seed, epoch chosen on validation, test parts
-never read, frozen features computed once, failed clips left out."""
+never read, the frozen layers' outputs computed once and their weights never changed, the AV model's
+trained layers shared or separate, failed clips left out."""
 
 import pandas as pd
 import pytest
@@ -30,7 +31,16 @@ def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model
         "fold1_seed0.pt",
         "fold1_seed1.pt",
     ]
-    assert set(written) == {"repeats", "val_accuracy", "val_accuracy_std", "val_loss", "train_accuracy", "best_epoch"}
+    assert set(written) == {
+        "repeats",
+        "val_accuracy",
+        "val_accuracy_std",
+        "val_loss",
+        "train_accuracy",
+        "best_epoch",
+        "trainable_parameters",
+        "trainable_encoder_parameters",
+    }
     assert not [k for k in written if k.startswith("test")]
     assert metrics == pytest.approx(written, abs=5e-5)  # the file holds them rounded to 4 decimals
     assert written["repeats"] == 4 and list(zip(repeats["fold"], repeats["seed"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
@@ -45,12 +55,11 @@ def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model
     assert first["best_epoch"] == best + 1 and first["val_accuracy"] == pytest.approx(val["accuracy"][best], abs=1e-4)
     assert first["epochs_run"] == TRAIN["epochs"] or first["epochs_run"] - first["best_epoch"] == TRAIN["patience"]
 
-    # A checkpoint holds the head and the standardisation only; rebuilt on the pretrained encoder, it gives
-    # on images the validation accuracy it reached on the cached features.
+    # A checkpoint holds the trained top block, the standardisation and the head; rebuilt on the pretrained
+    # encoder, it gives on images the validation accuracy it reached on the cached frozen-layer outputs.
     checkpoint = torch.load(tmp_path / "audio" / "fold1_seed1.pt", weights_only=True)
-    assert checkpoint["config"]["frozen_encoder"] and not [
-        k for k in checkpoint["state_dict"] if k.startswith("encoder.features.")
-    ]
+    blocks = {k.split(".")[2] for k in checkpoint["state_dict"] if k.startswith("encoder.blocks.")}
+    assert checkpoint["config"]["trainable"] == 1 and blocks == {"15"}
     assert (
         checkpoint["config"]["preprocessing"] == {"audio": SPECTROGRAM_SETTINGS}
         and checkpoint["config"]["classes"] == CLASSES
@@ -68,12 +77,14 @@ def test_one_model_per_fold_and_seed_each_choosing_its_epoch_on_validation(model
     assert (labels == predictions).mean() == pytest.approx(checkpoint["info"]["val_accuracy"], abs=1e-6)
 
 
-def test_frozen_features_are_computed_once_per_clip_whatever_the_folds_and_seeds(model_corpus, tmp_path, monkeypatch):
+def test_the_frozen_layers_run_once_per_clip_whatever_the_folds_and_seeds(model_corpus, tmp_path, monkeypatch):
     seen = []
-    raw = Encoder.raw
-    monkeypatch.setattr(Encoder, "raw", lambda self, images: seen.append(len(images)) or raw(self, images))
+    frozen_part = Encoder.frozen_part
+    monkeypatch.setattr(
+        Encoder, "frozen_part", lambda self, images: seen.append(len(images)) or frozen_part(self, images)
+    )
     embed_modality(
-        build_encoder("efficientnet_lite0", True),
+        build_encoder("efficientnet_lite0", True, trainable=1),
         "audio",
         model_corpus["folders"]["audio"],
         image_size=32,
@@ -83,7 +94,7 @@ def test_frozen_features_are_computed_once_per_clip_whatever_the_folds_and_seeds
     assert sum(seen) == 36  # every clip once
     seen.clear()
     train_models(model_corpus, tmp_path, "av", seeds=[0, 1, 2])  # 2 folds x 3 seeds, both modalities
-    assert seen == []  # training reads the cached features: the encoder never runs
+    assert seen == []  # training reads the cached outputs: the frozen layers never run
 
 
 def test_test_labels_do_not_influence_training(model_corpus, tmp_path):
@@ -110,7 +121,7 @@ def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_a
         tmp_path,
         "video",
         split=tmp_path / "one_fold.csv",
-        freeze_encoder=False,
+        encoder={"trainable": "all"},
         epochs=2,
         patience=5,
         seeds=[0],
@@ -131,9 +142,9 @@ def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_a
     )
     checkpoint = load_checkpoint(tmp_path / "video" / "fold0_seed0.pt")[1]
     assert (
-        checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and not checkpoint["config"]["frozen_encoder"]
+        checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and checkpoint["config"]["trainable"] == "all"
     )
-    assert any(k.startswith("encoder.features.") for k in checkpoint["state_dict"])  # a fine-tuned encoder is saved
+    assert any(k.startswith("encoder.stem.") for k in checkpoint["state_dict"])  # a fine-tuned encoder is saved whole
 
 
 def test_av_keeps_a_clip_with_one_modality_and_rebuilds_from_its_checkpoint(model_corpus, tmp_path):
@@ -216,7 +227,7 @@ def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_stat
         tmp_path,
         "audio",
         split=tmp_path / "one_fold.csv",
-        freeze_encoder=False,
+        encoder={"trainable": "all"},
         epochs=1,
         seeds=[0],
         encoder_lr_scale=1e-9,
@@ -225,7 +236,33 @@ def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_stat
     set_seed(0)  # the same initial model as training built
     initial = build_model({k: v for k, v in checkpoint["config"].items() if k not in ("fold", "seed")}, pretrained=True)
     before, after = initial.state_dict(), trained.state_dict()
-    encoder = [k for k in after if k.startswith("encoder.features.") and after[k].is_floating_point()]
+    encoder = [k for k in after if k.startswith("encoder.") and "feature_" not in k and after[k].is_floating_point()]
     assert max(float((after[k] - before[k]).abs().max()) for k in encoder) < 1e-6
     assert all(torch.equal(after[k], before[k]) for k in encoder if "running_" in k)  # statistics frozen
     assert not torch.equal(after["head.1.weight"], before["head.1.weight"])  # the head learnt
+
+
+# Block 15 and the head convolution of efficientnet_lite0 hold 1,017,600 weights; separate encoders twice
+# that, a norm per modality adds the faces' own scale and shift of every batch norm there (7,808).
+@pytest.mark.parametrize(
+    "sharing, copies, weights", [("shared", 1, 1_017_600), ("separate", 2, 2_035_200), ("modality_norm", 1, 1_025_408)]
+)
+def test_the_av_model_trains_its_top_with_the_frozen_layers_unchanged(model_corpus, tmp_path, sharing, copies, weights):
+    split = pd.read_csv(model_corpus["split"])
+    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)
+    _, written, _ = train_models(
+        model_corpus, tmp_path, "av", split=tmp_path / "one_fold.csv", seeds=[0], fusion={"sharing": sharing}
+    )
+    trained, checkpoint = load_checkpoint(tmp_path / "av" / "fold0_seed0.pt")
+    assert len(trained.encoders()) == copies
+    assert written["trainable_encoder_parameters"] == weights
+    installed = build_encoder("efficientnet_lite0", True, trainable=1).state_dict()
+    for encoder in trained.encoders():
+        state = encoder.state_dict()
+        frozen = [k for k in state if k.startswith(("stem.", "blocks.")) and not k.startswith("blocks.15.")]
+        assert frozen and all(torch.equal(state[k], installed[k]) for k in frozen)  # the frozen layers never learn
+        learnt = [k for k in state if k.startswith("blocks.15.") and k.endswith("weight") and k in installed]
+        assert any(not torch.equal(state[k], installed[k]) for k in learnt)  # the top did
+    if sharing == "modality_norm":  # each modality's statistics, estimated on its own training inputs
+        norm = trained.encoder.modality_norms()[0].norms
+        assert not torch.allclose(norm["audio"].running_mean, norm["video"].running_mean)

@@ -12,9 +12,11 @@ every fold of the split and for every training seed.
 | av_on_faces_only | av    | faces; the spectrograms are given as missing                     |
 
 Each evaluation uses the fold's test clips that have every modality it gives (a clip whose
-preprocessing failed in one is left out of it). A model with a frozen encoder reads the embed stage's
-cached features, standardised with its own training part's statistics; a fine-tuned one reads images
-of its checkpoint's size (spectrograms scaled with the dB range melspec wrote them with).
+preprocessing failed in one is left out of it). A model with frozen layers (encoder.trainable none or N)
+reads the embed stage's cached frozen-part outputs, as it was trained; a wholly fine-tuned one reads images
+of its checkpoint's size (spectrograms scaled with the dB range melspec wrote them with). Every prediction
+is saved with its class probabilities (`p_<CLASS>`, the softmax of the logits), those `avemo predict`
+gives for the clip with that checkpoint.
 
 What the cross test measures: whether what a model learnt from one modality says anything about the
 other. Spectrograms and faces land in different regions of the shared encoder's feature space, so a
@@ -33,10 +35,11 @@ import torch
 from avemo.evaluation.raters import RATER_GROUPS, human_accuracy, read_ratings
 from avemo.evaluation.statistics import chance_verdict, format_p, paired_difference, summarise
 from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.modeling.classifiers import has_frozen_part
 from avemo.modeling.embedding import read_embeddings
-from avemo.modeling.inference import logits_of, pick_device, predict
+from avemo.modeling.inference import pick_device, probabilities_of
 from avemo.modeling.inputs import loader
-from avemo.modeling.loading import clips_for, image_dataset, modality_table, raw_feature_items, standardised
+from avemo.modeling.loading import FeatureBatches, clips_for, frozen_items, image_dataset, modality_table
 from avemo.preprocess.clipindex import read_settings
 
 # key -> (model kind, modalities given)
@@ -50,23 +53,21 @@ CROSS_TESTS = {
     "av_on_faces_only": ("av", ("video",)),
 }
 SINGLE_MODALITY = {"audio": "audio_on_audio", "video": "video_on_faces"}  # each unimodal model on its own modality
-PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "predicted"]
+PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "predicted"]  # then p_<CLASS>
+PROBABILITY_DECIMALS = 6  # in predictions.csv: float noise of the last bits does not reach the file
 
 
 @torch.no_grad()
-def _predicted(
+def _probabilities(
     model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, top_db, batch_size, device
-) -> list[str]:
-    if checkpoint["config"].get("frozen_encoder"):
-        items = raw_feature_items(rows, modalities, embeddings, classes)
-        items = standardised({k: v.to(device) for k, v in items.items()}, model.encoder, modalities)
-        predicted = logits_of(model.eval(), items, modalities, device, features=True).argmax(dim=1).cpu().numpy()
-    else:
-        images = image_dataset(
-            rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db
-        )
-        _, predicted, _ = predict(model, loader(images, batch_size), modalities, device)
-    return [classes[i] for i in predicted]
+):
+    if has_frozen_part(checkpoint["config"]):
+        items = {k: v.to(device) for k, v in frozen_items(rows, modalities, embeddings, classes).items()}
+        return probabilities_of(model, FeatureBatches(items, batch_size), modalities, device, from_frozen=True)
+    images = image_dataset(
+        rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db
+    )
+    return probabilities_of(model, loader(images, batch_size), modalities, device)
 
 
 def cross_predictions(
@@ -78,8 +79,9 @@ def cross_predictions(
     *,
     batch_size: int,
 ) -> pd.DataFrame:
-    """Predictions (PREDICTION_COLUMNS) of every CROSS_TESTS entry on the test part of every fold, for
-    every seed. `models_dirs` maps "audio", "video", "av" to the training stages' models folders;
+    """Predictions (PREDICTION_COLUMNS and each class's probability, p_<CLASS>) of every CROSS_TESTS entry
+    on the test part of every fold, for every seed. `models_dirs` maps "audio", "video", "av" to the
+    training stages' models folders;
     `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
     device = pick_device()
     repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
@@ -101,7 +103,7 @@ def cross_predictions(
             classes = checkpoint["config"]["classes"]
             rows = clips_for(test, modalities, "all")
             rows = rows[rows["emotion"].isin(classes)]
-            predicted = _predicted(
+            probabilities = _probabilities(
                 model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device
             )
             records.append(
@@ -113,11 +115,12 @@ def cross_predictions(
                         "clip": rows["clip"].to_numpy(),
                         "actor": rows["actor"].to_numpy(),
                         "true": rows["emotion"].to_numpy(),
-                        "predicted": predicted,
+                        "predicted": [classes[i] for i in probabilities.argmax(axis=1)],
+                        **{f"p_{c}": probabilities[:, i].round(PROBABILITY_DECIMALS) for i, c in enumerate(classes)},
                     }
                 )
             )
-    return pd.concat(records, ignore_index=True)[PREDICTION_COLUMNS]
+    return pd.concat(records, ignore_index=True)
 
 
 def cross_metrics(predictions: pd.DataFrame, classes: list[str], *, n_boot: int, seed: int) -> dict:

@@ -132,6 +132,22 @@ def composition_table(composition: pd.DataFrame) -> list[str]:
     return lines
 
 
+def ablation_section(page: str | None) -> list[str]:
+    """bench/ablation.py's page as a section: its headings one level down, its title replaced."""
+    if not page:
+        return []
+    body = page.split("\n", 1)[1] if page.startswith("# ") else page
+    demoted = [f"#{line}" if line.startswith("#") else line for line in body.strip().splitlines()]
+    return [
+        "## The encoder's configurations (bench/ablation.py)",
+        "",
+        "Not this run's figures: DVC experiments that `python bench/ablation.py --markdown docs/ablation.md` ran "
+        "and tabulated (docs/ablation.md, a dependency of this stage), as they stood when that page was written.",
+        *demoted,
+        "",
+    ]
+
+
 def write_report(
     out_dir: str | Path,
     *,
@@ -139,8 +155,10 @@ def write_report(
     predictions: pd.DataFrame,
     composition: pd.DataFrame,
     live_dirs: dict[str, Path],
+    ablation: str | None = None,
 ) -> Path:
-    """reports/results.md and its PNGs in `out_dir`; see the module docstring."""
+    """reports/results.md and its PNGs in `out_dir`; see the module docstring. `ablation`: the text of
+    bench/ablation.py's page (docs/ablation.md), shown as a section of its own."""
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.png"):  # a rerun with other comparisons leaves no stale picture
@@ -210,6 +228,7 @@ def write_report(
             for group in ("voice", "face", "audiovisual")
         ],
         "",
+        *ablation_section(ablation),
         "## Split",
         "",
         *composition_table(composition),

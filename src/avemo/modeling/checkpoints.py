@@ -13,15 +13,10 @@ import torch
 from torch import nn
 
 from avemo.files import atomic_write
-from avemo.modeling.classifiers import build_model
+from avemo.modeling.classifiers import build_model, frozen_state_keys, has_frozen_part
 
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3  # 3: the encoder as stem, blocks and tail, with a frozen part (encoder.trainable)
 _CHECKPOINT_NAME = re.compile(r"^fold(\d+)_seed(\d+)\.pt$")  # checkpoint_name read back
-
-
-def _pretrained_weight(key: str) -> bool:
-    # The backbone's own weights; the standardisation buffers (encoder.feature_*) are learnt, so kept.
-    return key.startswith("encoder.features.")
 
 
 def checkpoint_name(fold: int, seed: int) -> str:
@@ -36,17 +31,16 @@ def checkpoint_repeats(models_dir: str | Path) -> list[tuple[int, int]]:
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> Path:
-    """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically. With a
-    frozen encoder (config["frozen_encoder"]) the pretrained backbone weights are left out: they are the
-    installed ImageNet weights, rebuilt on loading, and would make each checkpoint 13 MB instead of 20 kB."""
-    frozen = config.get("frozen_encoder", False)
+    """Write config + state dict (+ `info`: primitive values, e.g. the chosen epoch) atomically. The
+    frozen layers' weights are left out (the trained layers, the standardisation and the head are kept):
+    they are the installed ImageNet weights, rebuilt on loading, and would make each checkpoint 13 MB
+    instead of 20 kB to 2 MB."""
+    frozen = frozen_state_keys(model)
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "config": config,
         "info": info or {},
-        "state_dict": {
-            k: v.detach().cpu() for k, v in model.state_dict().items() if not (frozen and _pretrained_weight(k))
-        },
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items() if k not in frozen},
     }
     # Saved through a buffer: torch.save names the zip's folder after the file it writes, and the
     # temporary name holds the process id, so writing the file directly made every run's bytes differ.
@@ -60,10 +54,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     if checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not an avemo checkpoint of format {CHECKPOINT_FORMAT}")
-    frozen = checkpoint["config"].get("frozen_encoder", False)
-    model = build_model(checkpoint["config"], pretrained=frozen)
+    config = checkpoint["config"]
+    model = build_model(config, pretrained=config["pretrained"] and has_frozen_part(config))
     missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
-    if unexpected or [k for k in missing if not (frozen and _pretrained_weight(k))]:
+    if unexpected or set(missing) - frozen_state_keys(model):
         raise ValueError(
             f"{path}: weights do not fit the model its config describes (missing {missing[:3]}, unexpected "
             f"{unexpected[:3]})"

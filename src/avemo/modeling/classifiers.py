@@ -4,21 +4,30 @@ the config that rebuilds any of them.
 A head (dropout + linear, or a small MLP) maps encoder features to class logits. Losses take the logits
 (CrossEntropyLoss); softmax is only for reporting.
 
-The AV model has ONE encoder instance for both modalities: a clip's spectrogram and face go through
-it in the same forward pass (one batch), and the two feature vectors are fused (`concat`: side by
-side, a missing modality's half is zeros; `mean`: the mean of the present ones) before one head.
-Modality dropout (training only) hides one of the two modalities of a clip with probability
-`modality_dropout`, so the model still works when a modality is missing.
+The AV model's encoder layers are shared as fusion.sharing says: `shared` (the default), ONE encoder
+instance for both modalities, a clip's spectrogram and face going through it in the same forward pass (one
+batch); `separate`, a copy of the encoder per modality, initialised identically (the only difference from
+`shared` is the sharing); `modality_norm`, one encoder whose trained part has a batch norm per modality
+(avemo.modeling.encoders.ModalityNorm), each modality passing it on its own. The two feature vectors are
+fused (`concat`: side by side, a missing modality's half is zeros; `mean`: the mean of the present ones)
+before one head. Modality dropout (training only) hides one of the two modalities of a clip with
+probability `modality_dropout`, so the model still works when a modality is missing.
+
+Every model's forward pass takes images, or with `from_frozen` the outputs of its encoder's frozen part
+(what the embed stage caches; see avemo.modeling.encoders.Encoder), so that training on cached activations
+and evaluating on images are one function.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 
 from avemo.modeling.encoders import Encoder, build_encoder
 from avemo.modeling.kinds import KINDS
-from avemo.params import FUSIONS
+from avemo.params import FUSIONS, SHARINGS
 
 
 def make_head(in_dim: int, n_classes: int, hidden: int, dropout: float) -> nn.Sequential:
@@ -38,47 +47,81 @@ class UnimodalClassifier(nn.Module):
         super().__init__()
         self.encoder, self.head, self.modality = encoder, head, modality
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(images))
+    def encoders(self) -> list[Encoder]:
+        return [self.encoder]
+
+    def forward(self, images: torch.Tensor, from_frozen: bool = False) -> torch.Tensor:
+        return self.head(self.encoder.from_frozen(images) if from_frozen else self.encoder(images))
 
 
 class AVClassifier(nn.Module):
     """One shared encoder for spectrograms and faces, feature fusion and one head (module docstring)."""
 
-    def __init__(self, encoder: Encoder, head: nn.Module, fusion: str, modality_dropout: float):
+    def __init__(self, encoder: Encoder, head: nn.Module, fusion: str, modality_dropout: float, sharing: str):
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion.method must be one of {FUSIONS}, got {fusion!r}")
         if not 0.0 <= modality_dropout <= 1.0:
             raise ValueError(f"fusion.modality_dropout must be in [0, 1], got {modality_dropout}")
+        if sharing not in SHARINGS:
+            raise ValueError(f"fusion.sharing must be one of {SHARINGS}, got {sharing!r}")
         self.encoder, self.head, self.fusion, self.modality_dropout = encoder, head, fusion, modality_dropout
+        self.sharing = sharing
+        # separate: the video's copy, made before any training so both start alike
+        self.video_encoder = copy.deepcopy(encoder) if sharing == "separate" else None
+        if sharing == "modality_norm":
+            encoder.norm_per_modality()
+
+    def encoders(self) -> list[Encoder]:
+        """The encoder instances: one, or one per modality (sharing separate: audio's, then video's)."""
+        return [self.encoder] if self.video_encoder is None else [self.encoder, self.video_encoder]
+
+    def encoder_of(self, modality: str) -> Encoder:
+        """The encoder `modality` passes, set to use that modality's batch norms (sharing modality_norm)."""
+        if modality == "video" and self.video_encoder is not None:
+            return self.video_encoder
+        return self.encoder.for_modality(modality)
 
     @staticmethod
     def fused_dim(feature_dim: int, fusion: str) -> int:
         return 2 * feature_dim if fusion == "concat" else feature_dim
 
     def encode(
-        self, audio: torch.Tensor | None, video: torch.Tensor | None, audio_present=None, video_present=None
+        self,
+        audio: torch.Tensor | None,
+        video: torch.Tensor | None,
+        audio_present=None,
+        video_present=None,
+        from_frozen: bool = False,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Features of both modalities from one pass of the shared encoder. Only the images of present
-        modalities pass it (a missing one is never encoded as a blank image: in training, a blank batch
-        member would still move whatever the encoder learns); a missing modality's features are zeros,
-        and a modality given as None is skipped."""
-        images = {m: x for m, x in (("audio", audio), ("video", video)) if x is not None}
-        if not images:
+        """Features of both modalities: with sharing `shared` from one pass of the shared encoder, else
+        from a pass per modality. Only the inputs of present modalities pass it (a missing one is never
+        encoded as a blank image: in training, a blank batch member would still move whatever the encoder
+        learns); a missing modality's features are zeros, and a modality given as None is skipped.
+        `from_frozen`: the inputs are the encoders' frozen-part outputs (see the module docstring)."""
+        inputs = {m: x for m, x in (("audio", audio), ("video", video)) if x is not None}
+        if not inputs:
             raise ValueError("the AV model needs at least one of audio and video")
-        batch = next(iter(images.values())).shape[0]
-        device = next(iter(images.values())).device
+        batch = next(iter(inputs.values())).shape[0]
+        device = next(iter(inputs.values())).device
         flags = {"audio": audio_present, "video": video_present}
-        present = {m: _presence(flags[m], True, batch, device) for m in images}
-        rows = torch.cat([x[present[m]] for m, x in images.items()])
-        encoded = self.encoder(rows) if len(rows) else rows.new_zeros((0, self.encoder.feature_dim))
-        features, start = {}, 0
-        for m in images:
-            count = int(present[m].sum())
+        present = {m: _presence(flags[m], True, batch, device) for m in inputs}
+
+        def run(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
+            if not len(x):
+                return x.new_zeros((0, encoder.feature_dim))
+            return encoder.from_frozen(x) if from_frozen else encoder(x)
+
+        if self.sharing == "shared":
+            encoded = run(self.encoder, torch.cat([x[present[m]] for m, x in inputs.items()]))
+            counts = [int(present[m].sum()) for m in inputs]
+            per_modality = dict(zip(inputs, torch.split(encoded, counts)))
+        else:
+            per_modality = {m: run(self.encoder_of(m), x[present[m]]) for m, x in inputs.items()}
+        features = {}
+        for m, encoded in per_modality.items():
             features[m] = encoded.new_zeros((batch, encoded.shape[1]))
-            features[m][present[m]] = encoded[start : start + count]
-            start += count
+            features[m][present[m]] = encoded
         return features.get("audio"), features.get("video")
 
     def _drop_modalities(
@@ -91,15 +134,13 @@ class AVClassifier(nn.Module):
         return audio_present & ~(drop & hide_audio), video_present & ~(drop & ~hide_audio)
 
     def classify(self, audio_features, video_features, audio_present=None, video_present=None) -> torch.Tensor:
-        """Logits from (possibly missing) features: fusion, modality dropout when training, head."""
+        """Logits from (possibly missing) features: fusion and head."""
         reference = audio_features if audio_features is not None else video_features
         batch, device = reference.shape[0], reference.device
         a = _presence(audio_present, audio_features is not None, batch, device)
         v = _presence(video_present, video_features is not None, batch, device)
         audio_features = torch.zeros_like(reference) if audio_features is None else audio_features
         video_features = torch.zeros_like(reference) if video_features is None else video_features
-        if self.training and self.modality_dropout > 0:
-            a, v = self._drop_modalities(a, v)
         fa, fv = audio_features * a.unsqueeze(1), video_features * v.unsqueeze(1)
         if self.fusion == "concat":
             fused = torch.cat([fa, fv], dim=1)
@@ -107,8 +148,15 @@ class AVClassifier(nn.Module):
             fused = (fa + fv) / (a.float() + v.float()).clamp(min=1.0).unsqueeze(1)
         return self.head(fused)
 
-    def forward(self, audio=None, video=None, audio_present=None, video_present=None) -> torch.Tensor:
-        audio_features, video_features = self.encode(audio, video, audio_present, video_present)
+    def forward(self, audio=None, video=None, audio_present=None, video_present=None, from_frozen=False):
+        """Logits; in training, modality dropout first hides modalities, which then never pass the encoder
+        (their features would be zeroed anyway: skipping them saves a quarter of the AV model's encoding)."""
+        if self.training and self.modality_dropout > 0 and audio is not None and video is not None:
+            batch, device = audio.shape[0], audio.device
+            audio_present, video_present = self._drop_modalities(
+                _presence(audio_present, True, batch, device), _presence(video_present, True, batch, device)
+            )
+        audio_features, video_features = self.encode(audio, video, audio_present, video_present, from_frozen)
         return self.classify(audio_features, video_features, audio_present, video_present)
 
 
@@ -141,22 +189,47 @@ def model_config(
         "head_hidden": int(train["head_hidden"]),
         "dropout": float(train["dropout"]),
         "preprocessing": {str(m): dict(settings) for m, settings in (preprocessing or {}).items()},
-        # A frozen encoder is the pretrained one: its checkpoint keeps the head and the standardisation only.
-        "frozen_encoder": bool(train["freeze_encoder"]) and bool(encoder["pretrained"]),
+        "pretrained": bool(encoder["pretrained"]),
+        # none, the number of top blocks trained, or all: the layers below them are the pretrained ones,
+        # which a checkpoint leaves out (avemo.modeling.checkpoints)
+        "trainable": encoder["trainable"] if isinstance(encoder["trainable"], str) else int(encoder["trainable"]),
     }
     if kind == "av":
         config["fusion"] = str(fusion["method"])
         config["modality_dropout"] = float(fusion["modality_dropout"])
+        config["sharing"] = str(fusion["sharing"])
     return config
+
+
+def has_frozen_part(config: dict) -> bool:
+    """Whether a model keeps pretrained layers untrained (then they are rebuilt from the installed weights)."""
+    return config["trainable"] != "all"
 
 
 def build_model(config: dict, pretrained: bool = False) -> nn.Module:
     """The model a config describes; `pretrained` loads ImageNet weights into its encoder first."""
-    encoder = build_encoder(config["arch"], pretrained)
+    encoder = build_encoder(config["arch"], pretrained, config["trainable"])
     n_classes = len(config["classes"])
     if config["kind"] == "av":
         in_dim = AVClassifier.fused_dim(encoder.feature_dim, config["fusion"])
         head = make_head(in_dim, n_classes, config["head_hidden"], config["dropout"])
-        return AVClassifier(encoder, head, config["fusion"], config["modality_dropout"])
+        return AVClassifier(encoder, head, config["fusion"], config["modality_dropout"], config["sharing"])
     head = make_head(encoder.feature_dim, n_classes, config["head_hidden"], config["dropout"])
     return UnimodalClassifier(encoder, head, config["kind"])
+
+
+def frozen_state_keys(model: nn.Module) -> set[str]:
+    """The state-dict keys of the model's frozen layers (its encoders' frozen parts)."""
+    frozen = {
+        id(t)
+        for encoder in model.encoders()
+        for module in encoder.frozen_modules()
+        for t in (*module.parameters(), *module.buffers())
+    }
+    return {key for key, value in model.state_dict(keep_vars=True).items() if id(value) in frozen}
+
+
+def trainable_parameters(model: nn.Module) -> dict[str, int]:
+    """Weights that training changes: in the encoders (each instance counted) and in all (with the head)."""
+    encoder = sum(p.numel() for e in model.encoders() for p in e.parameters() if p.requires_grad)
+    return {"encoder": encoder, "all": sum(p.numel() for p in model.parameters() if p.requires_grad)}

@@ -1,17 +1,20 @@
-"""Frozen-encoder features: the pretrained encoder's pooled features of every clip's spectrogram and
-face, computed once (the embed stage) and reused by every fold, seed and model that keeps the encoder
-frozen, so repeated evaluation costs only head training.
+"""The frozen part's outputs: what the pretrained encoder's frozen layers (below encoder.trainable's cut)
+make of every clip's spectrogram and face, computed once (the embed stage) and reused by every fold, seed
+and model, so that repeated training runs only the trained layers and the head, and no image is decoded
+again per epoch.
 
 A folder of embeddings holds a subfolder per modality (a DVC output of its own, so that a change of
-the faces does not rerun what reads only the spectrograms) with `features.npy` (float32, one row per
-clip, the encoder's raw pooled features: see avemo.modeling.encoders.Encoder.raw), `clips.csv` (the clip of each row)
-and settings.json (the encoder and the image size they were made with). Clips whose preprocessing
-failed in a modality have no row there.
+the faces does not rerun what reads only the spectrograms) with `features.npy` (float32, one entry per
+clip: with encoder.trainable none the raw pooled features, (N, feature_dim); with N blocks trained the
+feature maps entering them, (N, C, H, W); with all nothing is frozen, (N, 0); see
+avemo.modeling.encoders.Encoder.frozen_part), `clips.csv` (the clip of each entry) and settings.json (the
+encoder settings they were made with). Clips whose preprocessing failed in a modality have no entry there.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +32,8 @@ from avemo.preprocess.clipindex import USABLE, read_index, read_settings, write_
 def embed_modality(
     encoder: Encoder, modality: str, folder: str | Path, *, image_size: int, batch_size: int, device
 ) -> tuple[list[str], np.ndarray]:
-    """Raw features (eval mode, no augmentation) of every usable clip of one preprocessing output folder."""
+    """The frozen part's outputs (eval mode, no augmentation) of every usable clip of one preprocessing
+    output folder; with nothing frozen (encoder.trainable all) an empty (N, 0) array."""
     index = read_index(folder)
     clips = index.loc[index["status"].isin(USABLE), "clip"].tolist()
     top_db = float(read_settings(folder)["top_db"]) if modality == "audio" else None
@@ -41,12 +45,14 @@ def embed_modality(
         image_size=image_size,
         top_db=top_db,
     )
+    if not encoder.frozen_modules():
+        return clips, np.zeros((len(clips), 0), np.float32)
     encoder.eval()
     parts = []
     for batch in tqdm(
         loader(images, batch_size), desc=f"embed {modality}", unit="batch", file=sys.stderr, disable=None
     ):
-        parts.append(encoder.raw(batch[modality].to(device)).cpu())
+        parts.append(encoder.frozen_part(batch[modality].to(device)).cpu())
     features = torch.cat(parts).numpy().astype(np.float32) if parts else np.zeros((0, encoder.feature_dim), np.float32)
     return clips, features
 
@@ -62,13 +68,29 @@ def write_embeddings(out_dir: str | Path, modality: str, clips: list[str], featu
             "arch": str(encoder["arch"]),
             "pretrained": bool(encoder["pretrained"]),
             "image_size": int(encoder["image_size"]),
+            "trainable": encoder["trainable"],
+            "shape": list(features.shape[1:]),
         },
     )
 
 
-def read_embeddings(folder: str | Path, modality: str) -> pd.DataFrame:
-    """One modality's raw features as a frame indexed by clip (one column per feature)."""
+@dataclass
+class Embeddings:
+    """One modality's frozen-part outputs: `values[i]` is clip `clips[i]`'s."""
+
+    clips: pd.Index
+    values: np.ndarray
+
+    def __contains__(self, clip: str) -> bool:
+        return clip in self.clips
+
+    def of(self, clips) -> np.ndarray:
+        """The entries of `clips` (each must have one), in their order."""
+        return self.values[self.clips.get_indexer(list(clips))]
+
+
+def read_embeddings(folder: str | Path, modality: str) -> Embeddings:
+    """One modality's frozen-part outputs and their clips."""
     folder = Path(folder) / modality
     clips = pd.read_csv(folder / "clips.csv", dtype={"clip": str}, keep_default_na=False)["clip"]
-    features = np.load(folder / "features.npy", allow_pickle=False)
-    return pd.DataFrame(features, index=pd.Index(clips, name="clip"))
+    return Embeddings(pd.Index(clips, name="clip"), np.load(folder / "features.npy", allow_pickle=False))

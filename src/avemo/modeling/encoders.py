@@ -19,13 +19,18 @@ mobilenet_v3's momentum is 0.01, so statistics tracked in training would still b
 few epochs while each training batch is normalised by its own: the epoch would be chosen and the test
 scored on another network than the one trained (measured: test accuracy at chance while training accuracy
 rose). Frozen statistics make training and evaluation the same function, and a batch that holds
-spectrograms and faces together is normalised like a batch of either. A random encoder (encoder.pretrained
-false) has no statistics to keep: its batch norm learns them, with PyTorch's momentum of 0.1 so that they
-track the training within a few dozen batches.
+spectrograms and faces together is normalised like a batch of either (each image by the same fixed
+statistics, whatever else the batch holds). With fusion.sharing modality_norm, each batch norm of the
+trained part is one per modality (ModalityNorm): its statistics estimated on that modality's training part
+before training and then frozen too, its scale and shift learnt on that modality alone. A random encoder
+(encoder.pretrained false, only with encoder.trainable all) has no statistics to keep: its batch norm learns
+them, with PyTorch's momentum of 0.1 so that they track the training within a few dozen batches.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -107,14 +112,53 @@ def freeze_statistics(module: nn.Module) -> nn.Module:
     return module
 
 
-class Encoder(nn.Module):
-    """(B, 3, S, S) images -> (B, feature_dim) features: a backbone's last feature map, average-pooled
-    (`raw`), then standardised (`standardise`): identity unless `set_standardisation` was called, as
-    training with a frozen encoder does; its buffers are saved with the weights."""
+class ModalityNorm(nn.Module):
+    """A batch norm per modality in place of one (fusion.sharing modality_norm): the layers around it are
+    shared, the statistics and the scale and shift are each modality's own. `modality` says which one the
+    next forward pass uses (Encoder.for_modality sets it on all of an encoder's)."""
 
-    def __init__(self, arch: str, features: nn.Module, feature_dim: int, pretrained: bool):
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, modalities=("audio", "video")):
         super().__init__()
-        self.arch, self.features, self.feature_dim = arch, features, feature_dim
+        self.norms = nn.ModuleDict({m: copy.deepcopy(norm) for m in modalities})
+        self.modality = modalities[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norms[self.modality](x)
+
+
+class Encoder(nn.Module):
+    """(B, 3, S, S) images -> (B, feature_dim) features: the backbone as a stem, its blocks in order and a
+    tail (the layers after the last block), average-pooled (`raw`), then standardised (`standardise`):
+    identity unless `set_standardisation` was called, as training on cached activations does; its buffers
+    are saved with the weights.
+
+    `trainable` (encoder.trainable) splits it into a frozen part below a cut and a trained part above it:
+    "none" (everything frozen: the frozen part's output is the pooled raw features), an integer N (the
+    top N blocks and the tail train: the frozen part's output is the feature map entering block -N), or
+    "all" (nothing frozen: the frozen part is the identity). `frozen_part` is what the embed stage
+    caches, `trained_part` what training runs on it; `raw` = trained_part(frozen_part(images)). The
+    frozen part's weights never learn and it always runs in eval mode (as the embed stage ran it)."""
+
+    def __init__(
+        self,
+        arch: str,
+        stem: nn.Module,
+        blocks: list[nn.Module],
+        tail: nn.Module,
+        feature_dim: int,
+        pretrained: bool,
+        trainable: str | int = "all",
+    ):
+        super().__init__()
+        self.arch, self.feature_dim = arch, feature_dim
+        self.stem, self.blocks, self.tail = stem, nn.ModuleList(blocks), tail
+        if trainable == "none":
+            self.cut = len(blocks) + 1  # the blocks below the cut; + 1: the tail and the pooling too
+        elif trainable == "all":
+            self.cut = -1  # the stem trains too
+        else:
+            self.cut = len(blocks) - int(trainable)
+        self.trainable = trainable
         self.frozen_statistics = pretrained  # see the module docstring
         if not pretrained:
             for norm in batch_norms(self):
@@ -123,23 +167,103 @@ class Encoder(nn.Module):
         self.register_buffer("feature_mean", torch.zeros(feature_dim))
         self.register_buffer("feature_std", torch.ones(feature_dim))
         self.register_buffer("feature_mask", torch.ones(feature_dim))
+        for module in self.frozen_modules():
+            module.requires_grad_(False)
+
+    def frozen_modules(self) -> list[nn.Module]:
+        """The modules below the cut: their weights are the pretrained ones, never trained."""
+        if self.cut < 0:
+            return []
+        return [self.stem, *self.blocks[: self.cut], *([self.tail] if self.cut > len(self.blocks) else [])]
+
+    def trained_modules(self) -> list[nn.Module]:
+        """The modules above the cut, in order."""
+        if self.cut < 0:
+            return [self.stem, *self.blocks, self.tail]
+        return [*self.blocks[self.cut :], *([self.tail] if self.cut <= len(self.blocks) else [])]
 
     def train(self, mode: bool = True) -> Encoder:
-        """Train mode, but a pretrained encoder's batch norm keeps its statistics (module docstring)."""
+        """Train mode for the trained part; the frozen part stays in eval mode, and a pretrained encoder's
+        batch norm keeps its statistics (module docstring)."""
         super().train(mode)
+        for module in self.frozen_modules():
+            module.eval()
         return freeze_statistics(self) if self.frozen_statistics else self
 
+    def _pooled(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x).flatten(1)
+
+    def frozen_part(self, images: torch.Tensor) -> torch.Tensor:
+        """The frozen part's output (what the embed stage caches; see the class docstring)."""
+        if self.cut < 0:
+            return images
+        x = self.stem(images)
+        for block in self.blocks[: self.cut]:
+            x = block(x)
+        return self._pooled(self.tail(x)) if self.cut > len(self.blocks) else x
+
+    def trained_part(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled raw features from the frozen part's output."""
+        if self.cut > len(self.blocks):
+            return x
+        for module in self.trained_modules():
+            x = module(x)
+        return self._pooled(x)
+
     def raw(self, images: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone features, before standardisation (what the embed stage caches)."""
-        return self.pool(self.features(images)).flatten(1)
+        """Pooled backbone features, before standardisation."""
+        return self.trained_part(self.frozen_part(images))
 
     def standardise(self, raw: torch.Tensor) -> torch.Tensor:
         """z-scores of raw features, zero for the features masked out, within [-Z_LIMIT, Z_LIMIT]."""
         z = (raw - self.feature_mean) / self.feature_std * self.feature_mask
         return z.clamp(-Z_LIMIT, Z_LIMIT)
 
+    def from_frozen(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardised features from the frozen part's output."""
+        return self.standardise(self.trained_part(x))
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.standardise(self.raw(images))
+
+    def norm_per_modality(self, modalities=("audio", "video")) -> Encoder:
+        """Every batch norm of the trained part replaced by a ModalityNorm (fusion.sharing modality_norm)."""
+        for parent in self.trained_modules():
+            for name, child in list(parent.named_modules()):
+                if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                    owner_name, _, attr = name.rpartition(".")
+                    owner = parent.get_submodule(owner_name) if owner_name else parent
+                    setattr(owner, attr, ModalityNorm(child, modalities))
+        return self
+
+    def for_modality(self, modality: str) -> Encoder:
+        """Make every ModalityNorm use `modality`'s batch norm in the next passes (no-op without them)."""
+        for module in self.modules():
+            if isinstance(module, ModalityNorm):
+                module.modality = modality
+        return self
+
+    def modality_norms(self) -> list[ModalityNorm]:
+        return [m for m in self.modules() if isinstance(m, ModalityNorm)]
+
+    @torch.no_grad()
+    def estimate_modality_statistics(self, modality: str, inputs: Iterable[torch.Tensor]) -> None:
+        """Each ModalityNorm's statistics for `modality`: the mean and variance over `inputs` (batches of
+        the frozen part's outputs of the training part's `modality`), replacing the ImageNet ones, which
+        describe neither spectrograms nor faces. Set before training and kept (frozen) through it."""
+        norms = [m.norms[modality] for m in self.modality_norms()]
+        was_training = self.training
+        self.eval()
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative mean over the batches, not a moving one
+            norm.train()
+        self.for_modality(modality)
+        for x in inputs:
+            self.trained_part(x)
+        for norm in norms:
+            norm.momentum = 0.1
+        self.train(was_training)
 
     @torch.no_grad()
     def set_standardisation(self, raw: torch.Tensor) -> None:
@@ -156,39 +280,6 @@ class Encoder(nn.Module):
         self.feature_mask.copy_(informative.to(self.feature_mask.dtype))
 
 
-class _EfficientNetFeatures(nn.Module):
-    # extract_features runs stem, blocks and head convolution (everything but pooling and the classifier).
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(images)
-
-
-def build_encoder(arch: str, pretrained: bool) -> Encoder:
-    """The shared encoder; with `pretrained`, ImageNet weights from local files only (see module docstring)."""
-    if arch not in ARCHS:
-        raise ValueError(f"encoder.arch must be one of {ARCHS}, got {arch!r}")
-    if arch == "efficientnet_lite0":
-        from efficientnet_lite_pytorch import EfficientNet
-
-        # image_size=None: padding computed per input, so the encoder takes any image size.
-        net = EfficientNet.from_name("efficientnet-lite0", image_size=None)
-        if pretrained:
-            net.load_state_dict(_load_weights(efficientnet_lite0_weights_file(), arch))
-        del net._fc, net._dropout  # the ImageNet classifier is replaced by our head
-        return Encoder(arch, _EfficientNetFeatures(net), 1280, pretrained)
-
-    net = torchvision_backbone(arch, pretrained)
-    if arch == "resnet18":
-        body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
-        return Encoder(arch, body, 512, pretrained)
-    if arch == "mobilenet_v3_small":
-        return Encoder(arch, net.features, 576, pretrained)
-    return Encoder(arch, net.features, 512, pretrained)  # vgg16
-
-
 class _DropConnectBlock(nn.Module):
     # An EfficientNet block with the drop-connect rate its position gives it, as extract_features runs it.
     def __init__(self, block: nn.Module, rate: float):
@@ -199,32 +290,41 @@ class _DropConnectBlock(nn.Module):
         return self.block(x, drop_connect_rate=self.rate)
 
 
-def backbone_parts(encoder: Encoder) -> tuple[nn.Module, list[nn.Module], nn.Module]:
-    """The encoder's backbone as (stem, blocks, tail): stem, then every block in order, then the tail
-    run the same function as the backbone. Training the top N blocks trains blocks[-N:] and the tail:
-    efficientnet_lite0 16 MBConv blocks (tail: head convolution and its norm), mobilenet_v3_small 11
-    inverted residuals (tail: its last convolution), resnet18 8 basic blocks, vgg16 13 convolutions
-    (each with its ReLU and any pooling after it). The parts share the encoder's modules."""
-    if encoder.arch == "efficientnet_lite0":
-        net = encoder.features.net
+def build_encoder(arch: str, pretrained: bool, trainable: str | int = "all") -> Encoder:
+    """The shared encoder as stem, blocks and tail (see Encoder; with `pretrained`, ImageNet weights from
+    local files only, see the module docstring). The blocks: efficientnet_lite0 16 MBConv blocks (tail:
+    the head convolution and its norm), mobilenet_v3_small 11 inverted residuals (tail: its last
+    convolution), resnet18 8 basic blocks, vgg16 13 convolutions (each with its ReLU and any pooling after
+    it); params.BLOCKS holds the counts."""
+    if arch not in ARCHS:
+        raise ValueError(f"encoder.arch must be one of {ARCHS}, got {arch!r}")
+    if arch == "efficientnet_lite0":
+        from efficientnet_lite_pytorch import EfficientNet
+
+        # image_size=None: padding computed per input, so the encoder takes any image size.
+        net = EfficientNet.from_name("efficientnet-lite0", image_size=None)
+        if pretrained:
+            net.load_state_dict(_load_weights(efficientnet_lite0_weights_file(), arch))
         rate = net._global_params.drop_connect_rate or 0.0
         blocks = [_DropConnectBlock(b, rate * i / len(net._blocks)) for i, b in enumerate(net._blocks)]
-        return (
-            nn.Sequential(net._conv_stem, net._bn0, net._swish),
-            blocks,
-            nn.Sequential(net._conv_head, net._bn1, net._swish),
-        )
-    layers = list(encoder.features.children())
-    if encoder.arch == "mobilenet_v3_small":
-        return layers[0], layers[1:-1], layers[-1]
-    if encoder.arch == "resnet18":
-        return nn.Sequential(*layers[:4]), [block for layer in layers[4:] for block in layer], nn.Identity()
-    blocks: list[list[nn.Module]] = []  # vgg16: a convolution and what follows it up to the next one
+        stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        tail = nn.Sequential(net._conv_head, net._bn1, net._swish)
+        return Encoder(arch, stem, blocks, tail, 1280, pretrained, trainable)
+
+    net = torchvision_backbone(arch, pretrained)
+    if arch == "resnet18":
+        stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        blocks = [block for layer in (net.layer1, net.layer2, net.layer3, net.layer4) for block in layer]
+        return Encoder(arch, stem, blocks, nn.Identity(), 512, pretrained, trainable)
+    layers = list(net.features.children())
+    if arch == "mobilenet_v3_small":
+        return Encoder(arch, layers[0], layers[1:-1], layers[-1], 576, pretrained, trainable)
+    grouped: list[list[nn.Module]] = []  # vgg16: a convolution and what follows it up to the next one
     for layer in layers:
-        if isinstance(layer, nn.Conv2d) or not blocks:
-            blocks.append([])
-        blocks[-1].append(layer)
-    return nn.Identity(), [nn.Sequential(*b) for b in blocks], nn.Identity()
+        if isinstance(layer, nn.Conv2d) or not grouped:
+            grouped.append([])
+        grouped[-1].append(layer)
+    return Encoder(arch, nn.Identity(), [nn.Sequential(*b) for b in grouped], nn.Identity(), 512, pretrained, trainable)
 
 
 def first_conv(encoder: Encoder) -> nn.Conv2d:

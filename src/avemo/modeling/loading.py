@@ -1,5 +1,5 @@
 """Loading clips for the models: which clips of each part have each modality, their encoder inputs
-as a torch Dataset, and batches (of images, or of cached encoder features).
+as a torch Dataset, and batches (of images, or of the encoder's cached frozen-part outputs).
 
 The split table (clip, actor, emotion, part) is joined with each modality's index.csv. A clip whose
 preprocessing failed in a modality (status failed, or absent from the index) is left out of that
@@ -69,7 +69,7 @@ def image_dataset(
 
 
 class FeatureBatches:
-    """Batches of cached encoder features (dicts like a ClipImages batch, feature vectors for images),
+    """Batches of cached frozen-part outputs (dicts like a ClipImages batch, those outputs for images),
     cut by tensor indexing: per-clip collation would cost more than training the head. Shuffled by a
     seeded generator when `shuffle`; a last training batch of one clip is dropped, as in `loader`."""
 
@@ -87,24 +87,15 @@ class FeatureBatches:
             yield {k: v[index] for k, v in self.items.items()}
 
 
-def raw_feature_items(
-    rows: pd.DataFrame, modalities, embeddings: dict[str, pd.DataFrame], classes: list[str]
-) -> dict[str, torch.Tensor]:
-    """FeatureBatches items of `rows` from cached raw encoder features (avemo.modeling.embedding): per modality the
-    features (zeros where the clip has none) and whether they are present."""
+def frozen_items(rows: pd.DataFrame, modalities, embeddings: dict, classes: list[str]) -> dict[str, torch.Tensor]:
+    """FeatureBatches items of `rows` from the embed stage's frozen-part outputs (avemo.modeling.embedding:
+    one Embeddings per modality): per modality the outputs (zeros where the clip has none) and whether
+    they are present."""
     items = {"label": torch.as_tensor([classes.index(e) for e in rows["emotion"]], dtype=torch.long)}
     for m in modalities:
-        table = embeddings[m]
-        present = rows[f"{m}_present"].to_numpy(dtype=bool) & rows["clip"].isin(table.index).to_numpy()
-        raw = np.zeros((len(rows), table.shape[1]), dtype=np.float32)
-        raw[present] = table.loc[rows["clip"][present]].to_numpy(dtype=np.float32)
-        items[m], items[f"{m}_present"] = torch.from_numpy(raw), torch.from_numpy(present)
+        cached = embeddings[m]
+        present = rows[f"{m}_present"].to_numpy(dtype=bool) & rows["clip"].isin(cached.clips).to_numpy()
+        values = np.zeros((len(rows), *cached.values.shape[1:]), dtype=np.float32)
+        values[present] = cached.of(rows["clip"][present])
+        items[m], items[f"{m}_present"] = torch.from_numpy(values), torch.from_numpy(present)
     return items
-
-
-def standardised(items: dict[str, torch.Tensor], encoder, modalities) -> dict[str, torch.Tensor]:
-    """`items` with each modality's raw features standardised by `encoder` (zero where absent)."""
-    out = dict(items)
-    for m in modalities:
-        out[m] = encoder.standardise(items[m]) * items[f"{m}_present"].unsqueeze(1)
-    return out

@@ -11,10 +11,12 @@ point (`train_repeats`) for the three stages.
 - Model selection: after every epoch the model is scored on the fold's validation part; the epoch with
   the best validation accuracy (ties: lower validation loss) is kept, and training stops after
   `patience` epochs without improvement.
-- `train.freeze_encoder`: the encoder stays in its pretrained state. Its raw features of every clip come
-  from the embed stage (computed once for all repeats), are standardised with the fold's training part
-  (see avemo.modeling.encoders.Encoder.set_standardisation), and only the head is trained on them (a linear or MLP
-  probe, the DeepSpectrum way). Otherwise the whole model is fine-tuned on images, repeat by repeat.
+- `encoder.trainable` none or N: the layers below the cut stay in their pretrained state; their outputs of
+  every clip come from the embed stage (computed once for all repeats), and training runs the top N blocks
+  (none: no block, a linear or MLP probe, the DeepSpectrum way) and the head on them. Before training, the
+  pooled features of the training part set the standardisation (avemo.modeling.encoders.Encoder.
+  set_standardisation) and, with fusion.sharing modality_norm, each modality's batch-norm statistics.
+  `all`: the whole model is fine-tuned on images (with augmentation), repeat by repeat.
 - Logging: per-epoch train/val loss and accuracy of the first repeat (first fold, first seed) go to
   dvclive (plots declared in dvc.yaml by hand), every repeat's outcome to `repeats.csv` beside them,
   rounded like the metrics so that the git-tracked files read the same on every machine.
@@ -35,19 +37,19 @@ from torch import nn
 from avemo.corpus.splits import folds_of, read_split
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
 from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
-from avemo.modeling.classifiers import build_model, model_config
+from avemo.modeling.classifiers import (
+    AVClassifier,
+    build_model,
+    frozen_state_keys,
+    has_frozen_part,
+    model_config,
+    trainable_parameters,
+)
 from avemo.modeling.embedding import read_embeddings
 from avemo.modeling.inference import logits_of, pick_device, predict
 from avemo.modeling.inputs import loader
 from avemo.modeling.kinds import MODALITIES_OF
-from avemo.modeling.loading import (
-    FeatureBatches,
-    clips_for,
-    image_dataset,
-    modality_table,
-    raw_feature_items,
-    standardised,
-)
+from avemo.modeling.loading import FeatureBatches, clips_for, frozen_items, image_dataset, modality_table
 from avemo.preprocess.clipindex import read_index, read_settings
 
 TRAINING_PARTS = ("train", "validation")  # never the test part
@@ -61,9 +63,46 @@ def set_seed(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def snapshot(model: nn.Module, features: bool) -> dict:
-    """A copy of the weights training may change: on cached features, not the encoder's (13 MB a copy)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if not (features and k.startswith("encoder."))}
+def snapshot(model: nn.Module) -> dict:
+    """A copy of the weights training may change: not the frozen layers' (13 MB a copy when all are frozen)."""
+    frozen = frozen_state_keys(model)
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k not in frozen}
+
+
+def nhwc(tensor: torch.Tensor) -> torch.Tensor:
+    """A batch of feature maps in channels-last memory order; anything else as it is."""
+    return tensor.contiguous(memory_format=torch.channels_last) if tensor.dim() == 4 else tensor
+
+
+def trained_layers(config: dict) -> str:
+    """What of the encoder a model's config trains, for the log."""
+    if config["trainable"] == "none":
+        return "no encoder layer (a probe)"
+    if config["trainable"] == "all":
+        return "the whole encoder"
+    return f"the encoder's top {config['trainable']} block(s)"
+
+
+def encoder_modalities(model: nn.Module, modalities) -> list[tuple[nn.Module, list[str]]]:
+    """Each encoder instance of `model` with the modalities that pass it."""
+    if isinstance(model, AVClassifier) and model.video_encoder is not None:
+        return [(model.encoder, ["audio"]), (model.video_encoder, ["video"])]
+    return [(model.encoders()[0], list(modalities))]
+
+
+@torch.no_grad()
+def prepare_on_frozen(model: nn.Module, items: dict[str, torch.Tensor], modalities, batch_size: int) -> None:
+    """Before training on cached frozen-part outputs (`items`: the training part's FeatureBatches items):
+    each modality's batch-norm statistics where the encoder has a norm per modality, then the
+    standardisation of each encoder from the pooled features of the training part's inputs that pass it."""
+    for encoder, passing in encoder_modalities(model, modalities):
+        inputs = {m: items[m][items[f"{m}_present"]] for m in passing}
+        if encoder.modality_norms():
+            for m in passing:
+                encoder.estimate_modality_statistics(m, inputs[m].split(batch_size))
+        encoder.eval()
+        raw = [encoder.for_modality(m).trained_part(chunk) for m in passing for chunk in inputs[m].split(batch_size)]
+        encoder.set_standardisation(torch.cat(raw))
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
@@ -90,20 +129,22 @@ def fit(
     weight_decay,
     device,
     live=None,
-    features=False,
+    from_frozen=False,
     amp="off",
 ) -> dict:
     """Train with AdamW on cross-entropy of logits; keep the epoch with the best validation accuracy
     (ties: lower validation loss), stop after `patience` epochs without improvement, and load the
     kept weights back into `model`. Returns the history and the chosen epoch (1-based). `amp`: mixed
     precision (see autocast_dtype), with a gradient scaler for float16. The encoder's trainable weights
-    learn at `encoder_lr` (pretrained weights want smaller steps than a new head), the rest at `lr`."""
-    encoder = {id(p) for p in model.encoder.parameters()}
+    learn at `encoder_lr` (pretrained weights want smaller steps than a new head), the rest at `lr`.
+    `from_frozen`: the batches hold the encoder's frozen-part outputs, not images."""
+    encoder = {id(p) for e in model.encoders() for p in e.parameters()}
     groups = [
         {"params": [p for p in model.parameters() if p.requires_grad and id(p) not in encoder], "lr": lr},
-        {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": encoder_lr},
+        {"params": [p for p in model.parameters() if p.requires_grad and id(p) in encoder], "lr": encoder_lr},
     ]
-    optimiser = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay)
+    # fused: one kernel for all weights per step; the per-tensor loop was a quarter of a top block's step on a CPU
+    optimiser = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay, fused=True)
     criterion = nn.CrossEntropyLoss()
     dtype = autocast_dtype(amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -117,7 +158,7 @@ def fit(
         for batch in train_data:
             y = torch.as_tensor(batch["label"], device=device)
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                logits = logits_of(model, batch, modalities, device, features)
+                logits = logits_of(model, batch, modalities, device, from_frozen)
                 loss = criterion(logits.float(), y)
             optimiser.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -126,7 +167,7 @@ def fit(
             loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(dim=1) == y).sum())
             seen += len(y)
-        labels, predictions, val_loss = predict(model, val_data, modalities, device, features)
+        labels, predictions, val_loss = predict(model, val_data, modalities, device, from_frozen)
         row = {
             "epoch": epoch,
             "train_loss": loss_sum / max(seen, 1),
@@ -154,11 +195,11 @@ def fit(
                 "epoch": epoch,
                 "val_accuracy": row["val_accuracy"],
                 "val_loss": val_loss,
-                "state": snapshot(model, features),
+                "state": snapshot(model),
             }
         elif epoch - best["epoch"] >= int(patience):
             break
-    model.load_state_dict(best["state"], strict=not features)
+    model.load_state_dict(best["state"], strict=False)
     return {
         "history": history,
         "best_epoch": best["epoch"],
@@ -193,16 +234,15 @@ def train_one(
     set_seed(seed)
     model = build_model(config, pretrained=pretrained).to(device)
     batch_size = int(train["batch_size"])
-    if embeddings is not None:  # frozen encoder: heads on cached features
-        model.encoder.requires_grad_(False)
-        raw = {part: raw_feature_items(rows[part], modalities, embeddings, classes) for part in TRAINING_PARTS}
-        model.encoder.set_standardisation(
-            torch.cat([raw["train"][m][raw["train"][f"{m}_present"]] for m in modalities]).to(device)
-        )
+    if embeddings is not None:  # the top of the encoder and the head on cached frozen-part outputs
         items = {
-            part: standardised({k: v.to(device) for k, v in raw[part].items()}, model.encoder, modalities)
+            part: {k: v.to(device) for k, v in frozen_items(rows[part], modalities, embeddings, classes).items()}
             for part in TRAINING_PARTS
         }
+        prepare_on_frozen(model, items["train"], modalities, batch_size)
+        if config["trainable"] != "none":  # NHWC feature maps: a fifth off a top block's step, measured on a CPU
+            model = model.to(memory_format=torch.channels_last)
+            items = {part: {k: nhwc(v) for k, v in part_items.items()} for part, part_items in items.items()}
         train_data = FeatureBatches(items["train"], batch_size, shuffle=True, seed=seed)
         val_data = FeatureBatches(items["validation"], batch_size)
     else:  # fine-tuning on images
@@ -228,6 +268,12 @@ def train_one(
             )
 
         train_data, val_data = data("train", True), data("validation", False)
+        for encoder, passing in encoder_modalities(model, modalities):
+            if encoder.modality_norms():  # each modality's statistics, from its training images as they are
+                for m in passing:
+                    plain = data("train", False)
+                    batches = (encoder.frozen_part(b[m][b[f"{m}_present"]].to(device)) for b in plain)
+                    encoder.estimate_modality_statistics(m, batches)
     result = fit(
         model,
         train_data,
@@ -240,7 +286,7 @@ def train_one(
         weight_decay=float(train["weight_decay"]),
         device=device,
         live=live,
-        features=embeddings is not None,
+        from_frozen=embeddings is not None,
         amp=amp,
     )
     return model, result
@@ -269,7 +315,8 @@ def train_repeats(
     `models_dir`, and write the means over the repeats as metrics (see the module docstring).
 
     `folders` maps "audio" to the melspec folder and "video" to the faces folder (each with index.csv
-    and settings.json); `embeddings_dir` holds the embed stage's features (read when the encoder is frozen).
+    and settings.json); `embeddings_dir` holds the embed stage's frozen-part outputs (read unless
+    encoder.trainable is all).
     `encoder`, `train`, `lr` and `fusion` are params.yaml's values, checked by its schema (`fusion` for the AV
     model only); `loader_workers` and `amp` are machine settings (avemo.machine) of fine-tuning.
     """
@@ -279,17 +326,17 @@ def train_repeats(
     split = read_split(split_path)
     classes = sorted(split["emotion"].unique().tolist())
     indexes = {m: read_index(folders[m]) for m in modalities}
-    frozen = bool(train["freeze_encoder"])
-    embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities} if frozen else None
     config = model_config(kind, encoder, classes, train, fusion, {m: read_settings(folders[m]) for m in modalities})
+    cached = has_frozen_part(config)
+    embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities} if cached else None
     seeds = [int(s) for s in train["seeds"]]
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     for old in models_dir.glob("*.pt"):  # a rerun with fewer folds or seeds leaves no stale model behind
         old.unlink()
     print(
-        f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, encoder "
-        f"{'frozen' if frozen else 'fine-tuned'}; {len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
+        f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, {trained_layers(config)} trained; "
+        f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
         file=sys.stderr,
     )
 
@@ -301,7 +348,7 @@ def train_repeats(
         live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None)
     repeats = []
     threads = torch.get_num_threads()
-    if frozen:  # a head's small matrices: one thread was ten times faster here than two waiting on each other
+    if config["trainable"] == "none":  # a head's small matrices: one thread was ten times faster here than two
         torch.set_num_threads(1)
     try:
         for fold in folds_of(split):
@@ -373,6 +420,9 @@ def train_repeats(
         "val_loss": float(outcomes["val_loss"].mean()),
         "train_accuracy": float(outcomes["train_accuracy"].mean()),
         "best_epoch": float(outcomes["best_epoch"].mean()),
+        # weights training changes in one model: in all (with the head), and in its encoder (each instance)
+        "trainable_parameters": trainable_parameters(model)["all"],
+        "trainable_encoder_parameters": trainable_parameters(model)["encoder"],
     }
     write_metrics(metrics_path, metrics)
     print(

@@ -30,7 +30,7 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--embeddings",
         default="data/embeddings",
-        help="output folder of the embed stage (read when train.freeze_encoder)",
+        help="output folder of the embed stage (its frozen-layer outputs; read unless encoder.trainable is all)",
     )
     parser.add_argument("--models", default=f"models/{kind}", help="folder for the checkpoints, one per fold and seed")
     parser.add_argument("--metrics", default=f"metrics/train_{kind}.json", help="where to write the metrics JSON")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
@@ -28,10 +29,6 @@ def _call(job, task):
         return job(_worker_state.get("state"), *task)
     except ClipFailure as err:
         return ClipResult(task[0], "failed", str(err))
-
-
-def _call_packed(args):
-    return _call(*args)
 
 
 def run_per_clip(
@@ -58,9 +55,17 @@ def run_per_clip(
     # so jobs that use torch get freshly spawned interpreters.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("spawn" if uses_torch or "fork" not in methods else "fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(initializer, initargs)) as pool:
-        work = pool.imap(_call_packed, [(job, task) for task in tasks], chunksize=1)
-        return list(tqdm(work, **bar))
+    # Not multiprocessing.Pool: a worker that died (killed, or a write that failed as it exited) left Pool's
+    # results waiting forever; the executor raises BrokenProcessPool instead.
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(initializer, initargs)
+    ) as pool:
+        futures = [pool.submit(_call, job, task) for task in tasks]
+        try:
+            return [future.result() for future in tqdm(futures, **bar)]
+        except BaseException:  # stop at the first error: the clips not started yet are never run
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def run_and_index(
