@@ -633,10 +633,12 @@ def tables(
                 f"{experiments[0].predictions['actor'].nunique()} test actors, {n_boot} resamples, each actor "
                 "with all its clips and seeds]. AV - better single: the AV model on both minus the better of "
                 "the audio and video models, paired by clip, with its actor-bootstrap interval and a two-sided "
-                "sign-flip test over actors. Trainable parameters and training time per model (audio / video / "
-                "AV) as metrics/train_<kind>.json reports them. The tables say how the configurations compare "
-                "on this data and these repeats; they do not say why, nor whether the ranking holds on "
-                "real CREMA-D."
+                "sign-flip test over actors. Trainable parameters per model (audio / video / AV) as "
+                "metrics/train_<kind>.json reports them; training time per model from the experiment's log "
+                "(`dvc queue logs`), n/a where the stage did not run in it (its params are the commit's, so DVC "
+                "took the commit's models; `python bench/repro.py` times the commit's own). The tables say how "
+                "the configurations compare on this data and these repeats; they do not say why, nor whether "
+                "the ranking holds on real CREMA-D."
             ),
             "",
         ]
@@ -729,6 +731,10 @@ def tables(
             "| baseline | inputs | accuracy | vs chance | weight decay per fold |",
             "| --- | --- | --- | --- | --- |",
         ]
+        for result, column in reversed(list(zip(baselines, (1, 2)))):  # statistics: the audio column, thumbnails: video
+            cells = ["", "", "", "", ""]
+            cells[column - 1] = f"{result['summary']['accuracy']:.3f} ± {result['summary']['accuracy_std']:.3f}"
+            short.insert(2 + len(experiments), f"| baseline: {result['name']} | " + " | ".join(cells) + " |")
         for result in baselines:
             summary = result["summary"]
             lines.append(

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from avemo.evaluation.crosstest import CROSS_TESTS
-from avemo.evaluation.report import write_report
+from avemo.evaluation.report import ablation_section, write_report
 from helpers import CLASSES, assert_report_equals_metrics
 
 
@@ -118,3 +118,12 @@ def test_a_rerun_gives_the_same_bytes(run, tmp_path):
     assert {p.name: p.read_bytes() for p in again.parent.iterdir() if p.suffix == ".png"} == {
         k: v for k, v in first.items() if k.endswith(".png")
     }
+
+
+def test_the_ablation_page_is_a_section_with_its_headings_one_level_down():
+    page = "# Ablation: the shared encoder's configurations\n\nSome caption.\n\n## Paired differences\n\n| a | b |\n"
+    section = ablation_section(page)
+    assert section[0] == "## The encoder's configurations (bench/ablation.py)"
+    assert "### Paired differences" in section and "| a | b |" in section
+    assert not [line for line in section if line.startswith("# ")]  # the page's title is replaced
+    assert ablation_section(None) == []
