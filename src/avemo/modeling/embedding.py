@@ -81,9 +81,6 @@ class Embeddings:
     clips: pd.Index
     values: np.ndarray
 
-    def __contains__(self, clip: str) -> bool:
-        return clip in self.clips
-
     def of(self, clips) -> np.ndarray:
         """The entries of `clips` (each must have one), in their order."""
         return self.values[self.clips.get_indexer(list(clips))]
