@@ -111,16 +111,15 @@ def test_test_labels_do_not_influence_training(model_corpus, tmp_path):
 
 
 def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_and_keeps_the_fallback(
-    model_corpus, tmp_path
+    model_corpus, tmp_path, one_fold_split
 ):
     split = pd.read_csv(model_corpus["split"])
-    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)  # fine-tuning is slow: one repeat
     # The GPU path on the CPU: image loading in worker processes, mixed precision (bfloat16 here), two epochs.
     _, written, repeats = train_models(
         model_corpus,
         tmp_path,
         "video",
-        split=tmp_path / "one_fold.csv",
+        split=one_fold_split,  # fine-tuning is slow: one repeat
         encoder={"trainable": "all"},
         epochs=2,
         patience=5,
@@ -219,14 +218,14 @@ def test_autocast_is_float16_on_a_gpu_and_bfloat16_on_the_cpu_only_when_asked():
     )
 
 
-def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_statistics(model_corpus, tmp_path):
-    split = pd.read_csv(model_corpus["split"])
-    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)
+def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_statistics(
+    model_corpus, tmp_path, one_fold_split
+):
     train_models(
         model_corpus,
         tmp_path,
         "audio",
-        split=tmp_path / "one_fold.csv",
+        split=one_fold_split,
         encoder={"trainable": "all"},
         epochs=1,
         seeds=[0],
@@ -247,11 +246,11 @@ def test_a_fine_tuned_encoder_learns_at_its_own_rate_and_keeps_its_imagenet_stat
 @pytest.mark.parametrize(
     "sharing, copies, weights", [("shared", 1, 1_017_600), ("separate", 2, 2_035_200), ("modality_norm", 1, 1_025_408)]
 )
-def test_the_av_model_trains_its_top_with_the_frozen_layers_unchanged(model_corpus, tmp_path, sharing, copies, weights):
-    split = pd.read_csv(model_corpus["split"])
-    split[split["fold"] == 0].to_csv(tmp_path / "one_fold.csv", index=False)
+def test_the_av_model_trains_its_top_with_the_frozen_layers_unchanged(
+    model_corpus, tmp_path, one_fold_split, sharing, copies, weights
+):
     _, written, _ = train_models(
-        model_corpus, tmp_path, "av", split=tmp_path / "one_fold.csv", seeds=[0], fusion={"sharing": sharing}
+        model_corpus, tmp_path, "av", split=one_fold_split, seeds=[0], fusion={"sharing": sharing}
     )
     trained, checkpoint = load_checkpoint(tmp_path / "av" / "fold0_seed0.pt")
     assert len(trained.encoders()) == copies
