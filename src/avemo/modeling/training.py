@@ -251,11 +251,11 @@ def train_one(
         if device.type == "cuda":  # convolutions run faster on NHWC tensors on recent GPUs
             model = model.to(memory_format=torch.channels_last)
 
-        def data(part, shuffle):
+        def data(part, shuffle, read=modalities):
             augment = shuffle and bool(train["augmentation"])
             images = image_dataset(
                 rows[part],
-                modalities,
+                read,
                 folders,
                 classes,
                 image_size=config["image_size"],
@@ -270,8 +270,8 @@ def train_one(
         train_data, val_data = data("train", True), data("validation", False)
         for encoder, passing in encoder_modalities(model, modalities):
             if encoder.modality_norms():  # each modality's statistics, from its training images as they are
-                for m in passing:
-                    plain = data("train", False)
+                for m in passing:  # a pass over that modality's images alone
+                    plain = data("train", False, read=(m,))
                     batches = (encoder.frozen_part(b[m][b[f"{m}_present"]].to(device)) for b in plain)
                     encoder.estimate_modality_statistics(m, batches)
     result = fit(
@@ -411,6 +411,7 @@ def train_repeats(
             live.end()
 
     outcomes = pd.DataFrame(repeats)
+    trained = trainable_parameters(model)  # the same in every repeat
     if live_dir is not None:
         write_csv(Path(live_dir) / "repeats.csv", pd.DataFrame(rounded(outcomes.to_dict("records"))))
     metrics = {
@@ -421,8 +422,8 @@ def train_repeats(
         "train_accuracy": float(outcomes["train_accuracy"].mean()),
         "best_epoch": float(outcomes["best_epoch"].mean()),
         # weights training changes in one model: in all (with the head), and in its encoder (each instance)
-        "trainable_parameters": trainable_parameters(model)["all"],
-        "trainable_encoder_parameters": trainable_parameters(model)["encoder"],
+        "trainable_parameters": trained["all"],
+        "trainable_encoder_parameters": trained["encoder"],
     }
     write_metrics(metrics_path, metrics)
     print(
