@@ -139,7 +139,8 @@ def test_the_generated_sample_statistics_page_exists():
     linked = any((p.parent / t.partition("#")[0]).resolve() == GENERATED for p in handwritten() for t in links(p))
     assert linked, "the docs should link docs/sample-stats.md for the sample's measured figures"
     assert GENERATED.exists(), (
-        "docs/sample-stats.md is missing: python bench/sample_stats.py --seeds 0 1 2 3 --markdown docs/sample-stats.md"
+        "docs/sample-stats.md is missing: python bench/sample_stats.py --seeds 0 1 --jobs 2 --no-speaker-id "
+        "--markdown docs/sample-stats.md"
     )
     assert (
         "python bench/sample_stats.py" in GENERATED.read_text().split("\n\n")[2]

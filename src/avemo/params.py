@@ -170,8 +170,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "levels": codes(("LO", "MD", "HI")),
         "intensity": level_strengths(),
         "speaker_style": number(0, 5),
-        "ambiguous_face": number(0, 1),
-        "ambiguous_voice": number(0, 1),
+        "ambiguity": number(0, 1),
         "noise": number(0, 5),
         "duration": number(0.5, 60),
         "fps": integer(1, 120),
@@ -236,12 +235,6 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
 
 # Rules that join fields: (sections they read, test, what they require).
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
-    (
-        ("sample",),
-        lambda p: p["sample"]["ambiguous_face"] + p["sample"]["ambiguous_voice"] <= 1,
-        "sample.ambiguous_face + sample.ambiguous_voice must be at most 1 (a clip is ambiguous in one modality at "
-        "most)",
-    ),
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
     (
         ("melspec", "audio"),

@@ -1,5 +1,5 @@
 """avemo.synth.corpus and the sample stage: grid and names (levels), layout, media format, determinism,
-plans (ambiguity shares), parameter errors, atomic writes, MTCNN-detectable faces."""
+plans (ambiguity in the raters' pattern), parameter errors, atomic writes, MTCNN-detectable faces."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from avemo import synth
 from avemo.params import SCHEMA
 from avemo.synth import corpus
+from avemo.synth.difficulty import RATER_JOINT
 from helpers import DEFAULT_PARAMS, sample_spec, tiny, write_params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,34 +142,43 @@ def big_grid(**params) -> tuple[synth.SampleSpec, list[synth.ClipPlan]]:
     return spec, [synth.plan_clip(spec, clip) for clip in synth.clip_grid(spec)]
 
 
-@pytest.mark.parametrize("face, voice", [(0.1, 0.2), (0.0, 0.5), (0.35, 0.0)])
-def test_ambiguity_shares_are_honoured(face, voice):
-    _, plans = big_grid(ambiguous_face=face, ambiguous_voice=voice)
-    n = len(plans)
-    for modality, share in (("face", face), ("voice", voice)):
-        count = sum(p.ambiguous == modality for p in plans)
-        tolerance = 4 * math.sqrt(n * share * (1 - share)) + 1  # 4 sd of a binomial count
-        assert abs(count - n * share) <= tolerance, (modality, count, n * share)
+@pytest.mark.parametrize("ambiguity", [0.5, 1.0])
+def test_ambiguity_follows_the_raters_pattern_per_emotion(ambiguity):
+    _, plans = big_grid(ambiguity=ambiguity)
+    for emotion in synth.ALL_EMOTIONS:
+        mine = [p for p in plans if p.clip.emotion == emotion]
+        for modality, share in RATER_JOINT[emotion].items():
+            if modality == "clear":
+                continue
+            expected = ambiguity * share
+            count = sum(p.ambiguous == modality for p in mine)
+            tolerance = 4 * math.sqrt(len(mine) * expected * (1 - expected)) + 1  # 4 sd of a binomial count
+            assert abs(count - len(mine) * expected) <= tolerance, (emotion, modality, count, len(mine) * expected)
 
 
-def test_an_ambiguous_modality_is_faint_and_the_other_clear():
-    _, plans = big_grid()
+def test_an_ambiguous_modality_is_faint_and_a_clear_one_is_not():
+    _, plans = big_grid(ambiguity=1.0)
+    assert {p.ambiguous for p in plans} == {None, "face", "voice", "both"}
     for plan in plans:
-        (emotion, strength, _), *hint = plan.face if plan.ambiguous == "face" else plan.voice
-        assert emotion == plan.clip.emotion
         if plan.ambiguous is None:
-            assert plan.face == plan.voice and not hint
+            assert plan.face == plan.voice == ((plan.clip.emotion, plan.strength, plan.face[0][2]),)
             continue
-        assert strength == pytest.approx(corpus.AMBIGUOUS_STRENGTH * plan.strength)
-        assert [e for e, _, _ in hint] == [plan.distractor] and plan.distractor not in (plan.clip.emotion, "NEU")
-        clear = plan.voice if plan.ambiguous == "face" else plan.face
-        assert clear == ((plan.clip.emotion, plan.strength, clear[0][2]),)
+        assert plan.distractor not in (plan.clip.emotion, "NEU")
+        for modality, mix in (("face", plan.face), ("voice", plan.voice)):
+            (emotion, strength, _), *hint = mix
+            assert emotion == plan.clip.emotion
+            if plan.ambiguous in (modality, "both"):
+                assert strength == pytest.approx(corpus.AMBIGUOUS_STRENGTH * plan.strength)
+                assert [e for e, _, _ in hint] == [plan.distractor]
+            else:
+                assert strength == plan.strength and not hint
 
 
-def test_raising_a_share_only_adds_ambiguous_clips():
-    _, low = big_grid(ambiguous_face=0.1, ambiguous_voice=0.1)
-    _, high = big_grid(ambiguous_face=0.2, ambiguous_voice=0.3)
+def test_raising_ambiguity_only_adds_ambiguous_clips():
+    _, low = big_grid(ambiguity=0.3)
+    _, high = big_grid(ambiguity=0.6)
     assert all(hi.ambiguous == lo.ambiguous for lo, hi in zip(low, high) if lo.ambiguous)
+    assert sum(p.ambiguous is not None for p in high) > sum(p.ambiguous is not None for p in low)
 
 
 def test_levels_set_the_strength():
@@ -192,7 +202,7 @@ def test_levels_set_the_strength():
         ("intensity", {"VH": 1.0}),
         ("intensity", {"LO": -1}),
         ("speaker_style", "strong"),
-        ("ambiguous_face", 1.5),
+        ("ambiguity", 1.5),
         ("noise", -1),
         ("duration", 0),
         ("fps", 0),
@@ -205,11 +215,6 @@ def test_a_bad_param_is_one_line_naming_its_key(tmp_path, key, value):
     message = str(error.value)
     assert f"sample.{key}" in message and "\n" not in message, message
     assert not (tmp_path / "VideoFlash").exists()  # checked before anything is written
-
-
-def test_shares_that_overlap_are_rejected():
-    with pytest.raises(ValueError, match="sample.ambiguous_face \\+ sample.ambiguous_voice"):
-        sample_spec(ambiguous_face=0.6, ambiguous_voice=0.5)
 
 
 def test_an_unknown_key_is_rejected_by_name(tmp_path):
@@ -257,7 +262,7 @@ def test_stage_cli_writes_the_corpus(tmp_path):
 
 
 def test_stage_cli_names_a_bad_key_in_one_line(tmp_path):
-    params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "ambiguous_voice": 2}})
+    params = write_params(tmp_path / "params.yaml", {"sample": {**tiny("sample"), "ambiguity": 2}})
     result = subprocess.run(
         [sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(params), "--out", str(tmp_path / "out")],
         capture_output=True,
@@ -265,19 +270,8 @@ def test_stage_cli_names_a_bad_key_in_one_line(tmp_path):
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        f"sample: {params}: sample.ambiguous_voice is 2; expected a number >= 0 and <= 1"
+        f"sample: {params}: sample.ambiguity is 2; expected a number >= 0 and <= 1"
     ]
-    both = write_params(
-        tmp_path / "both.yaml", {"sample": {**tiny("sample"), "ambiguous_face": 0.6, "ambiguous_voice": 0.6}}
-    )
-    result = subprocess.run(
-        [sys.executable, str(REPO / "stages" / "sample.py"), "--params", str(both), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
-    assert (
-        result.returncode != 0 and "sample.ambiguous_face + sample.ambiguous_voice must be at most 1" in result.stderr
-    )
 
 
 def test_stage_help_documents_every_param():

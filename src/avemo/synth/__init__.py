@@ -7,13 +7,20 @@ statistics are built so that the comparisons the pipeline makes mean something:
 - speakers matter: each actor has a personal face and voice and a personal way of expressing each
   emotion (actors.py), so a split that shares actors between train and test scores higher than an
   actor-independent one, as on real CREMA-D;
+- no crude shortcut: recording conditions (room, microphone, noise, camera, light) do not depend on the
+  emotion, and the emotion lives in patterns (pitch movement, syllable onsets, facial shapes and fine
+  creases) that global spectrogram statistics and face thumbnails read poorly (voices.py, faces.py);
+- expressions unfold in time: onset, apex at a varying moment, offset, in face and voice alike
+  (timecourse.py), so which frame is read matters;
 - intensity: the IEO sentence at LO, MD and HI (the rest XX), weaker levels being harder;
-- ambiguity: in a share of clips one modality shows the emotion only faintly, mixed with another, so each
-  modality alone misses clips the other gets, and fusion has something to add;
+- ambiguity: in some clips the face, the voice or both show the emotion only faintly, mixed with another,
+  in the pattern of CREMA-D's raters' misreadings (difficulty.py), so each modality alone misses clips
+  the other gets, and fusion has something to add;
 - all six CREMA-D emotions can be rendered.
 
 Modules: corpus (params, clip grid, plans, the parallel writer, demographics), actors (identity, personal
-voice and face, per-emotion style), faces (expressions and rendering), voices (prosody and synthesis),
+voice and face, per-emotion style), faces (expressions, camera and rendering), voices (prosody, synthesis
+and recording), timecourse (an expression's course in time), difficulty (which modalities are hard),
 container (FLV encoding), randomness (seeded streams). The bytes depend only on the params, never on the
 job count.
 """

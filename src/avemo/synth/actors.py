@@ -75,6 +75,10 @@ class Actor:
     mouth_w: float
     lip_upper: float
     lip_lower: float
+    eye_level: float  # the eyes' height against the head's middle (+ lower)
+    nose_share: float  # where the nose ends between the eyes and the chin
+    mouth_share: float  # where the mouth sits between the nose and the chin
+    brow_gap: float  # brows above the eyes
     skin: tuple[float, float, float]
     lip_colour: tuple[float, float, float]
     hair_colour: tuple[float, float, float]
@@ -122,6 +126,10 @@ def make_actor(seed: int, actor_id: int) -> Actor:
         mouth_w=r.uniform(0.36, 0.43),
         lip_upper=r.uniform(0.055, 0.08) * (1.1 if female else 1.0),
         lip_lower=r.uniform(0.075, 0.105) * (1.1 if female else 1.0),
+        eye_level=r.uniform(-0.1, 0.1),
+        nose_share=r.uniform(0.44, 0.56),
+        mouth_share=r.uniform(0.26, 0.42),
+        brow_gap=r.uniform(0.22, 0.3),
         skin=as_rgb(skin),
         lip_colour=as_rgb(lip_colour),
         hair_colour=as_rgb(np.array(HAIR_COLOURS[_hair_colour_name(r, race, age)]) * r.uniform(0.9, 1.1)),
@@ -163,28 +171,29 @@ def _hair_style(r: np.random.Generator, female: bool) -> str:
 # ---------------------------------------------------------------------------
 
 # Spread (sd at speaker_style 1) of an actor's personal offsets to an emotion's facial expression, per
-# faces.Expression field: of the order of the emotions' own offsets (faces.FACE_PROFILES x PROTOTYPE_GAIN).
+# faces.Expression field: of the order of the emotions' own offsets (faces.FACE_PROFILES x faces.SHAPE_GAIN
+# for the shapes, x faces.MARK_GAIN for the creases).
 FACE_STYLE_SD = {
-    "brow_inner": 0.095,
-    "brow_outer": 0.06,
-    "brow_pinch": 0.04,
-    "lid_upper": 0.4,
-    "lid_lower": 0.4,
-    "mouth_corner": 0.08,
-    "mouth_width": 0.12,
-    "mouth_open": 0.06,
-    "upper_teeth": 0.8,
-    "lower_teeth": 0.8,
-    "lip_press": 0.55,
-    "cheek": 0.8,
-    "fold": 0.11,
-    "frown_lines": 0.8,
-    "forehead_lines": 0.8,
-    "nose_wrinkle": 0.8,
+    "brow_inner": 0.086,
+    "brow_outer": 0.054,
+    "brow_pinch": 0.036,
+    "lid_upper": 0.36,
+    "lid_lower": 0.36,
+    "mouth_corner": 0.072,
+    "mouth_width": 0.108,
+    "mouth_open": 0.054,
+    "upper_teeth": 0.72,
+    "lower_teeth": 0.72,
+    "lip_press": 0.5,
+    "cheek": 0.72,
+    "fold": 0.2,
+    "frown_lines": 1.44,
+    "forehead_lines": 1.44,
+    "nose_wrinkle": 1.44,
     "speech_gain": 0.55,
 }
 ROLL_SD_DEG = 5.5  # a personal head tilt while expressing the emotion
-GAZE_SD = (0.052, 0.023)  # a personal gaze direction (face units of iris shift)
+GAZE_SD = (0.08, 0.035)  # a personal gaze direction (face units of iris shift)
 # ... and to its prosody, per voices.VOICE_PROFILES field (log factors, semitones, dB, tilt units).
 VOICE_STYLE_SD = {
     "log_f0": 0.15,
@@ -196,6 +205,9 @@ VOICE_STYLE_SD = {
     "jitter_st": 0.2,
     "breath": 0.2,
     "gap": 0.08,
+    "attack": 0.06,
+    "burst": 0.5,
+    "rough_st": 0.15,
 }
 CONTOUR_KNOTS = 6  # a personal pitch tune: semitone offsets at evenly spaced points of the sentence
 CONTOUR_SD_ST = 1.5

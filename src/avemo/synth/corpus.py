@@ -6,11 +6,13 @@ sentence is said at each of `levels` (LO, MD, HI) by every emotion but NEU, the 
 as in CREMA-D.
 
 What a clip performs (its ClipPlan): the emotion at the strength of its level (`intensity`) times the
-actor's expressiveness; and, in a share `ambiguous_face` of the clips the face, in another share
-`ambiguous_voice` the voice, is ambiguous: it shows the emotion only faintly (a flat face, a flat voice)
-with a hint of another emotion, while the other modality shows it as usual (never both: a clip stays
-readable). Face and voice are then rendered from the plan, in the actor's own style for that emotion
-(actors.py), from two random streams of their own.
+actor's expressiveness, on a time course (onset, apex, offset; timecourse.py) shared by face and voice;
+and whether the face, the voice, both or neither are ambiguous, in the pattern of CREMA-D's raters'
+misreadings for the emotion (difficulty.py) at `ambiguity` times their rate. An ambiguous modality shows
+the emotion only faintly (a flat face, a flat voice) with a hint of another emotion, the same in both
+when both are. Face and voice are then rendered from the plan, in the actor's own style for that emotion
+(actors.py), under recording conditions that do not depend on the emotion (camera, light, room, noise),
+from two random streams of their own.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from tqdm import tqdm
 from avemo.params import LEVELS, SENTENCES, violations
 from avemo.synth import faces, voices
 from avemo.synth.actors import ALL_EMOTIONS, Shown, actor_ids, actor_manner, emotion_style, make_actor
-from avemo.synth.container import encode_flv
+from avemo.synth.container import blend, encode_flv, yuv420
+from avemo.synth.difficulty import ambiguous_modalities
 from avemo.synth.randomness import CLIP_STREAM, PLAN_STREAM, rng
+from avemo.synth.timecourse import TimeCourse, draw_time_course
 
 SPOKEN_LEVELS = ("LO", "MD", "HI")  # the levels CREMA-D records the IEO sentence at
 LEVELLED_SENTENCE = "IEO"
@@ -61,8 +65,7 @@ class SampleSpec:
     levels: tuple[str, ...]
     intensity: Mapping[str, float]
     speaker_style: float
-    ambiguous_face: float
-    ambiguous_voice: float
+    ambiguity: float
     noise: float
     duration: float
     fps: int
@@ -90,10 +93,10 @@ PARAM_HELP = {
     "head tilt, gaze, pitch tune, pause, resonance, tremolo), resting face and spread of "
     "expressiveness; what a split sharing actors between train and test can memorise; 0 = every "
     "actor expresses an emotion alike",
-    "ambiguous_face": "share of clips whose face shows the emotion only faintly, with a hint of another, while the "
-    "voice shows it clearly",
-    "ambiguous_voice": "share of clips whose voice does so while the face is clear (a clip is never ambiguous in both)",
-    "noise": "per-clip variation: expression, pose, light, pitch, tempo, loudness, intensity (0 = none)",
+    "ambiguity": "how often a clip's face, voice or both show the emotion only faintly, with a hint of another: "
+    "CREMA-D's raters' misreadings of each emotion (face only, voice only, both) at this share of their rate",
+    "noise": "per-clip variation: expression and its time course, pose, camera, light, room, recording noise, pitch, "
+    "tempo, intensity (0 = none)",
     "duration": "seconds per clip (about 0.2 s near-silence at each end)",
     "fps": "video frame rate",
     "seed": "master seed: another seed gives other actors and other clips; the same params give the same bytes",
@@ -146,28 +149,27 @@ Mix = tuple[tuple[str, float, float], ...]  # (emotion, strength, habit): what a
 class ClipPlan:
     clip: ClipId
     strength: float  # the emotion's strength: the level's intensity x expressiveness x jitter
-    ambiguous: str | None  # "face", "voice" or None
+    ambiguous: str | None  # "face", "voice", "both" or None
     distractor: str | None  # the emotion mixed into the ambiguous modality
     face: Mix
     voice: Mix
+    course: TimeCourse  # when the expression rises, peaks and relaxes (face and voice alike)
 
 
 def plan_clip(spec: SampleSpec, clip: ClipId) -> ClipPlan:
     """What the clip performs, from the seed and its ids alone (not from the rest of the grid)."""
     r = rng(spec.seed, PLAN_STREAM, *clip.keys())
-    # every draw is made whatever the params, so raising a share only adds ambiguous clips
+    # every draw is made whatever the params, so raising `ambiguity` only adds ambiguous clips
     draw_ambiguous, draw_distractor, draw_jitter = r.uniform(), r.uniform(), r.normal()
+    course = draw_time_course(r.uniform(size=5), spec.noise)
     manner = actor_manner(spec.seed, clip.actor, spec.speaker_style)
     strength = (
         spec.intensity[clip.level] * manner.expressiveness * math.exp(spec.noise * INTENSITY_JITTER_SD * draw_jitter)
     )
     clear: Mix = ((clip.emotion, strength, manner.expressiveness),)
-    if draw_ambiguous < spec.ambiguous_face:
-        ambiguous = "face"
-    elif draw_ambiguous >= 1.0 - spec.ambiguous_voice:  # from the other end: the two shares never overlap
-        ambiguous = "voice"
-    else:
-        return ClipPlan(clip, strength, None, None, clear, clear)
+    ambiguous = ambiguous_modalities(clip.emotion, spec.ambiguity, draw_ambiguous)
+    if ambiguous is None:
+        return ClipPlan(clip, strength, None, None, clear, clear, course)
     # the other emotion: any but the clip's own and neutral (whose offsets are nothing to mix)
     others = [e for e in ALL_EMOTIONS if e not in (clip.emotion, "NEU")]
     distractor = others[min(int(draw_distractor * len(others)), len(others) - 1)]
@@ -175,9 +177,9 @@ def plan_clip(spec: SampleSpec, clip: ClipId) -> ClipPlan:
         (clip.emotion, AMBIGUOUS_STRENGTH * strength, AMBIGUOUS_STRENGTH * manner.expressiveness),
         (distractor, AMBIGUOUS_HINT * strength, AMBIGUOUS_HINT * manner.expressiveness),
     )
-    if ambiguous == "face":
-        return ClipPlan(clip, strength, "face", distractor, faint, clear)
-    return ClipPlan(clip, strength, "voice", distractor, clear, faint)
+    face = faint if ambiguous in ("face", "both") else clear
+    voice = faint if ambiguous in ("voice", "both") else clear
+    return ClipPlan(clip, strength, ambiguous, distractor, face, voice, course)
 
 
 # ---------------------------------------------------------------------------
@@ -211,20 +213,20 @@ def render_voice(spec: SampleSpec, plan: ClipPlan) -> tuple[np.ndarray, list[voi
     """The clip's audio (float32 at voices.SAMPLE_RATE) and its syllables (which the mouth follows)."""
     r = rng(spec.seed, CLIP_STREAM, *plan.clip.keys(), VOICE_SUBSTREAM)
     actor = make_actor(spec.seed, plan.clip.actor)
-    prosody = voices.clip_prosody(actor, _shown(spec, plan, plan.voice), r, spec.noise)
+    prosody = voices.clip_prosody(actor, _shown(spec, plan, plan.voice), r, spec.noise, plan.course)
     syllables = voices.plan_syllables(spec.seed, plan.clip.sentence, prosody, spec.duration, r, spec.noise)
-    return voices.synthesize_voice(actor, syllables, prosody, spec.duration, r, spec.noise), syllables
+    recording = voices.recording_conditions(spec.seed, plan.clip.actor, r, spec.noise)
+    audio = voices.synthesize_voice(actor, syllables, prosody, spec.duration, r, spec.noise, recording)
+    return audio, syllables
 
 
-def render_face(
-    spec: SampleSpec, plan: ClipPlan, syllables: list[voices.Syllable]
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """The clip's distinct RGB frames (one per jaw opening) and which one each video frame shows."""
+def face_moments(spec: SampleSpec, plan: ClipPlan) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The clip's face at rest and at the apex (faces.render_moments: RGB frames, one per jaw opening)."""
     r = rng(spec.seed, CLIP_STREAM, *plan.clip.keys(), FACE_SUBSTREAM)
     actor = make_actor(spec.seed, plan.clip.actor)
     manner = actor_manner(spec.seed, plan.clip.actor, spec.speaker_style)
     shown = _shown(spec, plan, plan.face)
-    expr = faces.clip_expression(manner, shown, r, spec.noise)
+    rest, apex = faces.clip_expression(manner, shown, r, spec.noise, weights=(0.0, 1.0))
     # the actor's personal head roll and gaze for the clip's emotion, as much as the face shows his habits
     own = shown[0]
     scene = faces.make_scene(
@@ -233,11 +235,30 @@ def render_face(
         spec.noise,
         roll_deg=own.habit * own.style.roll_deg,
         gaze=(own.habit * own.style.gaze[0], own.habit * own.style.gaze[1]),
+        seed=spec.seed,
     )
+    return faces.render_moments(actor, rest, apex, scene, r)
+
+
+def render_face(
+    spec: SampleSpec, plan: ClipPlan, syllables: list[voices.Syllable]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The clip's distinct frames (YUV 4:2:0 planes, container.yuv420) and which one each video frame shows:
+    the expression's weight at the frame's moment (the plan's time course, in faces.COURSE_LEVELS steps) and
+    the jaw opening of its syllable."""
+    at_rest, at_apex = ([yuv420(frame) for frame in moment] for moment in face_moments(spec, plan))
     n_frames = max(1, int(round(spec.duration * spec.fps)))
-    activity = voices.mouth_activity(syllables, (np.arange(n_frames) + 0.5) / spec.fps)
-    sequence = np.minimum((activity * faces.MOUTH_LEVELS).astype(int), faces.MOUTH_LEVELS - 1)
-    return faces.render_mouth_frames(actor, expr, scene, faces.mouth_openings(expr), r), sequence
+    moments = (np.arange(n_frames) + 0.5) / spec.fps
+    activity = voices.mouth_activity(syllables, moments)
+    mouths = np.minimum((activity * faces.MOUTH_LEVELS).astype(int), faces.MOUTH_LEVELS - 1)
+    levels = np.rint(plan.course.weight(moments / spec.duration) * (faces.COURSE_LEVELS - 1)).astype(int)
+    wanted = sorted(set(zip(levels.tolist(), mouths.tolist())))
+    planes = [
+        at_rest[mouth] if level == 0 else blend(at_rest[mouth], at_apex[mouth], level / (faces.COURSE_LEVELS - 1))
+        for level, mouth in wanted
+    ]
+    index = {pair: i for i, pair in enumerate(wanted)}
+    return planes, np.array([index[pair] for pair in zip(levels.tolist(), mouths.tolist())])
 
 
 # ---------------------------------------------------------------------------
@@ -255,7 +276,7 @@ def generate_corpus(
     """Write the corpus under `out_dir` and return the clip paths, in grid order.
 
     params: the knobs of SampleSpec (actors, sentences, emotions, levels, intensity, speaker_style,
-    ambiguous_face, ambiguous_voice, noise, duration, fps, seed), every one of them. The same params
+    ambiguity, noise, duration, fps, seed), every one of them. The same params
     give byte-identical files whatever `jobs` is.
     jobs: worker processes (default os.cpu_count()); 1 renders in-process.
     progress: show a tqdm progress bar.

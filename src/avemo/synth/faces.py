@@ -1,26 +1,39 @@
-"""Faces: a photo-like rendered head whose expression carries the emotion.
+"""Faces: a photo-like rendered head whose expression carries the emotion, unfolding in time.
 
 The frame shows a shaded head with hair, eyes, brows, nose, lips, neck and shoulders on a studio
 backdrop, blurred like a lens so that MTCNN accepts it. An Expression is composed like the voice's
-prosody: neutral + the actor's resting face + for each emotion shown, strength * its prototype + habit *
-the actor's style for it + per-clip jitter, within LIMITS. The actor's style also tilts the head and
-turns the gaze (make_scene). Only the mouth moves during a clip: the rest is drawn and blurred once, and
-MOUTH_LEVELS jaw openings are rendered, which the video shows in turn as the syllables go by.
+prosody: neutral + the actor's resting face + for each emotion shown, weight * (strength * its prototype +
+habit * the actor's style for it) + per-clip jitter, within LIMITS, where the weight follows the clip's
+time course (timecourse.py): 0 at rest, 1 at the apex. The actor's style also tilts the head and turns
+the gaze (make_scene).
+
+Camera and light say nothing of the emotion: the actor's session sets the camera's distance and framing,
+the backdrop and the key light; each clip moves the head, the light's direction and softness, the
+exposure, the white balance and the lens blur (Scene). A face's average brightness or a thumbnail of it
+is therefore no shortcut to the emotion.
+
+The face is drawn and blurred twice, at rest and at the apex, each with MOUTH_LEVELS jaw openings
+(render_moments); a video frame shows the two blended at its moment's weight (COURSE_LEVELS steps) and
+the opening of its syllable.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from avemo.synth.actors import Actor, EmotionStyle, Manner, Shown, as_rgb
+from avemo.synth.randomness import SESSION_STREAM
+from avemo.synth.randomness import rng as seeded
 
 WIDTH, HEIGHT = 480, 360
-MAX_ROLL_DEG = 10.0
+MAX_ROLL_DEG = 8.0
 MOUTH_LEVELS = 4  # distinct jaw openings rendered per clip
+COURSE_LEVELS = 5  # steps of the expression's weight between rest and apex that the video shows
 SPEECH_OPENING = 0.11  # face units of extra lip gap at a loud syllable peak
 
 
@@ -132,43 +145,62 @@ LIMITS = {
 CLIP_JITTER_SD = 0.015  # per-clip jitter of every field at noise 1 (lids: CLIP_LID_JITTER_SD)
 CLIP_LID_JITTER_SD = 0.05
 # FACE_PROFILES are drawn this many times as strong: a frozen ImageNet encoder looking at a 128 px face
-# crop barely tells the plain prototypes apart.
-PROTOTYPE_GAIN = 2.0
+# crop barely tells the plain prototypes apart. The fine marks of an expression (its creases and wrinkles,
+# _crease) are drawn stronger than its shapes (how far brows, lids, cheeks and mouth move, the teeth): a
+# 16 px thumbnail of the face sees the shapes, hardly the marks.
+SHAPE_GAIN = 1.8
+MARK_GAIN = 3.6
+MARKS = ("fold", "frown_lines", "forehead_lines", "nose_wrinkle")
+CREASE_WIDTH = 0.018  # face units: about a pixel of the frame
+CREASE_DEPTH = 0.45  # the groove's shadow at a mark of 1
+
+
+def _gain(field: str) -> float:
+    return MARK_GAIN if field in MARKS else SHAPE_GAIN
 
 
 def prototype_offsets(emotion: str, style: EmotionStyle) -> dict[str, float]:
     """The emotion's offsets from neutral at full strength, with the actor's habitual mouth for it."""
-    offsets = {key: PROTOTYPE_GAIN * value for key, value in FACE_PROFILES[emotion].items()}
+    offsets = {key: _gain(key) * value for key, value in FACE_PROFILES[emotion].items()}
     variants = MOUTH_VARIANTS.get(emotion, ())
     if variants:
         for key, value in variants[min(int(style.mouth_pick * len(variants)), len(variants) - 1)].items():
-            offsets[key] = offsets.get(key, 0.0) + PROTOTYPE_GAIN * value
+            offsets[key] = offsets.get(key, 0.0) + _gain(key) * value
     return offsets
 
 
-def clip_expression(manner: Manner, shown: list[Shown], rng: np.random.Generator, noise: float) -> Expression:
-    """Neutral + resting face + per emotion shown (strength * prototype + habit * the actor's style) + jitter.
+def clip_expression(
+    manner: Manner, shown: list[Shown], rng: np.random.Generator, noise: float, weights: tuple[float, ...] = (1.0,)
+) -> list[Expression]:
+    """Neutral + resting face + per emotion shown weight * (strength * prototype + habit * the actor's style)
+    + jitter, one Expression per weight of `weights` (the same jitter in each: one clip, two moments).
 
     The style is weighted apart from the strength: an actor's habits show at a low intensity too, so a
     weak expression is harder to read for someone who does not know the actor.
     """
     neutral = Expression()
-    values = {
+    base = {
         field: getattr(neutral, field) + manner.resting_face.get(field, 0.0) for field in neutral.__dataclass_fields__
     }
+    emotional = dict.fromkeys(base, 0.0)
     for s in shown:
         for key, value in prototype_offsets(s.emotion, s.style).items():
-            values[key] += s.strength * value
+            emotional[key] += s.strength * value
         for key, value in s.style.face.items():
-            values[key] += s.habit * value
-    for field in values:
-        sd = CLIP_LID_JITTER_SD if field in ("lid_upper", "lid_lower") else CLIP_JITTER_SD
-        values[field] += noise * sd * rng.normal()
-    for field in NON_NEGATIVE:
-        values[field] = max(0.0, values[field])
-    for field, (low, high) in LIMITS.items():
-        values[field] = min(max(values[field], low), high)
-    return Expression(**values)
+            emotional[key] += s.habit * value
+    jitter = {
+        field: noise * (CLIP_LID_JITTER_SD if field in ("lid_upper", "lid_lower") else CLIP_JITTER_SD) * rng.normal()
+        for field in base
+    }
+    expressions = []
+    for weight in weights:
+        values = {field: base[field] + weight * emotional[field] + jitter[field] for field in base}
+        for field in NON_NEGATIVE:
+            values[field] = max(0.0, values[field])
+        for field, (low, high) in LIMITS.items():
+            values[field] = min(max(values[field], low), high)
+        expressions.append(Expression(**values))
+    return expressions
 
 
 @dataclass(frozen=True)
@@ -177,34 +209,83 @@ class Scene:
     cy: float
     unit: float  # pixels per face unit
     angle: float  # head roll, radians
-    light: tuple[float, float, float]  # unit vector toward the light (x right, y down, z to camera)
-    gain: float  # overall brightness
+    light: tuple[float, float, float]  # unit vector toward the key light (x right, y down, z to camera)
+    ambient: float  # share of the light that comes from everywhere: low is a hard, contrasty light
+    gain: float  # exposure
+    white: tuple[float, float, float]  # white balance: a factor per channel
+    blur: float  # lens blur, pixels (sd)
     background: tuple[float, float, float]
+    gradient: tuple[float, float]  # the backdrop's light falling off across x and y
     grain: float  # image noise sd (0..1 scale)
     gaze: tuple[float, float]
+    turn: float = 0.0  # the head turned: the features shift this many face units sideways (the nose more)
+
+
+# An actor's session (uniform ranges at noise 1, around their middles): camera distance (a factor on the
+# face's size), framing offsets (pixels), the key light's side and height, and the backdrop.
+SESSION_ZOOM = (0.85, 1.2)
+SESSION_SHIFT_PX = (-30.0, 30.0)
+SESSION_LIGHT_X = (-0.6, 0.6)
+SESSION_LIGHT_Y = (-0.7, -0.1)
+BACKDROPS = ((0.16, 0.58, 0.22), (0.2, 0.3, 0.55), (0.5, 0.5, 0.5), (0.55, 0.45, 0.35), (0.12, 0.12, 0.14))
+# ... and each clip's take (sd at noise 1).
+LIGHT_SD = 0.3
+AMBIENT = (0.3, 0.6)
+EXPOSURE_SD = 0.12
+WHITE_SD = 0.06
+BLUR_PX = (0.9, 1.7)
+TURN_SD = 0.05
+NOSE_TURN = 1.6  # the nose stands out of the face: it moves this many times as far when the head turns
+MAX_BLUR_PX = BLUR_PX[1]
+BLUR_TRUNCATE = 3.0  # the lens blur's kernel reaches this many sd (scipy's default 4 costs a third more)
 
 
 def make_scene(
-    actor: Actor, rng: np.random.Generator, noise: float, roll_deg: float = 0.0, gaze: tuple[float, float] = (0.0, 0.0)
+    actor: Actor,
+    rng: np.random.Generator,
+    noise: float,
+    roll_deg: float = 0.0,
+    gaze: tuple[float, float] = (0.0, 0.0),
+    seed: int = 0,
 ) -> Scene:
-    """Camera, pose and light of one clip; `roll_deg` and `gaze` are the actor's personal pose for the emotion."""
-    lx = float(np.clip(noise * rng.normal(0, 0.15), -0.6, 0.6))
-    light = np.array([lx, -0.45, 0.85])
-    green = np.array([0.16, 0.58, 0.22])
+    """Camera, pose and light of one clip: the actor's session (from `seed` and his id) and the take (from
+    `rng`); `roll_deg` and `gaze` are the actor's personal pose for the emotion."""
+    session = seeded(seed, SESSION_STREAM, actor.actor_id, 1)
+    spread = min(noise, 1.0)
+
+    def pick(generator: np.random.Generator, span: tuple[float, float]) -> float:
+        middle = (span[0] + span[1]) / 2
+        return float(middle + spread * (generator.uniform() - 0.5) * (span[1] - span[0]))
+
+    zoom, shift_x, shift_y = (
+        pick(session, SESSION_ZOOM),
+        pick(session, SESSION_SHIFT_PX),
+        pick(session, SESSION_SHIFT_PX),
+    )
+    light_x, light_y = pick(session, SESSION_LIGHT_X), pick(session, SESSION_LIGHT_Y)
+    backdrop = np.array(BACKDROPS[int(session.integers(len(BACKDROPS)))]) if spread > 0 else np.array(BACKDROPS[0])
+    lx = float(np.clip(light_x + noise * rng.normal(0, LIGHT_SD), -0.85, 0.85))
+    ly = float(np.clip(light_y + noise * rng.normal(0, LIGHT_SD / 2), -0.85, 0.2))
+    light = np.array([lx, ly, 0.85])
     return Scene(
-        cx=WIDTH / 2 - 8 + float(np.clip(noise * rng.normal(0, 10), -25, 25)),
-        cy=HEIGHT * 0.39 + float(np.clip(noise * rng.normal(0, 6), -15, 15)),
-        unit=actor.size_px * math.exp(noise * rng.normal(0, 0.04)),
-        # MTCNN misses more faces rolled beyond 10 degrees, dark ones first
-        angle=math.radians(float(np.clip(roll_deg + noise * rng.normal(0, 2.0), -MAX_ROLL_DEG, MAX_ROLL_DEG))),
+        cx=WIDTH / 2 - 8 + shift_x + float(np.clip(noise * rng.normal(0, 10), -25, 25)),
+        cy=HEIGHT * 0.39 + shift_y / 2 + float(np.clip(noise * rng.normal(0, 6), -15, 15)),
+        unit=actor.size_px * zoom * math.exp(noise * rng.normal(0, 0.05)),
+        # MTCNN misses more faces rolled beyond 8 degrees, dark ones first
+        angle=math.radians(float(np.clip(roll_deg + noise * rng.normal(0, 4.0), -MAX_ROLL_DEG, MAX_ROLL_DEG))),
         light=tuple(float(v) for v in light / np.linalg.norm(light)),
-        gain=float(np.clip(math.exp(noise * rng.normal(0, 0.05)), 0.75, 1.25)),
-        background=as_rgb(green + noise * rng.normal(0, 0.04, 3)),
+        ambient=pick(rng, AMBIENT),
+        gain=float(np.clip(math.exp(noise * rng.normal(0, EXPOSURE_SD)), 0.75, 1.35)),
+        white=tuple(float(v) for v in np.exp(noise * rng.normal(0, WHITE_SD, 3))),
+        blur=pick(rng, BLUR_PX),
+        background=as_rgb(backdrop + noise * rng.normal(0, 0.04, 3)),
+        gradient=(float(rng.uniform(-0.25, 0.25)), float(rng.uniform(-0.25, 0.25))),
         grain=0.006 + noise * rng.uniform(0.0, 0.012),
         gaze=(
-            float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.09, 0.09)),
-            float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.045, 0.045)),
+            float(np.clip(gaze[0] + noise * rng.normal(0, 0.02), -0.12, 0.12)),
+            float(np.clip(gaze[1] + noise * rng.normal(0, 0.01), -0.06, 0.06)),
         ),
+        turn=float(np.clip(noise * rng.normal(0, TURN_SD), -0.12, 0.12)),
     )
 
 
@@ -224,6 +305,17 @@ class Canvas:
         self.img = img
         self.cx, self.cy, self.unit = scene.cx, scene.cy, scene.unit
         self.cos, self.sin = math.cos(scene.angle), math.sin(scene.angle)
+
+    @contextmanager
+    def turned(self, shift: float):
+        """Draw with the face's features `shift` face units to the side (a head turned a little: the
+        features move against the head's outline)."""
+        dx, dy = self.unit * shift * self.cos, self.unit * shift * self.sin
+        self.cx, self.cy = self.cx + dx, self.cy + dy
+        try:
+            yield self
+        finally:
+            self.cx, self.cy = self.cx - dx, self.cy - dy
 
     def region(self, x0: float, x1: float, y0: float, y1: float) -> Region | None:
         """Pixels covering the face-unit box [x0, x1] x [y0, y1] (rotation-aware)."""
@@ -262,6 +354,15 @@ def _blob(reg: Region, x: float, y: float, rx: float, ry: float) -> np.ndarray:
     return np.exp(-0.5 * (((reg.x - x) / rx) ** 2 + ((reg.y - y) / ry) ** 2))
 
 
+def _crease(distance: np.ndarray, width: float) -> np.ndarray:
+    """A crease's shading across it at `distance` (face units) from its line: the groove's shadow (1 at the
+    line) between the highlights of its two lips (negative), summing to nothing (a Ricker profile). Real
+    wrinkles are shadow and highlight side by side: a box-averaged thumbnail sees almost nothing of them,
+    an edge detector sees them well."""
+    q = (distance / width) ** 2
+    return (1.0 - q) * np.exp(-0.5 * q)
+
+
 def _ellipse_sd(reg: Region, x: float, y: float, rx: float, ry: float) -> np.ndarray:
     return (np.sqrt(((reg.x - x) / rx) ** 2 + ((reg.y - y) / ry) ** 2) - 1.0) * min(rx, ry)
 
@@ -280,15 +381,15 @@ class FaceLayout:
 
 def face_layout(actor: Actor) -> FaceLayout:
     h = actor.head_aspect
-    eye_y = -0.02 * h
+    eye_y = -0.02 * h + actor.eye_level
     chin_y = h
-    nose_y = eye_y + 0.5 * (chin_y - eye_y)
+    nose_y = eye_y + actor.nose_share * (chin_y - eye_y)
     return FaceLayout(
         head_h=h,
         eye_y=eye_y,
-        brow_y=eye_y - 0.26,
+        brow_y=eye_y - actor.brow_gap,
         nose_y=nose_y,
-        mouth_y=nose_y + 0.34 * (chin_y - nose_y),
+        mouth_y=nose_y + actor.mouth_share * (chin_y - nose_y),
         chin_y=chin_y,
     )
 
@@ -300,20 +401,21 @@ def _lambert(nx: np.ndarray, ny: np.ndarray, light) -> np.ndarray:
     return np.clip(nx * lx + ny * ly + nz * lz, 0.0, 1.0)
 
 
-def _skin_shade(skin, shade: np.ndarray) -> np.ndarray:
-    """Skin colour under diffuse light; shadows go warmer (subsurface scattering look)."""
+def _skin_shade(skin, shade: np.ndarray, scene: Scene) -> np.ndarray:
+    """Skin colour under the scene's ambient and key light; shadows go warmer (subsurface scattering look)."""
     s = shade[..., None]
     colour = np.asarray(skin, dtype=np.float32)
     warm = np.array([1.0, 0.86, 0.8], dtype=np.float32)
-    return colour * (0.42 + 0.68 * s) * (warm + (1 - warm) * s)
+    ambient = np.float32(scene.ambient)
+    return colour * (ambient + (np.float32(1.1) - ambient) * s) * (warm + (1 - warm) * s)
 
 
-def draw_background(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> None:
-    """Studio backdrop: the scene's colour under a random linear light gradient and a vignette."""
+def draw_background(canvas: Canvas, scene: Scene) -> None:
+    """Studio backdrop: the scene's colour under its linear light gradient and a vignette."""
     h, w = canvas.img.shape[:2]
     x = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
     y = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
-    gx, gy = (float(g) for g in rng.uniform(-0.25, 0.25, 2))  # Python floats keep the arrays float32
+    gx, gy = scene.gradient  # Python floats keep the arrays float32
     light = (1.0 + gx * x + gy * y) * (1.0 - 0.25 * (x * x + y * y))
     canvas.img[:] = np.asarray(scene.background, np.float32) * light[..., None]
 
@@ -342,7 +444,7 @@ def draw_neck(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> No
     alpha = canvas.coverage(sd, soft_px=1.2)
     shade = 0.5 * _lambert(reg.x / (half * 1.3), np.zeros_like(reg.x), scene.light)
     shade *= 1.0 - 0.45 * np.exp(-(((reg.y - lay.chin_y) / 0.25) ** 2))  # shadow under the jaw
-    canvas.paint(reg, alpha, _skin_shade(actor.skin, shade))
+    canvas.paint(reg, alpha, _skin_shade(actor.skin, shade, scene))
 
 
 def draw_ears(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> None:
@@ -351,7 +453,7 @@ def draw_ears(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> No
         reg = canvas.region(x - 0.2, x + 0.2, y - 0.32, y + 0.32)
         alpha = canvas.coverage(_ellipse_sd(reg, x, y, 0.13, 0.27))
         shade = 0.55 * _lambert(np.full_like(reg.x, side * 0.7), (reg.y - y) / 0.5, scene.light)
-        canvas.paint(reg, alpha, _skin_shade(actor.skin, shade))
+        canvas.paint(reg, alpha, _skin_shade(actor.skin, shade, scene))
         canvas.darken(reg, 0.25 * _blob(reg, x - side * 0.02, y, 0.05, 0.13) * alpha)
 
 
@@ -368,7 +470,7 @@ def draw_head(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> No
     sd, half_width = _head_shape(reg, actor, lay)
     alpha = canvas.coverage(sd, soft_px=1.2)
     nx, ny = reg.x / half_width * 0.95, reg.y / lay.head_h * 0.9
-    colour = _skin_shade(actor.skin, _lambert(nx, ny, scene.light))
+    colour = _skin_shade(actor.skin, _lambert(nx, ny, scene.light), scene)
     # a soft specular sheen (forehead, cheekbones): skin looks lit, not painted
     half_vector = np.array(scene.light) + np.array([0.0, 0.0, 1.0])
     sheen = _lambert(nx, ny, tuple(half_vector / np.linalg.norm(half_vector))) ** 12
@@ -439,6 +541,11 @@ def draw_eye_area(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expressio
     # lid crease above the eye
     crease = upper - 0.05 - 0.03 * max(expr.lid_upper, 0.3)
     canvas.darken(reg, 0.16 * np.exp(-0.5 * ((reg.y - crease) / 0.014) ** 2) * np.clip(1 - np.abs(u) * 0.9, 0, 1))
+    if expr.cheek > 0.05:  # crow's feet: fine lines fanning out from the outer corner as the cheeks rise
+        dx, dy = side * (reg.x - ex) - w, reg.y - ey
+        reach = np.clip(dx / 0.14, 0, 1) * np.clip(1 - dx / 0.16, 0, 1)
+        lines = sum(_crease(dy - slope * dx, CREASE_WIDTH) for slope in (-0.6, 0.0, 0.6))
+        canvas.darken(reg, CREASE_DEPTH * min(expr.cheek, 1.5) * lines * reach)
 
 
 def _draw_eyeball(
@@ -490,14 +597,12 @@ def draw_brows(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression) 
 def _draw_forehead_lines(canvas: Canvas, lay: FaceLayout, expr: Expression) -> None:
     reg = canvas.region(-0.4, 0.4, lay.brow_y - 0.4, lay.brow_y + 0.15)
     if expr.frown_lines > 0:  # vertical furrows between lowered, pinched brows
-        furrow = sum(np.exp(-0.5 * ((reg.x - s * 0.05) / 0.012) ** 2) for s in (-1, 1))
+        furrow = sum(_crease(reg.x - s * 0.05, CREASE_WIDTH) for s in (-1, 1))
         span = np.exp(-0.5 * ((reg.y - lay.brow_y - 0.02) / 0.06) ** 2)
-        canvas.darken(reg, 0.22 * min(expr.frown_lines, 1.2) * furrow * span)
+        canvas.darken(reg, CREASE_DEPTH * min(expr.frown_lines, 1.5) * furrow * span)
     if expr.forehead_lines > 0:  # horizontal lines over the raised inner brows
-        lines = sum(
-            np.exp(-0.5 * ((reg.y - (lay.brow_y - 0.16 - 0.08 * k) + 0.1 * reg.x**2) / 0.012) ** 2) for k in range(2)
-        )
-        canvas.darken(reg, 0.15 * min(expr.forehead_lines, 1.2) * lines * np.exp(-0.5 * (reg.x / 0.2) ** 2))
+        lines = sum(_crease(reg.y - (lay.brow_y - 0.16 - 0.08 * k) + 0.1 * reg.x**2, CREASE_WIDTH) for k in range(2))
+        canvas.darken(reg, CREASE_DEPTH * min(expr.forehead_lines, 1.5) * lines * np.exp(-0.5 * (reg.x / 0.2) ** 2))
 
 
 def draw_nose(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, scene: Scene) -> None:
@@ -521,8 +626,8 @@ def draw_nose(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, s
         canvas.darken(reg, 0.7 * nostril, tint=(1.0, 1.05, 1.05))
     canvas.darken(reg, 0.3 * _blob(reg, 0, ny + 0.05, 0.16, 0.035))  # shadow under the nose
     if expr.nose_wrinkle > 0:
-        wrinkles = sum(np.exp(-0.5 * ((reg.y - (lay.eye_y + 0.1 + 0.05 * k)) / 0.012) ** 2) for k in range(3))
-        canvas.darken(reg, 0.15 * expr.nose_wrinkle * wrinkles * np.exp(-0.5 * (reg.x / 0.08) ** 2))
+        wrinkles = sum(_crease(reg.y - (lay.eye_y + 0.1 + 0.05 * k), CREASE_WIDTH) for k in range(3))
+        canvas.darken(reg, CREASE_DEPTH * min(expr.nose_wrinkle, 1.5) * wrinkles * np.exp(-0.5 * (reg.x / 0.08) ** 2))
 
 
 def draw_cheeks(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, mouth_w: float) -> None:
@@ -536,10 +641,8 @@ def draw_cheeks(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression,
         x1, y1 = side * (mouth_w + 0.07), lay.mouth_y + expr.mouth_corner + 0.07
         t = np.clip((reg.y - y0) / (y1 - y0), 0, 1)
         xc = x0 + (x1 - x0) * t + side * (0.06 + 0.04 * expr.cheek) * np.sin(np.pi * t)
-        fold = (
-            np.exp(-0.5 * ((reg.x - xc) / (0.02 + 0.015 * expr.cheek)) ** 2) * np.clip(np.sin(np.pi * t), 0, 1) ** 0.6
-        )
-        canvas.darken(reg, min(expr.fold, 0.4) * fold * (reg.y > y0) * (reg.y < y1))
+        fold = _crease(reg.x - xc, CREASE_WIDTH) * np.clip(np.sin(np.pi * t), 0, 1) ** 0.6
+        canvas.darken(reg, 2.0 * CREASE_DEPTH * min(expr.fold, 0.6) * fold * (reg.y > y0) * (reg.y < y1))
 
 
 def mouth_box(actor: Actor, lay: FaceLayout) -> tuple[float, float, float, float]:
@@ -606,66 +709,107 @@ def draw_chin(canvas: Canvas, lay: FaceLayout) -> None:
     canvas.darken(reg, -0.05 * _blob(reg, 0, lay.chin_y - 0.18, 0.18, 0.1))
 
 
-BLUR_SIGMA_PX = 1.1  # softens every drawn edge, like a lens
-
-
-def render_static(actor: Actor, expr: Expression, scene: Scene, rng: np.random.Generator) -> tuple[np.ndarray, Canvas]:
-    """Everything except the mouth, unblurred."""
-    canvas = Canvas(np.zeros((HEIGHT, WIDTH, 3), np.float32), scene)
-    lay = face_layout(actor)
-    draw_background(canvas, scene, rng)
+def draw_person(canvas: Canvas, actor: Actor, lay: FaceLayout, scene: Scene) -> None:
+    """Backdrop, shoulders, neck, ears and head: what no expression changes."""
+    draw_background(canvas, scene)
     draw_torso(canvas, actor, lay, scene)
     draw_back_hair(canvas, actor, lay, scene)
     draw_neck(canvas, actor, lay, scene)
     if actor.hair_style != "long":
         draw_ears(canvas, actor, lay, scene)
     draw_head(canvas, actor, lay, scene)
-    draw_cheeks(canvas, actor, lay, expr, actor.mouth_w * expr.mouth_width)
-    for side in (-1, 1):
-        draw_eye_area(canvas, actor, lay, expr, scene, side)
-    draw_brows(canvas, actor, lay, expr)
-    draw_nose(canvas, actor, lay, expr, scene)
-    draw_chin(canvas, lay)
+
+
+def draw_features(canvas: Canvas, actor: Actor, lay: FaceLayout, expr: Expression, scene: Scene) -> None:
+    """Cheeks, eyes, brows and nose in `expr`, then the chin and the hair over the forehead (not the mouth)."""
+    with canvas.turned(scene.turn):
+        draw_cheeks(canvas, actor, lay, expr, actor.mouth_w * expr.mouth_width)
+        for side in (-1, 1):
+            draw_eye_area(canvas, actor, lay, expr, scene, side)
+        draw_brows(canvas, actor, lay, expr)
+    with canvas.turned(NOSE_TURN * scene.turn):
+        draw_nose(canvas, actor, lay, expr, scene)
+    with canvas.turned(scene.turn):
+        draw_chin(canvas, lay)
     draw_front_hair(canvas, actor, lay, scene)
-    return canvas.img, canvas
 
 
-def render_mouth_frames(
-    actor: Actor, expr: Expression, scene: Scene, openings: list[float], rng: np.random.Generator
-) -> list[np.ndarray]:
-    """One uint8 RGB frame per mouth opening; the rest of the face is drawn and blurred once."""
-    static, canvas = render_static(actor, expr, scene, rng)
-    # sensor grain: uniform noise of sd scene.grain (a normal draw of a whole frame costs 4x as much)
-    grain = (rng.random(static.shape, dtype=np.float32) - np.float32(0.5)) * np.float32(scene.grain * math.sqrt(12.0))
+def feature_window(canvas: Canvas, lay: FaceLayout, margin: int) -> tuple[slice, slice]:
+    """Pixels that an expression can change (draw_features and the mouth), with `margin` more on each side."""
+    reg = canvas.region(-1.3, 1.3, -lay.head_h - 0.3, lay.chin_y + 0.1)
+    rows, cols = reg.sl
+    h, w = canvas.img.shape[:2]
+    return (
+        slice(max(rows.start - margin, 0), min(rows.stop + margin, h)),
+        slice(max(cols.start - margin, 0), min(cols.stop + margin, w)),
+    )
+
+
+def _inside(outer: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slice, slice]:
+    """`box` in the coordinates of the window `outer`."""
+    return tuple(slice(b.start - o.start, b.stop - o.start) for o, b in zip(outer, box))
+
+
+def render_moments(
+    actor: Actor, rest: Expression, apex: Expression, scene: Scene, rng: np.random.Generator
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The face at rest and at the apex, each as MOUTH_LEVELS uint8 RGB frames (one per jaw opening); the two
+    differ only where an expression reaches, so a video frame can show them blended.
+
+    The person is drawn once; each moment redraws only the features' window over it, and is blurred and
+    finished there (the apex) or everywhere (the rest); each opening redraws and reblurs only the mouth."""
+    # sensor grain: uniform noise of sd scene.grain (a normal draw of a whole frame costs 4x as much); the
+    # same in both moments, so a blend keeps it
+    grain = (rng.random((HEIGHT, WIDTH, 3), dtype=np.float32) - np.float32(0.5)) * np.float32(
+        scene.grain * math.sqrt(12.0)
+    )
+    canvas = Canvas(np.zeros((HEIGHT, WIDTH, 3), np.float32), scene)
     lay = face_layout(actor)
-    box = canvas.region(*mouth_box(actor, lay))
-    # the mouth is re-blurred inside a margin wide enough for the blur kernel
-    margin = int(4 * BLUR_SIGMA_PX + 0.5) + 1
-    rows, cols = box.sl
-    outer = (
-        slice(max(rows.start - margin, 0), rows.stop + margin),
-        slice(max(cols.start - margin, 0), cols.stop + margin),
-    )
-    inner = (
-        slice(rows.start - outer[0].start, rows.stop - outer[0].start),
-        slice(cols.start - outer[1].start, cols.stop - outer[1].start),
-    )
-    without_mouth = _finish(gaussian_filter(static, sigma=(BLUR_SIGMA_PX, BLUR_SIGMA_PX, 0)), scene, grain)
-    clean = static[outer].copy()
-    frames = []
-    for opening in openings:
-        static[outer] = clean
-        draw_mouth(canvas, actor, lay, expr, opening)
-        mouth = gaussian_filter(static[outer], sigma=(BLUR_SIGMA_PX, BLUR_SIGMA_PX, 0))[inner]
-        frame = without_mouth.copy()
-        frame[box.sl] = _finish(mouth, scene, grain[box.sl])
-        frames.append(frame)
-    return frames
+    draw_person(canvas, actor, lay, scene)
+    margin = int(BLUR_TRUNCATE * MAX_BLUR_PX + 0.5) + 1  # wide enough for the blur kernel
+    window = feature_window(canvas, lay, margin)  # where the moments differ
+    outer = feature_window(canvas, lay, 2 * margin)  # what the window's blur reads
+    person = canvas.img[outer].copy()
+    with canvas.turned(scene.turn):
+        mouth = canvas.region(*mouth_box(actor, lay)).sl
+    mouth_outer = tuple(slice(max(m.start - margin, 0), m.stop + margin) for m in mouth)
+    sigma = (scene.blur, scene.blur, 0)
+    moments: list[list[np.ndarray]] = []
+    for expr in (rest, apex):
+        canvas.img[outer] = person
+        draw_features(canvas, actor, lay, expr, scene)
+        if not moments:  # the rest: the whole frame
+            face = _finish(gaussian_filter(canvas.img, sigma=sigma, truncate=BLUR_TRUNCATE), scene, grain)
+        else:  # the apex: its window over the rest's frame
+            face = moments[0][0].copy()
+            face[window] = _finish(
+                gaussian_filter(canvas.img[outer], sigma=sigma, truncate=BLUR_TRUNCATE)[_inside(outer, window)],
+                scene,
+                grain[window],
+            )
+        clean = canvas.img[mouth_outer].copy()
+        frames = []
+        for opening in mouth_openings(expr):
+            canvas.img[mouth_outer] = clean
+            with canvas.turned(scene.turn):
+                draw_mouth(canvas, actor, lay, expr, opening)
+            frame = face.copy()
+            blurred = gaussian_filter(canvas.img[mouth_outer], sigma=sigma, truncate=BLUR_TRUNCATE)[
+                _inside(mouth_outer, mouth)
+            ]
+            frame[mouth] = _finish(blurred, scene, grain[mouth])
+            frames.append(frame)
+        moments.append(frames)
+    return moments[0], moments[1]
 
 
 def _finish(image: np.ndarray, scene: Scene, grain: np.ndarray) -> np.ndarray:
-    """Exposure and sensor grain, then 8-bit."""
-    return (np.clip(image * np.float32(scene.gain) + grain, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """Exposure, white balance and sensor grain, then 8-bit."""
+    exposure = np.float32(255.0 * scene.gain) * np.asarray(scene.white, np.float32)
+    scaled = image * exposure
+    scaled += grain * np.float32(255.0)
+    scaled += np.float32(0.5)
+    return np.clip(scaled, 0.0, 255.0, out=scaled).astype(np.uint8)
 
 
 def mouth_openings(expr: Expression) -> list[float]:

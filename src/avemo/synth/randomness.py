@@ -14,7 +14,8 @@ ACTOR_STREAM = 1  # an actor's identity, face and voice
 SENTENCE_STREAM = 2  # a sentence's rhythm (the same for every actor)
 CLIP_STREAM = 3  # one clip's performance and recording conditions
 STYLE_STREAM = 4  # an actor's personal way of expressing one emotion
-PLAN_STREAM = 5  # whether a clip is ambiguous, and how
+PLAN_STREAM = 5  # whether a clip is ambiguous, and how; its expression's time course
+SESSION_STREAM = 6  # an actor's recording session: room, microphone, camera, light
 
 
 def rng(seed: int, *keys: int) -> np.random.Generator:
