@@ -296,7 +296,7 @@ def train_and_test(split: pd.DataFrame, folder: Path, inputs: Inputs, params: di
     """The training stages' models of `kinds` on `split` (written to folder/split.csv; models and metrics in
     `folder`, their per-epoch log in folder/training.log), trained and tested on `inputs` with `params`, and
     eval_cross's predictions of each on its folds' test parts, for the comparisons of COMPARISON_OF
-    (crosstest.PREDICTION_COLUMNS and `model`; the probabilities too where all three kinds are trained)."""
+    (crosstest.PREDICTION_COLUMNS, the probabilities and `model`)."""
     from avemo.evaluation.crosstest import cross_predictions
     from avemo.files import write_csv
     from avemo.machine import inference_batch_size
@@ -323,62 +323,11 @@ def train_and_test(split: pd.DataFrame, folder: Path, inputs: Inputs, params: di
                 amp=None,
             )
             run_training(kind, stage_args, params)
-        if set(kinds) == set(MODELS):
-            predictions = cross_predictions(
-                models, split, indexes, folders, inputs.embeddings, batch_size=inference_batch_size()
-            )
-        else:  # cross_predictions tests all three kinds
-            predictions = pd.concat(
-                [own_predictions(kind, models[kind], split, indexes, folders, inputs.embeddings) for kind in kinds],
-                ignore_index=True,
-            )
+        predictions = cross_predictions(
+            models, split, indexes, folders, inputs.embeddings, batch_size=inference_batch_size()
+        )
     model_of = {comparison: model for model, comparison in COMPARISON_OF.items()}
     return predictions[predictions["comparison"].isin(model_of)].assign(model=predictions["comparison"].map(model_of))
-
-
-def own_predictions(
-    kind: str, models_dir: Path, split: pd.DataFrame, indexes: dict, folders: dict, embeddings_dir: Path
-) -> pd.DataFrame:
-    """What cross_predictions gives for the comparison COMPARISON_OF[kind] alone (it needs the models of all
-    three kinds): the models of `kind` in `models_dir` on their own inputs in each fold's test part, through
-    eval_cross's own loading and probabilities (crosstest.PREDICTION_COLUMNS, without the probabilities)."""
-    from avemo.evaluation.crosstest import CROSS_TESTS, _probabilities
-    from avemo.machine import inference_batch_size
-    from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
-    from avemo.modeling.embedding import read_embeddings
-    from avemo.modeling.inference import pick_device
-    from avemo.modeling.loading import clips_for, modality_table
-    from avemo.preprocess.clipindex import read_settings
-
-    comparison = COMPARISON_OF[kind]
-    _, modalities = CROSS_TESTS[comparison]
-    device, batch_size = pick_device(), inference_batch_size()
-    embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities}
-    top_db = float(read_settings(folders["audio"])["top_db"])
-    records = []
-    for fold, seed in checkpoint_repeats(models_dir):
-        test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
-        model, checkpoint = load_checkpoint(Path(models_dir) / checkpoint_name(fold, seed), device)
-        classes = checkpoint["config"]["classes"]
-        rows = clips_for(test, modalities, "all")
-        rows = rows[rows["emotion"].isin(classes)]
-        probabilities = _probabilities(
-            model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device
-        )
-        records.append(
-            pd.DataFrame(
-                {
-                    "comparison": comparison,
-                    "fold": fold,
-                    "seed": seed,
-                    "clip": rows["clip"].to_numpy(),
-                    "actor": rows["actor"].to_numpy(),
-                    "true": rows["emotion"].to_numpy(),
-                    "predicted": [classes[i] for i in probabilities.argmax(axis=1)],
-                }
-            )
-        )
-    return pd.concat(records, ignore_index=True)
 
 
 def crude_features(out: Path) -> dict[str, pd.DataFrame]:
@@ -437,6 +386,12 @@ def evaluate(
     def scored(predictions: pd.DataFrame, **columns) -> pd.DataFrame:
         return predictions.assign(**columns, correct=predictions["true"] == predictions["predicted"])
 
+    def timed(label: str, split: pd.DataFrame, folder: Path, inputs: Inputs, params: dict, kinds=MODELS):
+        started = time.perf_counter()
+        predictions = train_and_test(split, folder, inputs, params, kinds=kinds)
+        print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+        return predictions
+
     clips = read_clip_list(out / "clips.csv")
     inputs, features = Inputs.of(out), crude_features(out)
     results, crude, probes, frames, speakers = [], [], [], [], None
@@ -449,26 +404,19 @@ def evaluate(
             print(f"  {kind} split {repeat}: {time.perf_counter() - started:.1f} s", flush=True)
             results.append(scored(predictions, kind=kind, repeat=repeat))
             if scheme == "actors" and probe is not None:
-                started = time.perf_counter()
                 probe_params, probe_inputs = probe
-                predictions = train_and_test(split, out / "runs" / f"probe-{repeat}", probe_inputs, probe_params)
-                print(f"  frozen probe, split {repeat}: {time.perf_counter() - started:.1f} s", flush=True)
-                probes.append(scored(predictions, kind=kind, repeat=repeat))
+                folder = out / "runs" / f"probe-{repeat}"
+                run = timed(f"frozen probe, split {repeat}", split, folder, probe_inputs, probe_params)
+                probes.append(scored(run, kind=kind, repeat=repeat))
             if scheme == "actors" and frame is not None:
-                started = time.perf_counter()
                 folder, frame_inputs = frame
-                predictions = train_and_test(
-                    split, folder / "runs" / f"{scheme}-{repeat}", frame_inputs, params, kinds=("video",)
-                )
-                print(f"  {folder.name}, split {repeat}: {time.perf_counter() - started:.1f} s", flush=True)
-                frames.append(scored(predictions, kind=kind, repeat=repeat))
+                label = f"{folder.name}, split {repeat}"
+                run = timed(label, split, folder / "runs" / f"{scheme}-{repeat}", frame_inputs, params, ("video",))
+                frames.append(scored(run, kind=kind, repeat=repeat))
             if scheme == "clips" and repeat == 0 and speaker_id:  # the same folds, the actor as the label
-                started = time.perf_counter()
-                speakers = train_and_test(
-                    split.assign(emotion=split["actor"].astype(str)), out / "runs" / "speakers", inputs, params
-                )
-                speakers = scored(speakers, kind=kind, repeat=repeat)
-                print(f"  speaker identification: {time.perf_counter() - started:.1f} s", flush=True)
+                named = split.assign(emotion=split["actor"].astype(str))
+                run = timed("speaker identification", named, out / "runs" / "speakers", inputs, params)
+                speakers = scored(run, kind=kind, repeat=repeat)
     return Results(
         models=pd.concat(results, ignore_index=True),
         crude=pd.concat(crude, ignore_index=True),

@@ -80,25 +80,28 @@ def cross_predictions(
     batch_size: int,
 ) -> pd.DataFrame:
     """Predictions (PREDICTION_COLUMNS and each class's probability, p_<CLASS>) of every CROSS_TESTS entry
-    on the test part of every fold, for every seed. `models_dirs` maps "audio", "video", "av" to the
-    training stages' models folders;
+    whose model `models_dirs` holds, on the test part of every fold, for every seed. `models_dirs` maps
+    "audio", "video", "av" (eval_cross: all three) to the training stages' models folders;
     `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
     device = pick_device()
     repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
-    if len({tuple(r) for r in repeats.values()}) != 1 or not repeats["audio"]:
+    first = next(iter(repeats.values()))
+    if len({tuple(r) for r in repeats.values()}) != 1 or not first:
         raise ValueError(
             f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)"
         )
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
     top_db = float(read_settings(folders["audio"])["top_db"])
     records = []
-    for fold, seed in repeats["audio"]:
+    for fold, seed in first:
         test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
         loaded = {
             kind: load_checkpoint(Path(folder) / checkpoint_name(fold, seed), device)
             for kind, folder in models_dirs.items()
         }
         for key, (kind, modalities) in CROSS_TESTS.items():
+            if kind not in loaded:
+                continue
             model, checkpoint = loaded[kind]
             classes = checkpoint["config"]["classes"]
             rows = clips_for(test, modalities, "all")
