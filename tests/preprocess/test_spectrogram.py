@@ -68,3 +68,34 @@ def test_preview_is_flipped_greyscale():
     image = np.asarray(features.preview_image(spec, 80))
     assert image.shape == (4, 6)
     assert image[-1].tolist() == [255] * 6 and image[0].tolist() == [0] * 6
+
+
+# numpy and OpenBLAS pick their kernels by CPU at start; with these they run the x86-64-v2 (SSE4) and
+# Nehalem ones, a CPU unlike this one wherever this one has AVX2 or AVX-512.
+OLDER_CPU = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Nehalem"}
+LOG_MEL_BYTES = """
+import sys, numpy as np
+from avemo.preprocess import spectrogram as features
+# 16-bit samples, as a WAV holds (np.sin would itself differ between the CPUs): a square wave and noise
+steps = np.arange(16000)
+pcm = np.where((steps // 40) % 2 == 0, 6000, -6000) + np.random.default_rng(1).integers(-300, 300, steps.size)
+samples = pcm.astype(np.float32) / np.float32(32768)
+basis = features.mel_filterbank(16000, n_fft=512, n_mels=40, fmin=50, fmax=8000)
+spec = features.log_mel(samples, basis, sample_rate=16000, duration=1.0, hop_length=160, top_db=80)
+sys.stdout.write(spec.tobytes().hex())
+"""
+
+
+def test_log_mel_has_the_same_bytes_on_an_older_cpu():
+    import os
+    import subprocess
+    import sys
+
+    def run(extra_env):
+        env = {**os.environ, **extra_env}
+        return subprocess.run(
+            [sys.executable, "-c", LOG_MEL_BYTES], env=env, capture_output=True, text=True, check=True
+        )
+
+    here, older = run({}).stdout, run(OLDER_CPU).stdout
+    assert len(here) == 2 * 4 * 40 * 101 and here == older

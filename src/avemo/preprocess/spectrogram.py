@@ -65,11 +65,14 @@ def mel_filterbank(sample_rate: int, *, n_fft: int, n_mels: int, fmin: float, fm
 
 
 def power_spectrogram(samples: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT|^2 with centred frames, zero padding and a periodic Hann window, shape (1 + n_fft // 2, frames)."""
+    """|STFT|^2 with centred frames, zero padding and a periodic Hann window, shape (1 + n_fft // 2, frames),
+    float64: the squares are summed in float64 because numpy's float32 `abs` of a complex value differs in
+    the last bit between CPUs (SSE4 against AVX2)."""
     padded = np.pad(samples.astype(np.float32), n_fft // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
-    return (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2).T
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    return (spectrum.real.astype(np.float64) ** 2 + spectrum.imag.astype(np.float64) ** 2).T
 
 
 def log_mel(
@@ -88,9 +91,12 @@ def log_mel(
     """
     n_fft = 2 * (mel_basis.shape[1] - 1)
     samples = fixed_length(samples, int(round(duration * sample_rate)))
-    mel = mel_basis @ power_spectrogram(samples, n_fft=n_fft, hop_length=hop_length)
+    # In float64 throughout, rounded to float32 at the end: numpy's float32 kernels (log10 above all) differ
+    # in the last bit between CPUs (AVX2 against AVX-512), its float64 ones agree after that rounding.
+    mel = mel_basis.astype(np.float64) @ power_spectrogram(samples, n_fft=n_fft, hop_length=hop_length)
     # One logarithm of the ratio (not a difference of two) so that the peak is exactly 0 dB.
-    db = 10.0 * np.log10(np.maximum(mel, AMIN) / max(AMIN, float(mel.max())))
+    floored = np.maximum(mel, AMIN)
+    db = 10.0 * np.log10(floored / floored.max())
     return np.maximum(db, db.max() - top_db).astype(np.float32)
 
 
