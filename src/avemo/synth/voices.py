@@ -136,7 +136,7 @@ VOICE_PROFILES = {
 }
 # VOICE_PROFILES are spoken this many times as strongly, for a frozen ImageNet encoder to hear them in a
 # 128 px spectrogram image.
-PROTOTYPE_GAIN = 1.7
+PROTOTYPE_GAIN = 1.9
 # Per-clip variation at noise 1 (sd), in the same space: the same actor never says it twice alike.
 CLIP_VOICE_SD = {
     "log_f0": 0.07,
