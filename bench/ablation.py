@@ -315,7 +315,7 @@ def read_experiment(configuration: Configuration, shown: dict) -> Experiment:
     """One experiment from its `dvc exp show --json` revision; its DVC-cached outputs by dvc.api at its commit."""
     import dvc.api
 
-    from avemo.corpus.splits import read_split
+    from avemo.corpus.split_table import read_split
 
     def cached(path: str) -> io.StringIO:
         return io.StringIO(dvc.api.read(path, repo=str(REPO), rev=shown["rev"]))
@@ -610,7 +610,7 @@ def write_readme_table(short: list[str], page: str) -> None:
 
 
 def main(argv=None) -> int:
-    from avemo.corpus.splits import read_split
+    from avemo.corpus.split_table import read_split
 
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)

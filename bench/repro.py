@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from avemo.corpus.splits import read_split
+from avemo.corpus.split_table import read_split
 from avemo.evaluation.crosstest import results_text
 
 STAGE_START = re.compile(r"^Running stage '([^']+)'")

@@ -48,7 +48,7 @@ def main() -> int:
     batch_size = args.batch_size or inference_batch_size()
 
     params = read_params(args.params, "eval")["eval"]
-    from avemo.corpus.splits import read_split
+    from avemo.corpus.split_table import read_split
     from avemo.evaluation.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
     from avemo.files import write_csv, write_metrics
     from avemo.preprocess.clipindex import read_index  # slow imports (torch) only once the params are known to be right

@@ -2,7 +2,8 @@
 
 Lists every file in data.raw_dir, parses CREMA-D names (ActorID_Sentence_Emotion_Level.flv), keeps the
 clips that pass data.classes / actors / sentences / levels, joins the actors' sex and age from
-data.demographics, and marks files whose name does not parse as failed, with the reason. Each row holds
+data.demographics, and marks files whose name does not parse as failed, with the reason, and the clips that
+data.exclude names (CREMA-D's known faulty clips by default) as excluded, with its reason. Each row holds
 the clip's path (data.raw_dir joined with its file name): later stages open the clips from there, so no
 folder name ever passes through a shell command line.
 """
@@ -31,6 +32,7 @@ def main() -> int:
         sentences=data.get("sentences"),
         levels=data.get("levels"),
         demographics=load_demographics(data.get("demographics")),
+        exclude=data.get("exclude"),
     )
     if data.get("verify_checksums"):
         clips = verify_against_official(clips)
@@ -39,12 +41,16 @@ def main() -> int:
     failed = clips[clips["status"] == "failed"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
     print(
-        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed; left out by filters: "
+        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed, "
+        f"{int((clips['status'] == 'excluded').sum())} excluded by data.exclude; left out by filters: "
         f"{filtered})",
         file=sys.stderr,
     )
     for row in failed.itertuples():
         print(f"  failed {row.file}: {row.reason}", file=sys.stderr)
+    excluded = clips[clips["status"] == "excluded"]
+    for row in excluded.itertuples():
+        print(f"  excluded {row.file}: {row.reason}", file=sys.stderr)
     if (clips["status"] == "ok").sum() == 0:
         print("list_clips: no usable clip; check data.raw_dir and the filters in params.yaml", file=sys.stderr)
         return 1

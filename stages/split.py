@@ -5,7 +5,10 @@ exactly one of K folds (validation: the next fold's actors; training: the rest),
 split into split.fractions of the actors. `clips`: the course project's random split of clips, which
 shares actors between train and test (the speaker leaks; for comparison only). `published`: the actor
 lists of split.published (CREMA-D's speaker_splits.json, shipped with the package; a dependency of this
-stage whatever the scheme). Groups are stratified by sex and emotion.
+stage whatever the scheme). `ogm_ge`: the OGM-GE paper's clip lists (shipped with the package), which the
+CREMA-D modality-balancing papers report on: its test list tests, split.validation_share of its train list
+validates (clip-wise: every actor is in both lists; for comparison with those papers only). Groups are
+stratified by sex and emotion.
 
 Only clips with status ok in the clip list that survived preprocessing in at least one modality (their
 spectrogram or their face) are split; the others are counted. Writes the split table (clip, actor,
@@ -53,10 +56,17 @@ def main() -> int:
     print(
         f"split ({params['scheme']}): {summary['clips']} clips of {summary['actors']} actors in "
         f"{summary['folds']} fold(s), {summary['test_clips_per_fold']} test clips a fold; left out: "
-        f"{summary['clips_not_ok']} not ok in the clip list, {summary['clips_without_modality']} without a spectrogram "
-        f"or a face, {summary['clips_actor_not_in_split']} of actors outside the split",
+        f"{summary['clips_not_ok']} not ok in the clip list ({summary['clips_excluded']} of them by data.exclude), "
+        f"{summary['clips_without_modality']} without a spectrogram or a face, {summary['clips_actor_not_in_split']} "
+        "of actors outside the split",
         file=sys.stderr,
     )
+    if "published_list_clips" in summary:
+        print(
+            f"split (ogm_ge): {summary['published_list_clips_found']} of the lists' {summary['published_list_clips']} "
+            f"clips found; {summary['clips_not_in_published_lists']} clips of the corpus in neither list, left out",
+            file=sys.stderr,
+        )
     if summary["actors_in_two_parts"]:
         print(
             f"split: WARNING: {summary['actors_in_two_parts']} actors are in two parts of a fold. {LEAK_WARNING}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ ARCHS = ("efficientnet_lite0", "mobilenet_v3_small", "resnet18", "vgg16")
 BLOCKS = {"efficientnet_lite0": 16, "mobilenet_v3_small": 11, "resnet18": 8, "vgg16": 13}
 FUSIONS = ("concat", "mean")
 SHARINGS = ("shared", "separate", "modality_norm")  # fusion.sharing: the AV model's trainable encoder layers
-SPLIT_SCHEMES = ("actors", "clips", "published")
+SPLIT_SCHEMES = ("actors", "clips", "published", "ogm_ge")
 FACE_FALLBACKS = ("centre", "drop")
 PARTS = ("train", "validation", "test")
 
@@ -138,6 +139,20 @@ def integers(*, at_least: int = 0, low: int | None = None) -> Rule:
     )
 
 
+CLIP_NAME = re.compile(r"^\d{4}_[A-Z]{3}_[A-Z]{3}_[A-Z]{2}$")
+
+
+def exclusions() -> Rule:
+    return Rule(
+        "a mapping of clip names (ActorID_Sentence_Emotion_Level) to the reason each is left out; {} for none",
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(k, str) and CLIP_NAME.match(k) for k in v)
+            and all(isinstance(x, str) and x.strip() for x in v.values())
+        ),
+    )
+
+
 def fractions() -> Rule:
     return Rule(
         "a mapping of train, validation and test to numbers > 0 that sum to 1",
@@ -184,6 +199,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "sentences": codes(SENTENCES),
         "levels": codes(LEVELS),
         "verify_checksums": boolean(),
+        "exclude": exclusions(),
     },
     "audio": {"sample_rate": integer(4000, 192000)},
     "melspec": {
@@ -211,6 +227,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "seed": integer(0),
         "candidates": integer(1),
         "published": text(),
+        "validation_share": number(above=0, below=1),
     },
     "encoder": {
         "arch": one_of(ARCHS),

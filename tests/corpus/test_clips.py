@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from avemo.corpus import clips as dataset
+from helpers import DEFAULT_PARAMS
 
 
 def test_parse_clip_name_reads_every_field():
@@ -63,6 +64,24 @@ def test_list_clips_filters_and_reports_bad_names(tmp_path):
     assert set(failed.index) == {"oops.flv", "1004_DFA_ANG_XX.txt"}
     assert "not ActorID_Sentence_Emotion_Level" in failed.at["oops.flv", "reason"]
     assert failed.at["1004_DFA_ANG_XX.txt", "reason"].startswith("not a video file (.txt; expected .flv, .mp4")
+
+
+def test_list_clips_lists_the_excluded_clips_with_their_reason(tmp_path):
+    _touch(tmp_path, "1064_TIE_SAD_XX.flv", "1064_IEO_DIS_MD.flv", "1001_DFA_ANG_XX.flv")
+    exclude = {"1064_TIE_SAD_XX": "about 18 frames", "1064_IEO_DIS_MD": "about a minute long"}
+    clips, left_out = dataset.list_clips(tmp_path, classes=["ANG", "SAD", "HAP"], exclude=exclude)
+    assert clips.set_index("clip")["status"].to_dict() == {"1001_DFA_ANG_XX": "ok", "1064_TIE_SAD_XX": "excluded"}
+    assert clips.set_index("clip").at["1064_TIE_SAD_XX", "reason"] == "data.exclude: about 18 frames"
+    assert left_out["emotion"] == 1  # a filter comes first: DIS is not a class of this run
+
+
+def test_the_default_params_exclude_the_releases_four_known_faulty_clips():
+    assert sorted(DEFAULT_PARAMS["data"]["exclude"]) == [
+        "1064_IEO_DIS_MD",
+        "1064_TIE_SAD_XX",
+        "1076_MTI_NEU_XX",
+        "1076_MTI_SAD_XX",
+    ]
 
 
 def test_list_clips_takes_folders_as_users_have_them(tmp_path):

@@ -7,14 +7,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from avemo.corpus.clips import CLIP_COLUMNS, read_clip_list
+from avemo.corpus.clips import CLIP_COLUMNS, list_clips, read_clip_list
+from avemo.corpus.published_lists import read_clip_lists
+from avemo.corpus.split_table import read_split
 from avemo.corpus.splits import (
     PARTS,
     SplitError,
     group_sizes,
     make_split,
     read_published_split,
-    read_split,
     stratified_actor_split,
 )
 from helpers import DEFAULT_PARAMS, REPO_ROOT, TINY_PARAMS, run_stage, write_params
@@ -256,6 +257,7 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
         "actors_in_two_parts": 0,
         "clips_listed": 60,
         "clips_not_ok": 0,
+        "clips_excluded": 0,
         "clips_without_modality": 0,
         "clips_actor_not_in_split": 0,
     }
@@ -266,6 +268,13 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
     write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "clips", "folds": 5}})
     leaky = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
     assert leaky.returncode == 0 and "WARNING: 10 actors are in two parts of a fold" in leaky.stderr
+
+    write_params(tmp_path / "params.yaml", {"split": {**TINY_PARAMS["split"], "scheme": "ogm_ge"}})
+    listed = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
+    found = clips["clip"].isin(read_clip_lists().index).sum()  # the release lacks some IEO_..._XX names
+    assert listed.returncode == 0, listed.stderr
+    assert f"split (ogm_ge): {found} of the lists' 7442 clips found; {60 - found} clips of the corpus" in listed.stderr
+    assert json.loads((tmp_path / "split.json").read_text())["published_list_clips_found"] == found
 
     published = tmp_path / "other_actors.json"
     published.write_text(json.dumps({"train": [1001], "dev": [1002], "test": [1091]}))
@@ -293,3 +302,41 @@ def test_read_split_refuses_a_table_of_the_old_layout(tmp_path):
     )
     with pytest.raises(ValueError, match="rerun the split stage"):
         read_split(path)
+
+
+def test_the_ogm_ge_scheme_tests_its_test_list_and_validates_on_part_of_its_train_list(tmp_path):
+    # a folder of (empty) files named after all 7,442 clips of the lists, as list_clips reads a release
+    listed = read_clip_lists()
+    for clip in listed.index:
+        (tmp_path / f"{clip}.flv").touch()
+    clips, _ = list_clips(tmp_path)
+    params = {**SPLIT, "scheme": "ogm_ge", "validation_share": 0.1, "seed": 0}
+    table, summary, _ = make_split(clips, params)
+    parts = table.set_index("clip")["part"]
+    assert set(parts.index[parts == "test"]) == set(listed.index[listed == "test"])
+    assert set(parts.index[parts != "test"]) == set(listed.index[listed == "train"])
+    validation = parts[parts == "validation"]
+    assert len(validation) == round(0.1 * 6698)
+    # stratified: each emotion's share of the validation part is the train list's, to within a clip
+    train_list = table[table["part"] != "test"]
+    expected = train_list["emotion"].value_counts() * len(validation) / len(train_list)
+    got = table[table["part"] == "validation"]["emotion"].value_counts()
+    assert (got - expected).abs().max() <= 1, (got, expected)
+    assert summary["actors_in_two_parts"] == 91 and summary["folds"] == 1
+    assert summary["published_list_clips"] == summary["published_list_clips_found"] == 7442
+    assert summary["clips_not_in_published_lists"] == 0
+    # another seed draws another validation part from the same train list
+    other, _, _ = make_split(clips, {**params, "seed": 1})
+    assert set(other[other["part"] == "validation"]["clip"]) != set(validation.index)
+    assert set(other[other["part"] == "test"]["clip"]) == set(parts.index[parts == "test"])
+
+
+def test_the_ogm_ge_scheme_counts_the_clips_a_small_corpus_lacks():
+    clips = clip_list(actors=20)  # 120 clips with CREMA-D's names; the release lacks some IEO_..._XX ones
+    in_release = clips["clip"].isin(read_clip_lists().index)
+    assert 0 < in_release.sum() < len(clips)
+    table, summary, _ = make_split(clips, {**SPLIT, "scheme": "ogm_ge", "validation_share": 0.2})
+    assert sorted(table["clip"]) == sorted(clips["clip"][in_release])
+    assert summary["clips_not_in_published_lists"] == (~in_release).sum()
+    assert summary["published_list_clips"] == 7442 and summary["published_list_clips_found"] == in_release.sum()
+    assert set(table["part"]) == set(PARTS)

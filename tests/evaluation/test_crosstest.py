@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from avemo.corpus.splits import read_split
+from avemo.corpus.split_table import read_split
 from avemo.evaluation.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
 from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
 from avemo.modeling.inference import predict

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from avemo.corpus.splits import read_split
+from avemo.corpus.split_table import read_split
 from avemo.modeling.checkpoints import load_checkpoint
 from avemo.modeling.classifiers import build_model
 from avemo.modeling.embedding import embed_modality

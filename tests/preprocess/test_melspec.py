@@ -1,6 +1,7 @@
 """melspec on the WAVs of the six real CREMA-D clips and of damaged inputs."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -40,3 +41,31 @@ def test_a_clip_without_audio_carries_the_upstream_reason(bad_run):
     out, _ = bad_run
     assert reason_of(out, "melspec", "1007_DFA_HAP_XX") == "extract_audio: no audio track"
     assert read_index(out / "melspec").set_index("clip").at["1008_DFA_HAP_XX", "status"] == "ok"  # audio-only clip
+
+
+def test_a_silent_track_fails_with_its_level_and_speech_passes(tmp_path, real_run):
+    import pandas as pd
+    import soundfile
+
+    from avemo.preprocess.melspec import run_melspec
+
+    out, _ = real_run
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    speech, rate = features.load_wav(out / "audio" / "1001_DFA_ANG_XX.wav")
+    tracks = {
+        "1001_DFA_ANG_XX": speech,
+        "1002_DFA_ANG_XX": np.zeros(rate * 2, dtype=np.float32),  # digital silence
+        "1003_DFA_ANG_XX": (speech / np.abs(speech).max() * 10 ** (-70 / 20)).astype(np.float32),  # -70 dBFS
+    }
+    for clip, samples in tracks.items():
+        soundfile.write(audio / f"{clip}.wav", samples, rate, subtype="PCM_16")
+    index = pd.DataFrame({"clip": list(tracks), "status": "ok", "reason": ""})
+    params = tiny("melspec")
+    run_melspec(index, audio, tmp_path / "melspec", tmp_path / "previews", params=params, jobs=1)
+    result = read_index(tmp_path / "melspec").set_index("clip")
+    assert result.at["1001_DFA_ANG_XX", "status"] == "ok"
+    assert result.at["1002_DFA_ANG_XX", "status"] == "failed"
+    assert result.at["1002_DFA_ANG_XX", "reason"].startswith("silent audio track (digital silence, below -60 dBFS)")
+    assert re.match(r"silent audio track \(peak -(69|70) dBFS", result.at["1003_DFA_ANG_XX", "reason"])  # 16 bits
+    assert not (tmp_path / "melspec" / "1002_DFA_ANG_XX.npy").exists()

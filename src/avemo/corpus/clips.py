@@ -112,6 +112,7 @@ def list_clips(
     sentences=None,
     levels=None,
     demographics: pd.DataFrame | None = None,
+    exclude: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Every file under `raw_dir` (subfolders included) as one row of the clip list, sorted by path.
 
@@ -119,8 +120,10 @@ def list_clips(
     (VIDEO_SUFFIXES, in any case: .flv, .FLV, .mp4, ...). Files whose name parses but falls outside the
     filters (classes, actors, sentences, levels) are not inputs and are only counted. Everything else is
     kept with status `failed` and the reason: a name that does not parse, another suffix, a broken link,
-    an unreadable file, a second file of a clip already listed (the first by path is kept). Returns the
-    clip list (CLIP_COLUMNS) and counts of what was left out, by filter and as hidden files.
+    an unreadable file, a second file of a clip already listed (the first by path is kept). A clip named in
+    `exclude` (clip name -> why: the release's known faulty clips, data.exclude) that passes the filters is
+    kept with status `excluded` and that reason, so that every later count shows it. Returns the clip list
+    (CLIP_COLUMNS) and counts of what was left out, by filter and as hidden files.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
@@ -187,6 +190,9 @@ def list_clips(
         kept[name.stem] = relative
         if excluded_by:
             left_out[excluded_by] += 1
+            continue
+        if name.stem in (exclude or {}):
+            rows.append(_row(name.stem, path, name, demographics, "excluded", f"data.exclude: {exclude[name.stem]}"))
             continue
         rows.append(_row(name.stem, path, name, demographics, "ok", ""))
     clips = pd.DataFrame(rows, columns=CLIP_COLUMNS)

@@ -12,6 +12,11 @@ Schemes (`split.scheme`):
 - `published`: one fold from a published actor split, a JSON file with `train`, `dev` (or
   `validation`) and `test` lists of actor ids, such as CREMA-D's speaker_splits.json. Clips of actors
   it does not list are left out and counted.
+- `ogm_ge`: one fold from the OGM-GE paper's clip lists (avemo.corpus.published_lists), the split the
+  modality-balancing literature reports on: its test list is the test part; `validation_share` of its
+  train list's clips, drawn clip-wise (every actor is in both lists, so no actor-wise draw exists),
+  stratified by emotion with `seed`, validate, the rest train. Not speaker-independent. Clips of the lists
+  that the corpus lacks, and clips of the corpus that the lists lack, are counted.
 
 Groups are stratified: actors by sex (actors of unknown sex form their own stratum), clips by emotion;
 among `candidates` random deals, the one whose groups' emotion proportions (and sizes) are closest to
@@ -30,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from avemo.corpus.published_lists import read_clip_lists
+from avemo.corpus.split_table import SPLIT_COLUMNS
 from avemo.errors import UserError
 from avemo.params import PARTS, require
 
-SPLIT_COLUMNS = ["clip", "actor", "emotion", "fold", "part"]
 # The parts' composition (a plot): `group` labels a bar; fold, part and name (an emotion or a sex) say the
 # same for tables.
 COMPOSITION_COLUMNS = ["group", "count", "of", "fold", "part", "name"]
@@ -47,8 +53,8 @@ PUBLISHED_NAMES = {
 }
 UNKNOWN_SEX = "unknown"
 LEAK_WARNING = (
-    "split.scheme clips shares actors between train and test (the course project's leak): its accuracies are not "
-    "speaker-independent; use it only to compare with scheme actors"
+    "split.scheme clips and ogm_ge share actors between train and test (the course project's leak): their "
+    "accuracies are not speaker-independent; use them only to compare with scheme actors"
 )
 
 
@@ -238,10 +244,14 @@ def make_split(
     usable = usable_clips(clips, survived)
     if usable.empty:
         raise SplitError("no clip to split: none has status ok in the clip list and survived preprocessing")
-    folds = int(params["folds"]) if scheme != "published" else 1
+    folds = int(params["folds"]) if scheme in ("actors", "clips") else 1
+    listed = None
     if scheme == "published":
         actor_parts = read_published_split(params["published"])
         per_fold = [usable["actor"].astype(int).map(actor_parts)]
+    elif scheme == "ogm_ge":
+        listed = read_clip_lists()
+        per_fold = [listed_parts(usable, listed, params)]
     else:
         units, parts = unit_parts(
             usable, scheme, folds, params["fractions"], int(params["seed"]), int(params["candidates"])
@@ -254,16 +264,44 @@ def make_split(
     )
     table["actor"] = table["actor"].astype(int)
     check_parts_not_empty(table, params, scheme)
-    if scheme != "clips":
+    if scheme in ("actors", "published"):
         check_actor_disjoint(table)
     summary, composition = summarize_split(table, usable)
+    outside = int(len(usable) - table[table["fold"] == 0]["clip"].nunique())
     summary.update(
         clips_listed=len(clips),
         clips_not_ok=int((clips["status"] != "ok").sum()),
+        clips_excluded=int((clips["status"] == "excluded").sum()),
         clips_without_modality=int(len(usable_clips(clips)) - len(usable)),
-        clips_actor_not_in_split=int(len(usable) - table[table["fold"] == 0]["clip"].nunique()),
+        clips_actor_not_in_split=outside if listed is None else 0,
     )
+    if listed is not None:
+        summary.update(
+            published_list_clips=len(listed),
+            published_list_clips_found=int(listed.index.isin(usable["clip"]).sum()),
+            clips_not_in_published_lists=outside,
+        )
     return table, summary, composition
+
+
+def listed_parts(usable: pd.DataFrame, listed: pd.Series, params: dict) -> pd.Series:
+    """The part of every usable clip under the published clip lists `listed` (NaN where unlisted): the test
+    list tests; `validation_share` of the train list's clips, stratified by emotion, validate."""
+    part = usable["clip"].map(listed)
+    in_train = usable[part == "train"]
+    share = float(require("split", "validation_share", params["validation_share"], SplitError))
+    if in_train.empty:
+        return part
+    groups = stratified_groups(
+        pd.get_dummies(in_train["emotion"]).to_numpy(dtype=float),
+        in_train["emotion"].to_numpy(),
+        [1.0 - share, share],
+        int(params["seed"]),
+        int(params["candidates"]),
+        "clip",
+    )
+    part.loc[in_train.index[groups == 1]] = "validation"
+    return part
 
 
 def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> None:
@@ -271,12 +309,12 @@ def check_parts_not_empty(table: pd.DataFrame, params: dict, scheme: str) -> Non
     for fold, rows in table.groupby("fold"):
         empty = [p for p in PARTS if not (rows["part"] == p).any()]
         if empty:
-            hint = (
-                f"split.published {params.get('published')} lists no actor of this corpus in it; use split.scheme "
-                "actors"
-                if scheme == "published"
-                else "use fewer split.folds, or more data"
-            )
+            hints = {
+                "published": f"split.published {params.get('published')} lists no actor of this corpus in it; use "
+                "split.scheme actors",
+                "ogm_ge": "the OGM-GE clip lists hold no clip of this corpus in it; use split.scheme actors",
+            }
+            hint = hints.get(scheme, "use fewer split.folds, or more data")
             raise SplitError(f"fold {fold}: no clip in part(s) {', '.join(empty)}: {hint}")
 
 
@@ -330,18 +368,3 @@ def summarize_split(table: pd.DataFrame, clips: pd.DataFrame) -> tuple[dict, pd.
                 }
             )
     return summary, pd.DataFrame(composition, columns=COMPOSITION_COLUMNS)
-
-
-def read_split(path: str | Path) -> pd.DataFrame:
-    """The split table written by the split stage."""
-    table = pd.read_csv(path, dtype={"clip": str, "emotion": str, "part": str}, keep_default_na=False)
-    if list(table.columns) != SPLIT_COLUMNS:
-        raise ValueError(f"{path}: expected columns {SPLIT_COLUMNS}, got {list(table.columns)}; rerun the split stage")
-    unknown = set(table["part"]) - set(PARTS)
-    if unknown:
-        raise ValueError(f"{path}: unknown part(s) {sorted(unknown)}")
-    return table
-
-
-def folds_of(table: pd.DataFrame) -> list[int]:
-    return sorted(int(f) for f in table["fold"].unique())

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avemo.corpus.splits import PARTS
 from avemo.modeling.inputs import ClipImages
+from avemo.params import PARTS
 from avemo.preprocess.clipindex import USABLE
 
 

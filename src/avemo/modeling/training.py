@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from avemo.corpus.splits import folds_of, read_split
+from avemo.corpus.split_table import folds_of, read_split
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
 from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
 from avemo.modeling.classifiers import (

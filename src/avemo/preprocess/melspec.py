@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # worker processes import this module and never need pandas
 
 SETTINGS = ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db")
 DEFAULT_SAMPLE_RATE = 16000  # only for the filter bank when no WAV is usable (nothing is computed then)
+# A track whose peak stays below this holds no speech (the release's 1076_MTI_SAD_XX): its spectrogram would be
+# the noise floor scaled up to 0 dB, or flat at 0 dB for digital silence, and still look like a spectrogram.
+SILENCE_DBFS = -60.0
 
 
 def filterbank(settings: dict) -> np.ndarray:
@@ -49,6 +52,10 @@ def melspec_job(_state, clip: str, wav: str, dst: str, preview: str, mel_basis: 
     samples, sample_rate = features.load_wav(wav)
     if sample_rate != params["sample_rate"]:
         raise ClipFailure(f"WAV at {sample_rate} Hz, but the others are at {params['sample_rate']} Hz")
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak < 10 ** (SILENCE_DBFS / 20):
+        level = f"peak {20 * np.log10(peak):.0f} dBFS" if peak > 0 else "digital silence"
+        raise ClipFailure(f"silent audio track ({level}, below {SILENCE_DBFS:.0f} dBFS): no speech to hear")
     spectrogram = spectrogram_of(samples, mel_basis, params)
     atomic_write(Path(dst), lambda tmp: np.save(tmp, spectrogram, allow_pickle=False))
     save_png(features.preview_image(spectrogram, params["top_db"]), preview)
