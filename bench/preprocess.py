@@ -81,7 +81,13 @@ def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
     clips, _ = dataset.list_clips(raw_dir)
     n = len(clips)
     with measured(results, "extract_audio", n):
-        run_extract_audio(clips, out / "audio", sample_rate=params["audio"]["sample_rate"], jobs=jobs)
+        run_extract_audio(
+            clips,
+            out / "audio",
+            sample_rate=params["audio"]["sample_rate"],
+            max_duration=params["audio"]["max_duration"],
+            jobs=jobs,
+        )
     with measured(results, "melspec", n):
         run_melspec(
             read_index(out / "audio"),
@@ -92,7 +98,13 @@ def run_pipeline(raw_dir: Path, out: Path, jobs: int, results: dict) -> None:
             jobs=jobs,
         )
     with measured(results, "extract_middle_frame", n):
-        run_extract_middle_frame(clips, out / "frames", position=params["frame"]["position"], jobs=jobs)
+        run_extract_middle_frame(
+            clips,
+            out / "frames",
+            position=params["frame"]["position"],
+            max_duration=params["frame"]["max_duration"],
+            jobs=jobs,
+        )
     with measured(results, "face_crop", n):
         run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=params["face"], jobs=jobs)
     for stage in ("audio", "melspec", "frames", "faces"):

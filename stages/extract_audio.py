@@ -2,7 +2,8 @@
 
 Decodes in-process (PyAV), resamples with libswresample and writes the WAV with pydub, one file per
 clip in --out, plus index.csv (clip, status, reason, duration_s) covering every clip of the clip list,
-and settings.json. The clips are opened at the paths the clip list holds.
+and settings.json. The clips are opened at the paths the clip list holds. A clip whose audio lasts longer
+than audio.max_duration seconds fails, with the reason (CREMA-D's clips last 1-5 s).
 """
 
 import sys
@@ -20,7 +21,11 @@ def main() -> int:
     ).parse_args()
     params = read_params(args.params, "audio", "strict")
     results = run_extract_audio(
-        read_clip_list(args.clips), args.out, sample_rate=params["audio"]["sample_rate"], jobs=args.jobs
+        read_clip_list(args.clips),
+        args.out,
+        sample_rate=params["audio"]["sample_rate"],
+        max_duration=float(params["audio"]["max_duration"]),
+        jobs=args.jobs,
     )
     return summarize("extract_audio", results, strict=params["strict"])
 

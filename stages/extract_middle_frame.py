@@ -2,7 +2,9 @@
 
 The frame is chosen by frame count: index floor(frame.position * frames), counted from the clip's video
 packets and decoded from the first frame (no inexact seeking). index.csv records the index, the count
-and the frame's time for every clip. The clips are opened at the paths the clip list holds.
+and the frame's time for every clip. The clips are opened at the paths the clip list holds. A clip whose
+video lasts longer than frame.max_duration seconds fails, with the reason (CREMA-D's clips last 1-5 s; a
+longer one may hold several takes, whose middle frame would show any of them).
 """
 
 import sys
@@ -20,7 +22,11 @@ def main() -> int:
     ).parse_args()
     params = read_params(args.params, "frame", "strict")
     results = run_extract_middle_frame(
-        read_clip_list(args.clips), args.out, position=float(params["frame"]["position"]), jobs=args.jobs
+        read_clip_list(args.clips),
+        args.out,
+        position=float(params["frame"]["position"]),
+        max_duration=float(params["frame"]["max_duration"]),
+        jobs=args.jobs,
     )
     return summarize("extract_middle_frame", results, strict=params["strict"])
 

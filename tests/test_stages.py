@@ -69,7 +69,7 @@ def test_a_stage_where_no_clip_survives_fails(tmp_path, crema_d_dir):
     raw.mkdir()
     (raw / "1001_DFA_ANG_XX.flv").write_bytes(b"")
     data = {**tiny("data"), "raw_dir": str(raw), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
-    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "frame": {"position": 0.5}})
+    params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "frame": tiny("frame")})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
     done = run_stage(
         "extract_middle_frame",
@@ -177,3 +177,83 @@ def test_a_folder_as_users_have_it_gives_every_real_clip_and_reports_every_odd_e
             == "clip list: a second file of clip 1001_DFA_FEA_XX (kept: 1001_DFA_FEA_XX.FLV)"
         )
         assert index.at["1001_DFA_ANG_HI", "reason"].startswith("clip list: broken link")
+
+
+@pytest.mark.slow  # about 40 s: ffmpeg encodes four clips, five stages start
+def test_the_releases_faulty_clips_and_their_look_alikes_end_as_the_rules_say(tmp_path, real_clips_dir, crema_d_dir):
+    good = str(real_clips_dir / "1001_DFA_ANG_XX.flv")  # 2.3 s
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("1064_IEO_DIS_MD", "1064_TIE_SAD_XX", "1076_MTI_NEU_XX", "1076_MTI_SAD_XX"):  # data.exclude's
+        shutil.copyfile(good, folder / f"{name}.flv")
+    encode = ["-c:v", "flv", "-c:a", "libmp3lame", "-f", "flv"]
+    # look-alikes under other names: a clip three times as long as max_duration allows (here 3 s), one of 3 frames,
+    # one with a silent audio track, one without audio
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30:duration=9", "-f", "lavfi", "-i", "sine=duration=9",
+        *encode, str(folder / "1010_IEO_DIS_MD.flv"),
+    )  # fmt: skip
+    run_ffmpeg(
+        "-i", good, "-map", "0:v", "-map", "0:a", "-frames:v", "3", "-t", "0.2", *encode,
+        str(folder / "1011_TIE_SAD_XX.flv"),
+    )  # fmt: skip
+    run_ffmpeg(
+        "-i", good, "-map", "0:v", "-map", "0:a", "-af", "volume=0", *encode, str(folder / "1012_MTI_SAD_XX.flv")
+    )  # fmt: skip
+    run_ffmpeg("-i", good, "-c", "copy", "-an", str(folder / "1013_MTI_NEU_XX.flv"))
+    data = {**tiny("data"), "raw_dir": str(folder), "classes": ALL_SIX}
+    data["demographics"] = str(crema_d_dir / "VideoDemographics.csv")
+    params = write_params(
+        tmp_path / "params.yaml",
+        {
+            "strict": False,
+            "data": data,
+            "audio": {**tiny("audio"), "max_duration": 3.0},
+            "melspec": tiny("melspec"),
+            "frame": {**tiny("frame"), "max_duration": 3.0},
+            "face": tiny("face"),
+        },
+    )
+    listed = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert listed.returncode == 0, listed.stderr
+    assert "4 excluded by data.exclude" in listed.stderr
+    assert "excluded 1064_IEO_DIS_MD.flv: data.exclude: about a minute long" in listed.stderr
+    runs = [
+        ("extract_audio", "--clips", "clips.csv", "audio"),
+        ("melspec", "--audio", "audio", "melspec"),
+        ("extract_middle_frame", "--clips", "clips.csv", "frames"),
+        ("face_crop", "--frames", "frames", "faces"),
+    ]
+    indexes = {}
+    for stage, option, source, out in runs:
+        extra = ["--previews", str(tmp_path / "previews")] if stage == "melspec" else []
+        done = run_stage(
+            stage, "--params", str(params), option, str(tmp_path / source), "--out", str(tmp_path / out), *extra,
+            "--jobs", "1",
+        )  # fmt: skip
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        indexes[out] = read_index(tmp_path / out).set_index("clip")
+    status = {out: index["status"].to_dict() for out, index in indexes.items()}
+    reason = {out: index["reason"].to_dict() for out, index in indexes.items()}
+    for out in indexes:  # the excluded clips are carried, failed, through every stage
+        assert (
+            status[out]["1064_IEO_DIS_MD"] == "failed"
+            and "data.exclude: about a minute" in reason[out]["1064_IEO_DIS_MD"]
+        )
+    # too long: refused by both extraction stages, so neither modality keeps a clip of several takes
+    assert reason["audio"]["1010_IEO_DIS_MD"].startswith("9.0 s long, above audio.max_duration 3 s")
+    assert reason["frames"]["1010_IEO_DIS_MD"].startswith("9.0 s long, above frame.max_duration 3 s")
+    assert reason["faces"]["1010_IEO_DIS_MD"].startswith("extract_middle_frame: 9.0 s long")
+    # 3 frames: its middle frame (the second) and its 0.2 s of audio, padded, with the counts in the indexes
+    assert (
+        status["frames"]["1011_TIE_SAD_XX"] == "ok" and int(indexes["frames"].at["1011_TIE_SAD_XX", "frame_count"]) == 3
+    )
+    assert int(indexes["frames"].at["1011_TIE_SAD_XX", "frame_index"]) == 1
+    assert status["melspec"]["1011_TIE_SAD_XX"] == "ok" and indexes["melspec"].at["1011_TIE_SAD_XX", "fit"] == "padded"
+    # a silent track fails in melspec (no flat spectrogram), a missing one in extract_audio; their faces stay
+    assert status["audio"]["1012_MTI_SAD_XX"] == "ok"
+    assert reason["melspec"]["1012_MTI_SAD_XX"].startswith("silent audio track (")
+    assert reason["audio"]["1013_MTI_NEU_XX"] == "no audio track"
+    assert reason["melspec"]["1013_MTI_NEU_XX"] == "extract_audio: no audio track"
+    for clip in ("1012_MTI_SAD_XX", "1013_MTI_NEU_XX"):
+        assert status["frames"][clip] == "ok" and status["faces"][clip] in ("ok", "fallback")

@@ -201,7 +201,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "verify_checksums": boolean(),
         "exclude": exclusions(),
     },
-    "audio": {"sample_rate": integer(4000, 192000)},
+    "audio": {"sample_rate": integer(4000, 192000), "max_duration": number(above=0)},
     "melspec": {
         "duration": number(above=0, high=60),
         "n_fft": integer(16, 65536),
@@ -211,7 +211,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "fmax": number(above=0),
         "top_db": number(above=0, high=200),
     },
-    "frame": {"position": number(0, 1)},
+    "frame": {"position": number(0, 1), "max_duration": number(above=0)},
     "face": {
         "min_face_size": integer(12),
         "detect_scale": number(above=0, high=1),

@@ -89,6 +89,16 @@ def _check_not_truncated(decoded_s: float, declared_s: float | None, what: str) 
         )
 
 
+def too_long(seconds: float, max_duration: float | None, key: str) -> str | None:
+    """Why a clip of `seconds` is refused under the param `key` (None: it is not)."""
+    if max_duration is None or seconds <= max_duration:
+        return None
+    return (
+        f"{seconds:.1f} s long, above {key} {max_duration:g} s (CREMA-D's clips last 1-5 s; a longer one may hold "
+        f"several takes, as the release's 1064_IEO_DIS_MD does): check the clip, or raise {key}"
+    )
+
+
 def decode_audio(path: str | Path, sample_rate: int) -> AudioSegment:
     """The clip's first audio track, resampled (libswresample) to mono 16-bit PCM at `sample_rate`."""
     with _open(path) as container:
@@ -115,6 +125,7 @@ class Frame:
     index: int  # 0-based, in decoding order
     frame_count: int
     time_s: float
+    clip_s: float | None  # the video track's length: frames / average frame rate (None: no rate declared)
 
 
 def count_video_frames(path: str | Path) -> int:
@@ -143,10 +154,11 @@ def middle_frame(path: str | Path, position: float = 0.5) -> Frame:
         stream = container.streams.video[0]
         declared = _declared_duration(container)
         rate = float(stream.average_rate) if stream.average_rate else None
+        clip_s = frame_count / rate if rate else None
         with _decoding("video stream"):
             for index, frame in enumerate(container.decode(stream)):
                 if index == target:
-                    if rate:
-                        _check_not_truncated(frame_count / rate, declared, "video")
-                    return Frame(frame.to_image(), index, frame_count, float(frame.time or 0.0))
+                    if clip_s:
+                        _check_not_truncated(clip_s, declared, "video")
+                    return Frame(frame.to_image(), index, frame_count, float(frame.time or 0.0), clip_s)
     raise MediaError(f"video decoder gave fewer frames than the {frame_count} packets (corrupt stream)")
