@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # worker processes import this module and never need pandas
 
 SETTINGS = ("duration", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "top_db")
 DEFAULT_SAMPLE_RATE = 16000  # only for the filter bank when no WAV is usable (nothing is computed then)
-# A track whose peak stays below this holds no speech (the release's 1076_MTI_SAD_XX): its spectrogram would be
-# the noise floor scaled up to 0 dB, or flat at 0 dB for digital silence, and still look like a spectrogram.
+# A track whose peak stays below this holds no speech to hear: its spectrogram would be the noise floor scaled
+# up to 0 dB (flat at 0 dB for digital silence) and still look like a spectrogram.
 SILENCE_DBFS = -60.0
 
 
