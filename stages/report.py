@@ -5,12 +5,14 @@ the test against chance over the actors) for the seven comparisons, the AV model
 single model (paired, tested over the actors), the course project's published numbers beside this run's
 with what differs, the human raters, the split's composition, a confusion matrix per comparison (counts
 in every cell, every class, the test clips of every fold and seed) and each model's training curves
-with the kept epoch marked; and the table of the encoder's configurations that bench/ablation.py wrote to
+with the kept epoch marked, under one line naming the protocol (split, classes, video input, encoder);
+and the table of the encoder's configurations that bench/ablation.py wrote to
 --ablation (DVC experiments, not this run). The folder is git-tracked: the report of every commit is
 readable on the code host.
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +28,12 @@ def main() -> int:
     parser.add_argument(
         "--ablation", default="docs/ablation.md", help="the configurations' table written by bench/ablation.py"
     )
+    parser.add_argument(
+        "--frames", default="data/frames/settings.json", help="extract_middle_frame's settings (the protocol line)"
+    )
+    parser.add_argument(
+        "--encoder", default="data/embeddings/audio/settings.json", help="embed's settings (the protocol line)"
+    )
     parser.add_argument("--out", default="reports", help="where to write results.md and its pictures")
     args = parser.parse_args()
 
@@ -40,6 +48,8 @@ def main() -> int:
         composition=pd.read_csv(args.composition),
         live_dirs={k: Path(args.live) / f"train_{k}" for k in ("audio", "video", "av")},
         ablation=Path(args.ablation).read_text(),
+        frame_settings=json.loads(Path(args.frames).read_text()),
+        encoder_settings=json.loads(Path(args.encoder).read_text()),
     )
     print(f"report: wrote {report}", file=sys.stderr)
     return 0

@@ -255,6 +255,7 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
         "actors": 10,
         "test_clips_per_fold": 12.0,
         "actors_in_two_parts": 0,
+        "scheme": "actors",
         "clips_listed": 60,
         "clips_not_ok": 0,
         "clips_excluded": 0,

@@ -127,3 +127,21 @@ def test_the_ablation_page_is_a_section_with_its_headings_one_level_down():
     assert "### Paired differences" in section and "| a | b |" in section
     assert not [line for line in section if line.startswith("# ")]  # the page's title is replaced
     assert ablation_section(None) == []
+
+
+def test_the_protocol_line_names_split_classes_frame_and_encoder():
+    from avemo.evaluation.report import protocol_line
+
+    encoder = {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 128, "trainable": 1}
+    line = protocol_line({"scheme": "actors"}, ["ANG", "HAP", "SAD"], {"position": 0.5}, encoder)
+    assert line == (
+        "Protocol: split `actors`, folds by actor (speaker-independent); 3 classes; video: the face of one frame a "
+        "clip, at position 0.5 of the clip; encoder efficientnet_lite0 at 128 px from ImageNet weights, its top 1 "
+        "block(s) trained."
+    )
+    scratch = {"arch": "resnet18", "pretrained": False, "image_size": 224, "trainable": "all"}
+    line = protocol_line({"scheme": "ogm_ge"}, list("ABCDEF"), {"position": 0.5}, scratch)
+    assert "split `ogm_ge`, the OGM-GE clip lists of the CREMA-D literature (actors shared between parts)" in line
+    assert (
+        "6 classes" in line and "resnet18 at 224 px from random weights (trained from scratch), trained whole" in line
+    )

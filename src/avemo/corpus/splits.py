@@ -267,6 +267,7 @@ def make_split(
     if scheme in ("actors", "published"):
         check_actor_disjoint(table)
     summary, composition = summarize_split(table, usable)
+    summary["scheme"] = scheme
     outside = int(len(usable) - table[table["fold"] == 0]["clip"].nunique())
     summary.update(
         clips_listed=len(clips),

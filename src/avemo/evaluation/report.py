@@ -148,6 +148,31 @@ def ablation_section(page: str | None) -> list[str]:
     ]
 
 
+SCHEMES = {
+    "actors": "folds by actor (speaker-independent)",
+    "published": "a published actor split (speaker-independent)",
+    "clips": "the course project's clip-level split (actors shared between parts)",
+    "ogm_ge": "the OGM-GE clip lists of the CREMA-D literature (actors shared between parts)",
+}
+
+
+def protocol_line(split: dict, classes: list[str], frame: dict | None, encoder: dict | None) -> str:
+    """What the figures below were measured under, in one line, so that two reports cannot be confused: the
+    split, the classes, the video input and the encoder (its initialisation and how much of it trained)."""
+    scheme = split.get("scheme", "actors")
+    parts = [f"split `{scheme}`, {SCHEMES.get(scheme, scheme)}", f"{len(classes)} classes"]
+    if frame is not None:
+        parts.append(f"video: the face of one frame a clip, at position {frame['position']:g} of the clip")
+    if encoder is not None:
+        trainable = encoder["trainable"]
+        trained = {"none": "frozen (linear heads)", "all": "trained whole"}.get(
+            str(trainable), f"its top {trainable} block(s) trained"
+        )
+        start = "ImageNet weights" if encoder["pretrained"] else "random weights (trained from scratch)"
+        parts.append(f"encoder {encoder['arch']} at {encoder['image_size']} px from {start}, {trained}")
+    return "Protocol: " + "; ".join(parts) + "."
+
+
 def write_report(
     out_dir: str | Path,
     *,
@@ -156,9 +181,12 @@ def write_report(
     composition: pd.DataFrame,
     live_dirs: dict[str, Path],
     ablation: str | None = None,
+    frame_settings: dict | None = None,
+    encoder_settings: dict | None = None,
 ) -> Path:
     """reports/results.md and its PNGs in `out_dir`; see the module docstring. `ablation`: the text of
-    bench/ablation.py's page (docs/ablation.md), shown as a section of its own."""
+    bench/ablation.py's page (docs/ablation.md), shown as a section of its own. `frame_settings` and
+    `encoder_settings`: the settings.json of extract_middle_frame and embed, for the protocol line."""
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.png"):  # a rerun with other comparisons leaves no stale picture
@@ -183,6 +211,8 @@ def write_report(
             if split["actors_in_two_parts"]
             else " (speaker-independent)."
         ),
+        "",
+        protocol_line(split, classes, frame_settings, encoder_settings),
         "",
         "## Test accuracy",
         "",
