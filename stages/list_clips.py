@@ -54,6 +54,15 @@ def main() -> int:
     if (clips["status"] == "ok").sum() == 0:
         print("list_clips: no usable clip; check data.raw_dir and the filters in params.yaml", file=sys.stderr)
         return 1
+    present = set(clips.loc[clips["status"] == "ok", "emotion"])
+    absent = [c for c in data["classes"] if c not in present]
+    if absent:  # a model would silently learn the other classes only
+        print(
+            f"list_clips: no usable clip of class(es) {', '.join(absent)} in {data['raw_dir']}: remove them from "
+            "data.classes, or add their clips",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

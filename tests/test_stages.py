@@ -67,8 +67,10 @@ def test_failed_clips_do_not_fail_the_stage_unless_strict(tmp_path, bad_clip_lis
 def test_a_stage_where_no_clip_survives_fails(tmp_path, crema_d_dir):
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "1001_DFA_ANG_XX.flv").write_bytes(b"")
+    for name in ("1001_DFA_ANG_XX", "1001_DFA_HAP_XX"):  # a clip of each class, both empty
+        (raw / f"{name}.flv").write_bytes(b"")
     data = {**tiny("data"), "raw_dir": str(raw), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
+    data["classes"] = ["ANG", "HAP"]
     params = write_params(tmp_path / "params.yaml", {"strict": False, "data": data, "frame": tiny("frame")})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
     done = run_stage(
@@ -83,7 +85,7 @@ def test_a_stage_where_no_clip_survives_fails(tmp_path, crema_d_dir):
         "1",
     )
     assert done.returncode == 1 and "no clip survived" in done.stderr
-    assert read_index(tmp_path / "frames").reason.tolist() == ["empty file (0 bytes)"]
+    assert read_index(tmp_path / "frames").reason.tolist() == ["empty file (0 bytes)"] * 2
 
 
 def _files_of_at_most_4_kib():
@@ -201,7 +203,7 @@ def test_the_releases_faulty_clips_and_their_look_alikes_end_as_the_rules_say(tm
         "-i", good, "-map", "0:v", "-map", "0:a", "-af", "volume=0", *encode, str(folder / "1012_MTI_SAD_XX.flv")
     )  # fmt: skip
     run_ffmpeg("-i", good, "-c", "copy", "-an", str(folder / "1013_MTI_NEU_XX.flv"))
-    data = {**tiny("data"), "raw_dir": str(folder), "classes": ALL_SIX}
+    data = {**tiny("data"), "raw_dir": str(folder), "classes": ["DIS", "NEU", "SAD"]}  # the clips' classes
     data["demographics"] = str(crema_d_dir / "VideoDemographics.csv")
     params = write_params(
         tmp_path / "params.yaml",
@@ -257,3 +259,21 @@ def test_the_releases_faulty_clips_and_their_look_alikes_end_as_the_rules_say(tm
     assert reason["melspec"]["1013_MTI_NEU_XX"] == "extract_audio: no audio track"
     for clip in ("1012_MTI_SAD_XX", "1013_MTI_NEU_XX"):
         assert status["frames"][clip] == "ok" and status["faces"][clip] in ("ok", "fallback")
+
+
+def test_a_class_without_clips_stops_list_clips_in_one_line(tmp_path, crema_d_dir):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1002_DFA_SAD_XX"):
+        (raw / f"{name}.flv").touch()
+    data = {**tiny("data"), "raw_dir": str(raw), "classes": ["ANG", "HAP", "SAD", "FEA"]}
+    data["demographics"] = str(crema_d_dir / "VideoDemographics.csv")
+    params = write_params(tmp_path / "params.yaml", {"data": data})
+    done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"list_clips: no usable clip of class(es) FEA in {raw}: remove them from data.classes, or add their clips"
+    )
+    data["classes"] = ["ANG", "HAP", "SAD"]
+    write_params(tmp_path / "params.yaml", {"data": data})
+    assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0

@@ -225,7 +225,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "folds": Rule("1 (one split by fractions) or an integer >= 3", lambda v: _is_int(v) and (v == 1 or v >= 3)),
         "fractions": fractions(),
         "seed": integer(0),
-        "candidates": integer(1),
+        "candidates": integer(1, 100_000),
         "published": text(),
         "validation_share": number(above=0, below=1),
     },
@@ -239,7 +239,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "train": {
         "epochs": integer(1),
         "batch_size": integer(2),
-        "weight_decay": number(low=0),
+        "weight_decay": number(low=0, high=1),
         "encoder_lr_scale": number(above=0, high=10),
         "seeds": integers(at_least=1, low=0),
         "patience": integer(1),
@@ -247,7 +247,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "head_hidden": integer(0),
         "dropout": number(0, below=1),
     },
-    "eval": {"bootstrap": integer(100), "seed": integer(0), "ratings": text()},
+    "eval": {"bootstrap": integer(100, 100_000), "seed": integer(0), "ratings": text()},
 }
 
 # Rules that join fields: (sections they read, test, what they require).

@@ -265,3 +265,14 @@ def test_the_av_model_trains_its_top_with_the_frozen_layers_unchanged(
     if sharing == "modality_norm":  # each modality's statistics, estimated on its own training inputs
         norm = trained.encoder.modality_norms()[0].norms
         assert not torch.allclose(norm["audio"].running_mean, norm["video"].running_mean)
+
+
+def test_a_diverging_training_stops_in_one_line_naming_what_to_change(model_corpus, tmp_path):
+    from avemo.modeling.training import TrainingDiverged
+
+    # a weight decay the schema refuses (it allows at most 1), given to the library directly: the weights blow up
+    with pytest.raises(
+        TrainingDiverged, match=r"^training diverged: the training loss is (nan|inf) at epoch \d+; lower lr"
+    ):
+        train_models(model_corpus, tmp_path, "audio", weight_decay=1e6)
+    assert not (tmp_path / "train_audio.json").exists()  # no chance-level metrics written as if they were results

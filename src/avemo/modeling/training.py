@@ -24,6 +24,7 @@ point (`train_repeats`) for the three stages.
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 import time
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 
 from avemo.corpus.split_table import folds_of, read_split
+from avemo.errors import UserError
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
 from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
 from avemo.modeling.classifiers import (
@@ -53,6 +55,10 @@ from avemo.modeling.loading import FeatureBatches, clips_for, frozen_items, imag
 from avemo.preprocess.clipindex import read_index, read_settings
 
 TRAINING_PARTS = ("train", "validation")  # never the test part
+
+
+class TrainingDiverged(UserError):
+    """The training loss became inf or nan: a learning rate or weight decay too large for the data."""
 
 
 def set_seed(seed: int) -> None:
@@ -175,6 +181,11 @@ def fit(
             "val_loss": val_loss,
             "val_accuracy": float((labels == predictions).mean()),
         }
+        if not math.isfinite(row["train_loss"]):
+            raise TrainingDiverged(
+                f"training diverged: the training loss is {row['train_loss']} at epoch {epoch}; lower lr or "
+                "train.weight_decay (or train.encoder_lr_scale)"
+            )
         history.append(row)
         if live is not None:
             live.step = epoch  # x axis of the plots: the epoch, from 1
