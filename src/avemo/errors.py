@@ -17,10 +17,17 @@ def os_error_line(err: OSError) -> str:
     return f"{what}: {err.filename}" if err.filename else what
 
 
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
+
+
 def run_stage(stage: str, main: Callable[[], int | None]) -> int:
-    """Run a stage's main; a UserError, OSError or MemoryError becomes one line and exit status 1."""
+    """Run a stage's main; a UserError, OSError or MemoryError becomes one line and exit status 1, Ctrl-C one
+    line and INTERRUPTED."""
     try:
         return main() or 0
+    except KeyboardInterrupt:
+        print(f"{stage}: interrupted (Ctrl-C); `dvc repro` runs the stage again", file=sys.stderr)
+        return INTERRUPTED
     except UserError as err:
         print(f"{stage}: {err}", file=sys.stderr)
     except OSError as err:
