@@ -38,19 +38,17 @@ def main() -> int:
         clips = verify_against_official(clips)
     write_csv(args.out, clips)
 
-    failed = clips[clips["status"] == "failed"]
+    failed, excluded = clips[clips["status"] == "failed"], clips[clips["status"] == "excluded"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
     print(
         f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed, "
-        f"{int((clips['status'] == 'excluded').sum())} excluded by data.exclude; left out by filters: "
+        f"{len(excluded)} excluded by data.exclude; left out by filters: "
         f"{filtered})",
         file=sys.stderr,
     )
-    for row in failed.itertuples():
-        print(f"  failed {row.file}: {row.reason}", file=sys.stderr)
-    excluded = clips[clips["status"] == "excluded"]
-    for row in excluded.itertuples():
-        print(f"  excluded {row.file}: {row.reason}", file=sys.stderr)
+    for status, rows in (("failed", failed), ("excluded", excluded)):
+        for row in rows.itertuples():
+            print(f"  {status} {row.file}: {row.reason}", file=sys.stderr)
     if (clips["status"] == "ok").sum() == 0:
         print("list_clips: no usable clip; check data.raw_dir and the filters in params.yaml", file=sys.stderr)
         return 1
