@@ -3,7 +3,7 @@
 Decodes in-process (PyAV), resamples with libswresample and writes the WAV with pydub, one file per
 clip in --out, plus index.csv (clip, status, reason, duration_s) covering every clip of the clip list,
 and settings.json. The clips are opened at the paths the clip list holds. A clip whose audio lasts longer
-than audio.max_duration seconds fails, with the reason (CREMA-D's clips last 1-5 s).
+than audio.max_duration seconds fails, with the reason (CREMA-D's clips last a few seconds).
 """
 
 import sys

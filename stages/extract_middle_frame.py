@@ -3,8 +3,8 @@
 The frame is chosen by frame count: index floor(frame.position * frames), counted from the clip's video
 packets and decoded from the first frame (no inexact seeking). index.csv records the index, the count
 and the frame's time for every clip. The clips are opened at the paths the clip list holds. A clip whose
-video lasts longer than frame.max_duration seconds fails, with the reason (CREMA-D's clips last 1-5 s; a
-longer one may hold several takes, whose middle frame would show any of them).
+video lasts longer than frame.max_duration seconds fails, with the reason (CREMA-D's clips last a few
+seconds; a longer one may hold several takes, whose middle frame would show any of them).
 """
 
 import sys

@@ -181,7 +181,7 @@ def test_a_folder_as_users_have_it_gives_every_real_clip_and_reports_every_odd_e
         assert index.at["1001_DFA_ANG_HI", "reason"].startswith("clip list: broken link")
 
 
-@pytest.mark.slow  # about 40 s: ffmpeg encodes four clips, five stages start
+@pytest.mark.slow  # ffmpeg encodes four clips and five stages start, MTCNN among them
 def test_the_releases_faulty_clips_and_their_look_alikes_end_as_the_rules_say(tmp_path, real_clips_dir, crema_d_dir):
     good = str(real_clips_dir / "1001_DFA_ANG_XX.flv")  # 2.3 s
     folder = tmp_path / "clips"

@@ -94,8 +94,8 @@ def too_long(seconds: float, max_duration: float | None, key: str) -> str | None
     if max_duration is None or seconds <= max_duration:
         return None
     return (
-        f"{seconds:.1f} s long, above {key} {max_duration:g} s (CREMA-D's clips last 1-5 s; a longer one may hold "
-        f"several takes, as the release's 1064_IEO_DIS_MD does): check the clip, or raise {key}"
+        f"{seconds:.1f} s long, above {key} {max_duration:g} s (CREMA-D's clips last a few seconds; a longer one "
+        f"may hold several takes, as the release's 1064_IEO_DIS_MD does): check the clip, or raise {key}"
     )
 
 
