@@ -1,10 +1,12 @@
-"""Stage extract_middle_frame: the middle video frame of every clip as an RGB PNG.
+"""Stage extract_middle_frame: the middle video frame of every clip as an RGB PNG, or its frame.count frames.
 
 The frame is chosen by frame count: index floor(frame.position * frames), counted from the clip's video
-packets and decoded from the first frame (no inexact seeking). index.csv records the index, the count
-and the frame's time for every clip. The clips are opened at the paths the clip list holds. A clip whose
-video lasts longer than frame.max_duration seconds fails, with the reason (CREMA-D's clips last a few
-seconds; a longer one may hold several takes, whose middle frame would show any of them).
+packets and decoded from the first frame (no inexact seeking). With frame.count K > 1, K frames evenly
+spaced over frame.spread of the clip around frame.position (moved inside the clip near an end), all decoded
+in one pass, as <clip>_0.png .. <clip>_<K-1>.png. index.csv records the index (of each frame, `;` between
+them), the count and the frame's time for every clip. The clips are opened at the paths the clip list
+holds. A clip whose video lasts longer than frame.max_duration seconds fails, with the reason (CREMA-D's
+clips last a few seconds; a longer one may hold several takes, whose middle frame would show any of them).
 """
 
 import sys
@@ -25,6 +27,8 @@ def main() -> int:
         read_clip_list(args.clips),
         args.out,
         position=float(params["frame"]["position"]),
+        count=int(params["frame"]["count"]),
+        spread=float(params["frame"]["spread"]),
         max_duration=float(params["frame"]["max_duration"]),
         jobs=args.jobs,
     )

@@ -2,7 +2,10 @@
 
 The face box is squared, widened by face.margin (a fraction of its side), kept inside the frame and
 resized to face.image_size. With no face at face.min_confidence, face.fallback decides: `centre` writes
-a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One detector per worker.
+a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. With frame.count K > 1 (the
+frames folder's settings.json says), each of a clip's K frames gets its face, <clip>_<k>.png; the clip is
+ok when all K show one, else `fallback` (centre) or `failed` (drop), the reason counting the frames
+without a face. One detector per worker.
 """
 
 import sys

@@ -31,6 +31,8 @@ from helpers import (
     part_of,
     run_ffmpeg,
     run_preprocessing,
+    sample_spec,
+    tiny,
 )
 
 
@@ -103,18 +105,18 @@ def bad_run(tmp_path_factory, bad_clips_dir):
     return out, clips
 
 
-@pytest.fixture(scope="session")
-def model_corpus(tmp_path_factory) -> dict:
-    """6 actors x 2 sentences x 3 emotions: random spectrograms and faces with a class-dependent pattern,
-    split into two folds, and their embeddings (the frozen layers' outputs) for each of DEPTHS. One face
-    failed, one is a fallback crop."""
+def fake_corpus(root: Path, frames: int = 1) -> dict:
+    """6 actors x 2 sentences x 3 emotions: random spectrograms and faces (`frames` a clip, each its own noise)
+    with a class-dependent pattern, split into two folds, the frames folder's settings and the embeddings
+    (the frozen layers' outputs) for each of DEPTHS. One face failed, one is a fallback crop."""
     from avemo.modeling.embedding import embed_modality, write_embeddings  # torch: only for the tests that use models
     from avemo.modeling.encoders import build_encoder
+    from avemo.preprocess.clipindex import clip_files
+    from avemo.preprocess.extract_middle_frame import frame_settings
 
-    root = tmp_path_factory.mktemp("corpus")
     rng = np.random.default_rng(0)
-    melspec, faces = root / "melspec", root / "faces"
-    melspec.mkdir(), faces.mkdir()
+    melspec, faces, frame_dir = root / "melspec", root / "faces", root / "frames"
+    melspec.mkdir(), faces.mkdir(), frame_dir.mkdir()
     rows, audio_index, face_index = [], [], []
     for actor in range(1001, 1007):
         for sentence in ("IEO", "TIE"):
@@ -124,11 +126,12 @@ def model_corpus(tmp_path_factory) -> dict:
                 spectrogram[5 * k : 5 * k + 5] = 0.0  # the emotion's band is loud
                 np.save(melspec / f"{clip}.npy", spectrogram)
                 audio_index.append({"clip": clip, "status": "ok", "reason": ""})
-                noise = rng.integers(0, 40, size=(48, 48, 3))
-                face = np.clip(np.array(COLOURS[emotion]) + noise, 0, 255).astype(np.uint8)
                 status = "failed" if clip == FAILED_FACE else "fallback" if clip == FALLBACK_FACE else "ok"
-                if status != "failed":
-                    Image.fromarray(face).save(faces / f"{clip}.png")
+                for name in clip_files(clip, ".png", frames):
+                    noise = rng.integers(0, 40, size=(48, 48, 3))
+                    face = np.clip(np.array(COLOURS[emotion]) + noise, 0, 255).astype(np.uint8)
+                    if status != "failed":
+                        Image.fromarray(face).save(faces / name)
                 face_index.append({"clip": clip, "status": status, "reason": "no face" if status != "ok" else ""})
                 rows += [
                     {"clip": clip, "actor": actor, "emotion": emotion, "fold": fold, "part": part_of(actor, fold)}
@@ -137,7 +140,8 @@ def model_corpus(tmp_path_factory) -> dict:
     pd.DataFrame(audio_index).to_csv(melspec / "index.csv", index=False)
     pd.DataFrame(face_index).to_csv(faces / "index.csv", index=False)
     write_settings(melspec, SPECTROGRAM_SETTINGS)
-    write_settings(faces, FACE_SETTINGS)
+    write_settings(faces, FACE_SETTINGS if frames == 1 else {**FACE_SETTINGS, "frames_per_clip": frames})
+    write_settings(frame_dir, frame_settings(0.5, frames, 0.4))
     pd.DataFrame(rows).sort_values(["fold", "clip"]).to_csv(root / "split.csv", index=False)
     embeddings = {}
     for depth in DEPTHS:
@@ -150,24 +154,78 @@ def model_corpus(tmp_path_factory) -> dict:
         "root": root,
         "split": root / "split.csv",
         "folders": {"audio": melspec, "video": faces},
+        "frames": frame_dir,
         "embeddings": embeddings,
     }
 
 
 @pytest.fixture(scope="session")
-def predict_models(tmp_path_factory, model_corpus) -> dict[str, Path]:
-    """Tiny checkpoints (32 px, frozen encoder, 2 folds x 1 seed) of each kind, trained on model_corpus but
-    recorded as made with the tiny params' full spectrogram and face settings (16 mels, 1 s; 32 px faces,
-    centre fallback), so that avemo predict makes their inputs from real clips: kind -> models folder."""
-    from helpers import tiny, train_models
+def model_corpus(tmp_path_factory) -> dict:
+    """fake_corpus with one face a clip."""
+    return fake_corpus(tmp_path_factory.mktemp("corpus"))
 
-    root = tmp_path_factory.mktemp("predict_models")
+
+@pytest.fixture(scope="session")
+def model_corpus_frames3(tmp_path_factory) -> dict:
+    """fake_corpus with three faces a clip (frame.count 3, spread 0.4), each drawn with its own noise."""
+    return fake_corpus(tmp_path_factory.mktemp("corpus_frames3"), frames=3)
+
+
+def tiny_models(root: Path, corpus: dict, kinds, frames: int = 1) -> dict[str, Path]:
+    """Tiny checkpoints (32 px, frozen encoder, 2 folds x 1 seed) of `kinds`, trained on a fake_corpus but
+    recorded as made with the tiny params' full spectrogram and face settings (16 mels, 1 s; 32 px faces,
+    centre fallback) and `frames` middle frames a clip (spread 0.4), so that avemo predict makes their inputs
+    from real clips: kind -> models folder."""
+    from avemo.preprocess.extract_middle_frame import frame_settings
+    from helpers import train_models
+
     folders = {}
-    for modality, settings in (("audio", {"sample_rate": 16000, **tiny("melspec")}), ("video", tiny("face"))):
+    face = tiny("face") if frames == 1 else {**tiny("face"), "frames_per_clip": frames}
+    for modality, settings in (("audio", {"sample_rate": 16000, **tiny("melspec")}), ("video", face)):
         folders[modality] = root / modality
-        shutil.copytree(model_corpus["folders"][modality], folders[modality])
+        shutil.copytree(corpus["folders"][modality], folders[modality])
         write_settings(folders[modality], settings)
-    corpus = {**model_corpus, "folders": folders}
-    for kind in ("audio", "video", "av"):
+    (root / "frames").mkdir()
+    write_settings(root / "frames", frame_settings(0.5, frames, 0.4))
+    corpus = {**corpus, "folders": folders, "frames": root / "frames"}
+    for kind in kinds:
         train_models(corpus, root / "models", kind, seeds=[0])
-    return {kind: root / "models" / kind for kind in ("audio", "video", "av")}
+    return {kind: root / "models" / kind for kind in kinds}
+
+
+@pytest.fixture(scope="session")
+def predict_models(tmp_path_factory, model_corpus) -> dict[str, Path]:
+    """tiny_models of each kind, one frame a clip."""
+    return tiny_models(tmp_path_factory.mktemp("predict_models"), model_corpus, ("audio", "video", "av"))
+
+
+@pytest.fixture(scope="session")
+def predict_models_frames3(tmp_path_factory, model_corpus_frames3) -> dict[str, Path]:
+    """tiny_models of the kinds that read faces, three frames a clip."""
+    return tiny_models(tmp_path_factory.mktemp("predict_models3"), model_corpus_frames3, ("video", "av"), frames=3)
+
+
+@pytest.fixture(scope="session")
+def synthetic_clips_dir(tmp_path_factory) -> Path:
+    """A folder of one clip of the synthetic sample (1 s at 15 fps: 15 frames), as the sample stage renders it."""
+    from avemo.synth.corpus import ClipId, write_clip
+
+    folder = tmp_path_factory.mktemp("synthetic_clips")
+    write_clip(folder / "1001_IEO_ANG_HI.flv", ClipId(1001, "IEO", "ANG", "HI"), sample_spec(duration=1.0, fps=15))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_run_frames3(tmp_path_factory, real_clips_dir):
+    """extract_middle_frame (frame.count 3, spread 0.4) and face_crop (tiny params) on the six real clips:
+    (output folder, clip list)."""
+    from avemo.corpus import clips as dataset
+    from avemo.preprocess.clipindex import read_index
+    from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
+    from avemo.preprocess.face_crop import run_face_crop
+
+    out = tmp_path_factory.mktemp("real_frames3")
+    clips, _ = dataset.list_clips(real_clips_dir)
+    run_extract_middle_frame(clips, out / "frames", position=0.5, count=3, spread=0.4, jobs=2)
+    run_face_crop(read_index(out / "frames"), out / "frames", out / "faces", params=tiny("face"), jobs=2)
+    return out, clips

@@ -211,7 +211,12 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "fmax": number(above=0),
         "top_db": number(above=0, high=200),
     },
-    "frame": {"position": number(0, 1), "max_duration": number(above=0)},
+    "frame": {
+        "position": number(0, 1),
+        "count": integer(1, 1000),
+        "spread": number(above=0, high=1),
+        "max_duration": number(above=0),
+    },
     "face": {
         "min_face_size": integer(12),
         "detect_scale": number(above=0, high=1),

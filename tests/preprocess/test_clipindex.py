@@ -52,3 +52,11 @@ def test_a_clip_is_usable_when_any_folder_has_a_usable_output(tmp_path):
     clipindex.write_index(tmp_path / "faces", faces)
     assert clipindex.usable_in_any([tmp_path / "melspec", tmp_path / "faces"]) == {"a", "b"}
     assert clipindex.usable_in_any([tmp_path / "faces"]) == {"b"}
+
+
+def test_a_clips_files_and_cells_with_one_frame_or_several():
+    assert clipindex.clip_files("1001_DFA_ANG_XX", ".png") == ["1001_DFA_ANG_XX.png"]
+    assert clipindex.clip_files("1001_DFA_ANG_XX", ".png", 3) == [f"1001_DFA_ANG_XX_{k}.png" for k in range(3)]
+    assert clipindex.frames_per_clip({"position": 0.5}) == 1  # what a folder of one frame a clip holds
+    assert clipindex.frames_per_clip({"position": 0.5, "frames_per_clip": 3, "spread": 0.4}) == 3
+    assert clipindex.per_frame([33]) == 33 and clipindex.per_frame([20, 33, 46]) == "20;33;46"

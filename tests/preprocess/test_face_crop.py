@@ -1,11 +1,14 @@
-"""face_crop on the middle frames of the six real CREMA-D clips, on damaged inputs and on a blank frame."""
+"""face_crop on the middle frames of the six real CREMA-D clips (or three frames of each), on damaged inputs and
+on a blank frame."""
 
 import json
 
 import numpy as np
 from PIL import Image
 
-from avemo.preprocess.clipindex import read_index
+from avemo.preprocess import media
+from avemo.preprocess.clipindex import read_index, write_settings
+from avemo.preprocess.extract_middle_frame import frame_settings
 from avemo.preprocess.face_crop import run_face_crop
 from helpers import reason_of, tiny
 
@@ -32,6 +35,7 @@ def test_face_fallback_centre_or_drop(tmp_path):
     frames.mkdir()
     Image.fromarray(np.full((360, 480, 3), 90, np.uint8)).save(frames / "1001_DFA_ANG_XX.png")
     (frames / "index.csv").write_text("clip,status,reason\n1001_DFA_ANG_XX,ok,\n")
+    write_settings(frames, frame_settings(0.5))
     params = tiny("face")
     run_face_crop(read_index(frames), frames, tmp_path / "centre", params=params, jobs=1)
     row = read_index(tmp_path / "centre").iloc[0]
@@ -41,3 +45,47 @@ def test_face_fallback_centre_or_drop(tmp_path):
     row = read_index(tmp_path / "drop").iloc[0]
     assert (row.status, row.reason) == ("failed", "no face found")
     assert not (tmp_path / "drop" / "1001_DFA_ANG_XX.png").exists()
+
+
+def test_three_frames_of_every_real_clip_each_get_their_face(real_run, real_run_frames3):
+    out, clips = real_run_frames3
+    assert json.loads((out / "faces" / "settings.json").read_text()) == {**tiny("face"), "frames_per_clip": 3}
+    index = read_index(out / "faces")
+    assert index["clip"].tolist() == clips["clip"].tolist() and (index.status == "ok").all()
+    for row in index.itertuples():
+        confidences, boxes = row.confidence.split(";"), row.box.split(";")
+        assert len(confidences) == len(boxes) == 3 and all(float(c) > 0.99 for c in confidences), row
+        assert row.faces_found.split(";") == ["1"] * 3 and all(len(b.split()) == 4 for b in boxes), row
+        # the middle frame's face is the face of one frame a clip, byte for byte
+        one = read_index(real_run[0] / "faces").set_index("clip").loc[row.clip]
+        assert boxes[1] == one.box
+        with (
+            Image.open(out / "faces" / f"{row.clip}_1.png") as middle,
+            Image.open(real_run[0] / "faces" / f"{row.clip}.png") as alone,
+        ):
+            assert middle.tobytes() == alone.tobytes()
+        for k in range(3):
+            assert Image.open(out / "faces" / f"{row.clip}_{k}.png").size == (32, 32)
+
+
+def test_a_clip_with_a_frame_without_a_face_is_fallback_or_failed_as_a_whole(tmp_path, real_clip):
+    """Three frames, the second blank: centre gives the clip `fallback` (that frame centre-cropped), drop
+    fails the clip and writes none of its faces."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    found = media.frames_at(real_clip, [0.3, 0.5, 0.7])
+    found[0].image.save(frames / "1001_DFA_ANG_XX_0.png")
+    Image.fromarray(np.full((360, 480, 3), 90, np.uint8)).save(frames / "1001_DFA_ANG_XX_1.png")
+    found[2].image.save(frames / "1001_DFA_ANG_XX_2.png")
+    (frames / "index.csv").write_text("clip,status,reason\n1001_DFA_ANG_XX,ok,\n")
+    write_settings(frames, frame_settings(0.5, 3, 0.4))
+    params = tiny("face")
+    run_face_crop(read_index(frames), frames, tmp_path / "centre", params=params, jobs=1)
+    row = read_index(tmp_path / "centre").iloc[0]
+    assert (row.status, row.reason) == ("fallback", "no face found in 1 of 3 frames; centre crop")
+    assert row.faces_found == "1;0;1" and row.box.split(";")[1] == "60 0 420 360" and row.confidence.split(";")[1] == ""
+    assert sorted(p.name for p in (tmp_path / "centre").glob("*.png")) == [f"1001_DFA_ANG_XX_{k}.png" for k in range(3)]
+    run_face_crop(read_index(frames), frames, tmp_path / "drop", params={**params, "fallback": "drop"}, jobs=1)
+    row = read_index(tmp_path / "drop").iloc[0]
+    assert (row.status, row.reason) == ("failed", "no face found in 1 of 3 frames")
+    assert not list((tmp_path / "drop").glob("*.png"))

@@ -42,11 +42,40 @@ def test_middle_frame_is_the_middle_one(real_clip):
     assert frame.image.mode == "RGB" and frame.image.size == (480, 360)
 
 
+def test_frame_positions_are_evenly_spread_around_the_position_and_kept_inside_the_clip():
+    assert media.frame_positions(1, 0.37, 0.4) == [0.37]  # one frame: the position itself, untouched
+    assert media.frame_positions(2, 0.5, 0.4) == [0.3, 0.7]
+    assert media.frame_positions(3, 0.5, 0.4) == [0.3, 0.5, 0.7]
+    assert media.frame_positions(5, 0.5, 1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert media.frame_positions(3, 0.1, 0.4) == [0.0, 0.2, 0.4]  # the span moved inside the clip
+    assert media.frame_positions(3, 1.0, 0.4) == [0.6, 0.8, 1.0]
+
+
+def test_frames_at_decodes_every_frame_asked_for_in_one_pass(real_clip, monkeypatch):
+    frames = _all_frames(real_clip)
+    opened = []
+    open_file = media._open
+    monkeypatch.setattr(media, "_open", lambda path: opened.append(path) or open_file(path))
+    found = media.frames_at(real_clip, [0.3, 0.5, 0.7])
+    assert len(opened) == 2  # one demuxing pass counts the frames, one decoding pass yields all three
+    assert [f.index for f in found] == [20, 33, 46] and {f.frame_count for f in found} == {67}
+    assert found[0].time_s < found[1].time_s < found[2].time_s
+    for frame in found:
+        distance = np.abs(frames.astype(np.float32) - np.asarray(frame.image, dtype=np.float32)).mean(axis=(1, 2, 3))
+        assert int(distance.argmin()) == frame.index and distance[frame.index] < 2.0
+    assert found[1].image.tobytes() == media.middle_frame(real_clip).image.tobytes()
+    # two positions on one frame give it twice, in the order asked
+    again = media.frames_at(real_clip, [0.7, 0.3, 0.7])
+    assert [f.index for f in again] == [46, 20, 46] and again[0].image.tobytes() == found[2].image.tobytes()
+
+
 def test_frame_position_picks_by_frame_count(real_clip):
     assert media.middle_frame(real_clip, 0.0).index == 0
     assert media.middle_frame(real_clip, 1.0).index == 66
     with pytest.raises(ValueError, match="within"):
         media.middle_frame(real_clip, 1.5)
+    with pytest.raises(ValueError, match="within"):
+        media.frames_at(real_clip, [0.5, -0.1])
 
 
 @pytest.mark.parametrize(

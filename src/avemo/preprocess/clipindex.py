@@ -1,6 +1,6 @@
-"""The per-clip output folder: one file per clip, `index.csv` with a row for every input clip, and
-`settings.json` with the settings the files were made with (later stages read them from there, so a
-value such as the spectrogram's dB range has one source).
+"""The per-clip output folder: one file per clip (one per frame with frame.count > 1), `index.csv` with a
+row for every input clip, and `settings.json` with the settings the files were made with (later stages read
+them from there, so a value such as the spectrogram's dB range has one source).
 
 `index.csv` holds `clip,status,reason` plus the stage's own columns; `status` is one of ok, fallback,
 failed, so nothing is skipped silently. A clip that failed upstream is carried through as failed with
@@ -24,6 +24,7 @@ STATUSES = ("ok", "fallback", "failed")
 USABLE = ("ok", "fallback")  # statuses whose output later stages use (a fallback is counted, not dropped)
 INDEX_NAME = "index.csv"
 SETTINGS_NAME = "settings.json"
+FRAME_SEPARATOR = ";"  # between the values of a clip's frames in one index.csv cell (frame.count > 1)
 
 
 class ClipFailure(Exception):
@@ -87,6 +88,24 @@ def read_index(path: str | Path) -> pd.DataFrame:
 def usable_in_any(folders: Iterable[str | Path]) -> set[str]:
     """The clips with a usable output (USABLE) in at least one of these per-clip output folders."""
     return set().union(*(set(index.loc[index["status"].isin(USABLE), "clip"]) for index in map(read_index, folders)))
+
+
+def frames_per_clip(settings: dict) -> int:
+    """How many frames (frame.count) a clip has in a per-clip folder of frames or faces, from its settings.json:
+    its `frames_per_clip`, absent when there is one (the folder then reads as before frame.count existed)."""
+    return int(settings.get("frames_per_clip", 1))
+
+
+def clip_files(clip: str, suffix: str, count: int = 1) -> list[str]:
+    """The file names of a clip's outputs: `<clip><suffix>` for one; `<clip>_<k><suffix>` (k = 0..count-1, in
+    the clip's time order) for the frames of frame.count > 1."""
+    return [f"{clip}{suffix}"] if count == 1 else [f"{clip}_{k}{suffix}" for k in range(count)]
+
+
+def per_frame(values: list):
+    """An index.csv cell of a value per frame of a clip: the value itself for one frame, else the values
+    joined by FRAME_SEPARATOR in the clip's time order."""
+    return values[0] if len(values) == 1 else FRAME_SEPARATOR.join(str(v) for v in values)
 
 
 def write_settings(out_dir: str | Path, settings: dict) -> Path:

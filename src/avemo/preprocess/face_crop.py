@@ -1,5 +1,10 @@
 """The face_crop stage's work: the most confident MTCNN face of every frame as a square RGB PNG, or a
-centre crop (status fallback) or nothing (status failed) when no face is found."""
+centre crop (status fallback) or nothing (status failed) when no face is found.
+
+A clip of K frames (frame.count) gets K faces, `<clip>_<k>.png`; its status is the worst of its frames':
+`ok` when every frame shows a face; otherwise, with face.fallback centre, `fallback` (the frames without
+a face centre-cropped, the reason counting them), with drop `failed` and no file: a clip's video input is
+all K of its faces, so no frame is silently left out or replaced by another."""
 
 from __future__ import annotations
 
@@ -12,7 +17,16 @@ from PIL import Image
 from avemo.files import save_png
 from avemo.params import require
 from avemo.preprocess import facedetect as faces
-from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.preprocess.clipindex import (
+    ClipResult,
+    clip_files,
+    frames_per_clip,
+    per_frame,
+    prepare_output_dir,
+    read_settings,
+    split_usable,
+    write_settings,
+)
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
@@ -45,21 +59,62 @@ def crop_face(detector: faces.FaceDetector, frame: Image.Image, params: dict) ->
     return FaceCrop(faces.crop_resized(frame, box, params["image_size"]), status, reason, extra)
 
 
-def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> ClipResult:
-    face = crop_face(detector, Image.open(src).convert("RGB"), params)
-    if face.image is not None:
-        save_png(face.image, dst)
-    return ClipResult(clip, face.status, face.reason, face.extra)
+@dataclass(frozen=True)
+class ClipFaces:
+    images: list[Image.Image] | None  # one square RGB crop per frame, in time order; None when the clip failed
+    status: str  # ok, fallback or failed, as in index.csv
+    reason: str
+    extra: dict  # index.csv's own columns (a value per frame, FRAME_SEPARATOR between them)
+
+
+INDEX_COLUMNS = ["confidence", "faces_found", "box"]
+
+
+def crop_clip_faces(detector: faces.FaceDetector, frames: list[Image.Image], params: dict) -> ClipFaces:
+    """The faces of a clip's frames (one, or frame.count's K) as this stage crops them, each by crop_face,
+    and the clip's status by the rule of the module docstring: the one way the stage and `avemo predict`
+    make them. One frame gives crop_face's status, reason and columns unchanged."""
+    crops = [crop_face(detector, frame, params) for frame in frames]
+    if len(crops) == 1:
+        (crop,) = crops
+        return ClipFaces(None if crop.image is None else [crop.image], crop.status, crop.reason, crop.extra)
+    extra = {column: per_frame([crop.extra.get(column, "") for crop in crops]) for column in INDEX_COLUMNS}
+    missed = sum(crop.status != "ok" for crop in crops)
+    if not missed:
+        return ClipFaces([crop.image for crop in crops], "ok", "", extra)
+    where = f"no face found in {missed} of {len(crops)} frames"
+    if params["fallback"] == "centre":
+        return ClipFaces([crop.image for crop in crops], "fallback", f"{where}; centre crop", extra)
+    return ClipFaces(None, "failed", where, extra)
+
+
+def face_crop_job(detector, clip: str, srcs: list[str], dsts: list[str], params: dict) -> ClipResult:
+    frames = []
+    for src in srcs:
+        with Image.open(src) as frame:
+            frames.append(frame.convert("RGB"))
+    found = crop_clip_faces(detector, frames, params)
+    for image, dst in zip(found.images or [], dsts):
+        save_png(image, dst)
+    return ClipResult(clip, found.status, found.reason, found.extra)
 
 
 def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dict, jobs=None) -> list[ClipResult]:
-    """One face PNG per usable frame of `frames_dir` (rows of its index.csv) in `out_dir`, and index.csv."""
+    """One face PNG per usable frame of `frames_dir` (rows of its index.csv; the frames per clip of its
+    settings.json) in `out_dir`, and index.csv; settings.json holds the face settings, and the frames per
+    clip where there are more than one."""
     require("face", "fallback", params["fallback"], ValueError)
+    count = frames_per_clip(read_settings(frames_dir))
     out_dir = prepare_output_dir(out_dir, [".png"])
     todo, carried = split_usable(frame_index, "extract_middle_frame")
-    write_settings(out_dir, params)
+    write_settings(out_dir, params if count == 1 else {**params, "frames_per_clip": count})
     tasks = [
-        (r.clip, str(Path(frames_dir) / f"{r.clip}.png"), str(out_dir / f"{r.clip}.png"), params)
+        (
+            r.clip,
+            [str(Path(frames_dir) / name) for name in clip_files(r.clip, ".png", count)],
+            [str(out_dir / name) for name in clip_files(r.clip, ".png", count)],
+            params,
+        )
         for r in todo.itertuples()
     ]
     return run_and_index(
@@ -67,7 +122,7 @@ def run_face_crop(frame_index: pd.DataFrame, frames_dir, out_dir, *, params: dic
         tasks,
         carried,
         out_dir,
-        ["confidence", "faces_found", "box"],
+        INDEX_COLUMNS,
         jobs=jobs,
         desc="face_crop",
         initializer=faces.FaceDetector,

@@ -1,4 +1,4 @@
-"""Media decoding: a clip's audio track as a pydub AudioSegment, and its middle video frame.
+"""Media decoding: a clip's audio track as a pydub AudioSegment, and its video frames at given positions.
 
 Decoding runs in-process through PyAV (FFmpeg's libraries, shipped in its wheel), because pydub's own
 `from_file` starts ffprobe and then ffmpeg for every clip (about 210 ms a clip here, and ffprobe is not in
@@ -138,18 +138,34 @@ def count_video_frames(path: str | Path) -> int:
             return sum(1 for packet in container.demux(stream) if packet.size)
 
 
-def middle_frame(path: str | Path, position: float = 0.5) -> Frame:
-    """The frame at `position` (0..1) of the clip by frame count: index floor(position * count).
+def frame_positions(count: int, position: float, spread: float) -> list[float]:
+    """Where (0..1 of the clip) a clip's `count` frames are read (frame.count, frame.position, frame.spread):
+    `position` itself for one frame; for more, evenly spaced from the first to the last over `spread` of the
+    clip, centred on `position`, the whole span moved inside the clip where it would cross an end (so the
+    frames stay evenly spaced). Rounded to 12 decimals, so that 0.5 - 0.2 is 0.3 as written."""
+    if count == 1:
+        return [position]
+    centre = min(max(position, spread / 2), 1 - spread / 2)
+    return [round(centre - spread / 2 + spread * i / (count - 1), 12) for i in range(count)]
 
-    For position 0.5 and an odd count this is the exact middle frame. Decoding starts at the first frame,
-    so no keyframe seek can land on a neighbour.
-    """
-    if not 0.0 <= position <= 1.0:
-        raise ValueError(f"frame.position must be within [0, 1], got {position}")
+
+def frame_index(position: float, frame_count: int) -> int:
+    """The frame at `position` (0..1) of a clip of `frame_count` frames: floor(position * count), the last at 1."""
+    return min(frame_count - 1, int(position * frame_count))
+
+
+def frames_at(path: str | Path, positions: list[float]) -> list[Frame]:
+    """The frames at `positions` (each 0..1; frame_index), in their order, decoded in ONE pass from the first
+    frame up to the last one asked for, so no keyframe seek can land on a neighbour and no frame is decoded
+    twice. Two positions that fall on one frame (a clip of a few frames) give that frame twice."""
+    for position in positions:
+        if not 0.0 <= position <= 1.0:
+            raise ValueError(f"frame.position must be within [0, 1], got {position}")
     frame_count = count_video_frames(path)
     if frame_count == 0:
         raise MediaError("video track holds no frames")
-    target = min(frame_count - 1, int(position * frame_count))
+    targets = [frame_index(p, frame_count) for p in positions]
+    wanted, found = set(targets), {}
     with _open(path) as container:
         stream = container.streams.video[0]
         declared = _declared_duration(container)
@@ -157,8 +173,19 @@ def middle_frame(path: str | Path, position: float = 0.5) -> Frame:
         clip_s = frame_count / rate if rate else None
         with _decoding("video stream"):
             for index, frame in enumerate(container.decode(stream)):
-                if index == target:
-                    if clip_s:
-                        _check_not_truncated(clip_s, declared, "video")
-                    return Frame(frame.to_image(), index, frame_count, float(frame.time or 0.0), clip_s)
+                if index in wanted:
+                    found[index] = Frame(frame.to_image(), index, frame_count, float(frame.time or 0.0), clip_s)
+                    if len(found) == len(wanted):
+                        if clip_s:
+                            _check_not_truncated(clip_s, declared, "video")
+                        return [found[t] for t in targets]
     raise MediaError(f"video decoder gave fewer frames than the {frame_count} packets (corrupt stream)")
+
+
+def middle_frame(path: str | Path, position: float = 0.5) -> Frame:
+    """The frame at `position` (0..1) of the clip by frame count: index floor(position * count).
+
+    For position 0.5 and an odd count this is the exact middle frame. Decoding starts at the first frame,
+    so no keyframe seek can land on a neighbour.
+    """
+    return frames_at(path, [position])[0]
