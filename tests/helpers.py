@@ -218,6 +218,7 @@ def train_models(
         split_path=split or model_corpus["split"],
         folders=folders,
         embeddings_dir=model_corpus["embeddings"][encoder["trainable"]],
+        frames_dir=model_corpus["frames"],
         encoder=encoder,
         train={**TRAIN, **overrides},
         lr=0.01,

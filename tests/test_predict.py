@@ -16,7 +16,7 @@ from avemo.__main__ import main
 from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
 from avemo.modeling.inputs import face_input, spectrogram_input
 from avemo.predict import ClipReader, class_probabilities, load_models
-from avemo.preprocess.clipindex import read_index, read_settings
+from avemo.preprocess.clipindex import clip_files, read_index, read_settings
 from helpers import SRC, TINY_PARAMS, assert_predict_gives_eval_cross_probabilities, dvc, make_repo_copy, run_ffmpeg
 
 CLASSES = ["ANG", "HAP", "SAD"]  # the order training gives (sorted)
@@ -122,13 +122,16 @@ def test_inputs_are_the_pipeline_stages_outputs_for_the_same_settings(real_run):
     for bit, and so do the encoder inputs made of them."""
     out, clips = real_run
     spectrograms, faces = read_settings(out / "melspec"), read_settings(out / "faces")
-    reader = ClipReader({"kind": "av", "image_size": 32, "preprocessing": {"audio": spectrograms, "video": faces}})
+    frames = {**read_settings(out / "frames"), "frames_per_clip": 1}  # as training stores them
+    reader = ClipReader(
+        {"kind": "av", "image_size": 32, "preprocessing": {"audio": spectrograms, "video": faces, "frames": frames}}
+    )
     face_index = read_index(out / "faces").set_index("clip")
     for clip, path in zip(clips["clip"], clips["path"]):
         assert np.array_equal(reader.spectrogram(path), np.load(out / "melspec" / f"{clip}.npy"))
-        face = reader.face_crop(path)
+        face = reader.faces(path)
         with Image.open(out / "faces" / f"{clip}.png") as stage_face:
-            assert np.array_equal(np.asarray(face.image), np.asarray(stage_face))
+            assert len(face.images) == 1 and np.array_equal(np.asarray(face.images[0]), np.asarray(stage_face))
         assert face.status == face_index.at[clip, "status"]
         inputs = reader.inputs(path)
         assert torch.equal(
@@ -137,11 +140,48 @@ def test_inputs_are_the_pipeline_stages_outputs_for_the_same_settings(real_run):
         assert torch.equal(inputs.images["video"][0], face_input(out / "faces" / f"{clip}.png", 32))
 
 
+def test_three_frames_a_clip_are_the_stages_three_faces(real_run_frames3):
+    """With a checkpoint of three frames a clip, the faces are face_crop's three PNGs of extract_middle_frame's
+    three frames, bit for bit, and the video input stacks them in time order."""
+    out, clips = real_run_frames3
+    frames = {**read_settings(out / "frames"), "frames_per_clip": 3}
+    reader = ClipReader(
+        {"kind": "video", "image_size": 32, "preprocessing": {"video": read_settings(out / "faces"), "frames": frames}}
+    )
+    assert reader.positions == [0.3, 0.5, 0.7]
+    face_index = read_index(out / "faces").set_index("clip")
+    for clip, path in zip(clips["clip"], clips["path"]):
+        face = reader.faces(path)
+        assert face.status == face_index.at[clip, "status"] and len(face.images) == 3
+        for k, image in enumerate(face.images):
+            with Image.open(out / "faces" / f"{clip}_{k}.png") as stage_face:
+                assert np.array_equal(np.asarray(image), np.asarray(stage_face)), (clip, k)
+        video = reader.inputs(path).images["video"]
+        stacked = torch.stack([face_input(out / "faces" / f"{clip}_{k}.png", 32) for k in range(3)])
+        assert video.shape == (1, 3, 3, 32, 32) and torch.equal(video[0], stacked)
+
+
+def test_a_model_of_three_frames_reads_the_frames_its_checkpoint_names(capsys, predict_models_frames3, real_clip):
+    for kind in ("video", "av"):
+        models = load_models(predict_models_frames3[kind])
+        assert models.config["preprocessing"]["frames"] == {"position": 0.5, "frames_per_clip": 3, "spread": 0.4}
+        assert ClipReader(models.config).positions == [0.3, 0.5, 0.7]
+        status, (entry,) = predict_json(capsys, real_clip, "--model", predict_models_frames3[kind])
+        assert status == 0
+        assert_predicted(entry)
+    # the frozen layers' output once per frame, each checkpoint's top on it: the model's own forward pass
+    models = load_models(predict_models_frames3["av"] / "fold0_seed0.pt")
+    images = ClipReader(models.config).inputs(real_clip).images
+    with torch.no_grad():
+        forward = torch.softmax(models.models[0](audio=images["audio"], video=images["video"]).double(), dim=1)
+    assert np.allclose(class_probabilities(models, images), forward[0].numpy(), atol=1e-6)
+
+
 def test_settings_come_from_the_checkpoint_not_params_yaml(predict_models, real_clip):
     models = load_models(predict_models["av"])
     reader = ClipReader(models.config)
     assert reader.spectrogram(real_clip).shape == (16, 101)  # the tiny 1 s, 16 mels; params.yaml has 2.5 s, 64 mels
-    assert reader.face_crop(real_clip).image.size == (32, 32)  # params.yaml: 128
+    assert reader.faces(real_clip).images[0].size == (32, 32)  # params.yaml: 128
 
 
 def test_unimodal_models_need_only_their_own_track(capsys, predict_models, odd_clips):
@@ -230,27 +270,34 @@ def test_a_model_that_cannot_be_loaded_is_one_line(capsys, tmp_path, predict_mod
     (tmp_path / "mixed").mkdir()
     for kind in ("audio", "av"):
         shutil.copyfile(predict_models[kind] / "fold0_seed0.pt", tmp_path / "mixed" / f"{kind}.pt")
+    model, checkpoint = load_checkpoint(predict_models["video"] / "fold0_seed0.pt")
+    del checkpoint["config"]["preprocessing"]["frames"]  # a checkpoint of before frame.count
+    save_checkpoint(tmp_path / "no_frames.pt", model, checkpoint["config"])
     for model, expected in (
         (tmp_path / "nothing", "no such checkpoint file or folder"),
         (tmp_path / "empty", "no checkpoint (*.pt)"),
         (tmp_path / "notes.pt", "cannot load it as an avemo checkpoint"),
         (tmp_path / "mixed", "av.pt: its kind, preprocessing"),
+        (tmp_path / "no_frames.pt", "does not hold which frames of a clip its faces were of"),
     ):
         status, out, err = predict(capsys, real_clip, "--model", model)
         assert status == 1 and out == "" and len(err.splitlines()) == 1 and expected in err, err
 
 
 @pytest.mark.slow
-def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir):
-    """The models `dvc repro` trains (3 folds, one seed): predict gives eval_cross's probabilities; the AV models'
-    settings are those of the run's melspec and face_crop."""
+@pytest.mark.parametrize("frames", [1, 3], ids=["one_frame", "three_frames"])
+def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir, frames):
+    """The models `dvc repro` trains (3 folds, one seed), on one frame a clip or three (frame.count): predict
+    gives eval_cross's probabilities; the AV models' settings are those of the run's melspec, face_crop and
+    extract_middle_frame, and its faces those of the run."""
     params = {
         **TINY_PARAMS,
         "sample": {**TINY_PARAMS["sample"], "actors": 5},
         "train": {**TINY_PARAMS["train"], "seeds": [0]},
+        "frame": {**TINY_PARAMS["frame"], "count": frames},
     }
     repo = make_repo_copy(tmp_path / "repo", params)
-    dvc(repo, "repro", "eval_cross")
+    dvc(repo, "repro")
     assert_predict_gives_eval_cross_probabilities(repo)  # every kind, the default trained top block
     clips = sorted(real_clips_dir.glob("*.flv"))
     (tmp_path / "broken.flv").write_bytes(clips[0].read_bytes()[:2000])  # its header only
@@ -272,10 +319,18 @@ def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir):
     assert models.config["preprocessing"] == {
         "audio": read_settings(repo / "data" / "melspec"),
         "video": read_settings(repo / "data" / "faces"),
+        "frames": {**read_settings(repo / "data" / "frames"), "frames_per_clip": frames},
     }
     reader = ClipReader(models.config)
     sample = read_index(repo / "data" / "faces")["clip"].iloc[0]
     source = repo / "data" / "sample" / "VideoFlash" / f"{sample}.flv"
     assert np.array_equal(reader.spectrogram(source), np.load(repo / "data" / "melspec" / f"{sample}.npy"))
-    with Image.open(repo / "data" / "faces" / f"{sample}.png") as stage_face:
-        assert np.array_equal(np.asarray(reader.face_crop(source).image), np.asarray(stage_face))
+    found = reader.faces(source).images
+    assert len(found) == frames
+    for image, name in zip(found, clip_files(sample, ".png", frames)):
+        with Image.open(repo / "data" / "faces" / name) as stage_face:
+            assert np.array_equal(np.asarray(image), np.asarray(stage_face)), name
+    if frames > 1:  # each stage holds the K frames: files, cached features, the report's protocol line
+        assert len(list((repo / "data" / "frames").glob(f"{sample}_*.png"))) == frames
+        assert read_settings(repo / "data" / "embeddings" / "video")["shape"][0] == frames
+        assert f"the faces of {frames} frames a clip" in (repo / "reports" / "results.md").read_text()

@@ -6,13 +6,13 @@ params.yaml:
 
 - audio: media.decode_audio at the checkpoint's sample rate (extract_audio), features.segment_samples (the
   values melspec reads back from that WAV, without writing it) and melspec.spectrogram_of (melspec);
-- video: media.middle_frame (extract_middle_frame) and face_crop.crop_face with the checkpoint's face
-  settings (face_crop: MTCNN, margin, size, and the fallback when no face is found);
+- video: media.frames_at the checkpoint's frame positions (extract_middle_frame: config["preprocessing"]
+  ["frames"], its frames per clip, position and spread, so one frame or frame.count's K in one decoding
+  pass) and face_crop.crop_clip_faces with the checkpoint's face settings (face_crop: MTCNN, margin, size,
+  the fallback when no face is found, and a clip's status from its K frames');
 - both then become the encoder's input as in training and evaluation (inputs.spectrogram_unit_image,
-  inputs.face_unit_image, inputs.normalise).
-
-The frame position is the one setting a checkpoint does not hold (face_crop's settings.json has the face
-settings only), so the middle frame is used: frame.position's default and what every preset uses.
+  inputs.face_unit_image, inputs.normalise); a clip's K faces as one (1, K, 3, S, S) input, whose features
+  the model averages as in training.
 
 A folder of checkpoints (a training stage's output: every fold and seed) predicts with the mean of the
 checkpoints' class probabilities (each the softmax of its logits). Checkpoints with frozen layers
@@ -44,15 +44,16 @@ from avemo.preprocess import facedetect as faces
 from avemo.preprocess import media, melspec
 from avemo.preprocess import spectrogram as features
 from avemo.preprocess.clipindex import ClipFailure
-from avemo.preprocess.face_crop import FaceCrop, crop_face
+from avemo.preprocess.face_crop import ClipFaces, crop_clip_faces
 
-FRAME_POSITION = 0.5  # not in a checkpoint (see the module docstring): the middle frame, frame.position's default
 KIND_NAMES = {"audio": "audio", "video": "video", "av": "AV"}
 # Settings the inputs of each modality need from a checkpoint's config["preprocessing"].
 REQUIRED_SETTINGS = {
     "audio": ("sample_rate", *melspec.SETTINGS),
     "video": ("min_face_size", "detect_scale", "min_confidence", "margin", "image_size", "fallback"),
 }
+# ... and from extract_middle_frame's settings (config["preprocessing"]["frames"]), which frames of a clip.
+FRAME_SETTINGS = ("position", "frames_per_clip")
 # What must be equal across a folder's checkpoints for one set of inputs and one mean to make sense.
 SHARED_CONFIG = ("kind", "classes", "image_size", "preprocessing", "arch", "pretrained", "trainable")
 # What torch.load (or rebuilding from a config that is not ours) raises on a file that is not a checkpoint.
@@ -147,11 +148,18 @@ def _check_config(path: Path, config: dict) -> None:
                 f"{path}: the checkpoint does not hold the {modality} settings its inputs were made with (missing "
                 f"{', '.join(absent)}); retrain it with this version of avemo"
             )
+    frames = config.get("preprocessing", {}).get("frames", {})
+    if "video" in MODALITIES_OF[config["kind"]] and not all(key in frames for key in FRAME_SETTINGS):
+        raise UserError(
+            f"{path}: the checkpoint does not hold which frames of a clip its faces were of (frame.position, "
+            "frame.count); retrain it with this version of avemo"
+        )
 
 
 @dataclass
 class ClipInputs:
-    """A clip's encoder inputs: (1, 3, S, S) per modality it has, and why each other one is missing."""
+    """A clip's encoder inputs: (1, 3, S, S) per modality it has ((1, K, 3, S, S): a model of K frames a
+    clip), and why each other one is missing."""
 
     images: dict[str, torch.Tensor] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # modality -> reason
@@ -169,15 +177,22 @@ class ClipReader:
         self.face = config["preprocessing"].get("video") if "video" in self.modalities else None
         self.mel_basis = melspec.filterbank(self.audio) if self.audio else None
         self.detector = faces.FaceDetector(self.face["min_face_size"], self.face["detect_scale"]) if self.face else None
+        if self.face:  # where extract_middle_frame read the frames of the faces the model learnt from
+            frames = config["preprocessing"]["frames"]
+            self.positions = media.frame_positions(
+                int(frames["frames_per_clip"]), float(frames["position"]), frames.get("spread")
+            )
 
     def spectrogram(self, path: str | Path) -> np.ndarray:
         """What the melspec stage saves for this clip (after extract_audio) with the model's settings."""
         segment = media.decode_audio(path, int(self.audio["sample_rate"]))
         return melspec.spectrogram_of(features.segment_samples(segment), self.mel_basis, self.audio)
 
-    def face_crop(self, path: str | Path) -> FaceCrop:
-        """What face_crop makes of this clip's middle frame (after extract_middle_frame) with the model's settings."""
-        return crop_face(self.detector, media.middle_frame(path, FRAME_POSITION).image, self.face)
+    def faces(self, path: str | Path) -> ClipFaces:
+        """What face_crop makes of this clip's frames (after extract_middle_frame) with the model's settings."""
+        return crop_clip_faces(
+            self.detector, [frame.image for frame in media.frames_at(path, self.positions)], self.face
+        )
 
     def inputs(self, path: str | Path) -> ClipInputs:
         found = ClipInputs()
@@ -189,14 +204,15 @@ class ClipReader:
                 found.missing["audio"] = str(err)
         if self.face:
             try:
-                face = self.face_crop(path)
+                face = self.faces(path)
             except ClipFailure as err:
                 found.missing["video"] = str(err)
             else:
-                if face.image is None:  # fallback: drop
+                if face.images is None:  # fallback: drop
                     found.missing["video"] = face.reason
                 else:
-                    found.images["video"] = normalise(face_unit_image(face.image, self.image_size)).unsqueeze(0)
+                    units = [normalise(face_unit_image(image, self.image_size)) for image in face.images]
+                    found.images["video"] = (units[0] if len(units) == 1 else torch.stack(units)).unsqueeze(0)
                     if face.status == "fallback":
                         found.notes.append(face.reason)
         return found
@@ -280,8 +296,9 @@ def predict_parser(prog: str = "avemo predict") -> argparse.ArgumentParser:
 Predict the emotion of each CLIP with a trained model.
 
 A CLIP is any file FFmpeg reads (FLV, MP4, MOV, MKV, ...; any name): its audio track becomes a log-Mel
-spectrogram, its middle frame a face crop, made by the pipeline's own code with the settings stored in
-the model's checkpoint (sample rate, spectrogram and face settings, classes), never params.yaml. An audio
+spectrogram, its middle frame (or the frames the model was trained on: frame.count, frame.position) a
+face crop, made by the pipeline's own code with the settings stored in the model's checkpoint (sample
+rate, spectrogram, frame and face settings, classes), never params.yaml. An audio
 model needs only the audio track, a video model only the video; the AV model predicts from one modality
 when the clip has no audio track, or no video track or no face (with face.fallback: drop), and says so.
 Where no face is found and the model was trained with face.fallback: centre, a centre crop is used and

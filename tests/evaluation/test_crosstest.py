@@ -135,3 +135,44 @@ def test_the_saved_probabilities_are_those_avemo_predict_gives_for_the_clip(trai
         saved = [row[f"p_{c}"] for c in CLASSES]
         assert np.allclose(saved, class_probabilities(models, given), atol=2e-6) and abs(sum(saved) - 1) < 1e-5
         assert row["predicted"] == CLASSES[int(np.argmax(saved))]
+
+
+def test_three_faces_a_clip_are_scored_as_one_example_from_the_cache_or_the_images(model_corpus_frames3, tmp_path):
+    """frame.count 3 (fold 0, one seed): every comparison runs; a frozen model's video predictions (from the
+    cached outputs of each face) are what its checkpoint predicts on the clips' three faces, and a wholly
+    fine-tuned video model reads the three images of each clip."""
+    corpus = model_corpus_frames3
+    split = read_split(corpus["split"])
+    split = split[split["fold"] == 0]
+    split.to_csv(tmp_path / "one_fold.csv", index=False)
+    indexes = {m: read_index(f) for m, f in corpus["folders"].items()}
+    test = split[split["part"] == "test"]
+    rows = clips_for(modality_table(test, {"video": indexes["video"]})[0], ("video",))
+    images = image_dataset(rows, ("video",), corpus["folders"], CLASSES, image_size=32, frames=3)
+    for trainable, kinds in ((1, ("audio", "video", "av")), ("all", ("video",))):
+        out = tmp_path / str(trainable)
+        for kind in kinds:
+            train_models(
+                corpus,
+                out,
+                kind,
+                split=tmp_path / "one_fold.csv",
+                epochs=1,
+                seeds=[0],
+                encoder={"trainable": trainable},
+            )
+        predictions = cross_predictions(
+            {k: out / k for k in kinds},
+            split,
+            indexes,
+            corpus["folders"],
+            corpus["embeddings"][trainable],
+            batch_size=16,
+        )
+        assert set(predictions["comparison"]) == {k for k, (kind, _) in CROSS_TESTS.items() if kind in kinds}
+        saved = predictions.query("comparison == 'video_on_faces'").set_index("clip")
+        assert len(saved) == len(test)  # each clip once (fold 0 tests actor 1006, whose faces all exist)
+        model, _ = load_checkpoint(out / "video" / "fold0_seed0.pt")
+        with torch.no_grad():
+            _, on_images, _ = predict(model, loader(images, 8), ("video",), "cpu")
+        assert list(saved.loc[rows["clip"], "predicted"]) == [CLASSES[i] for i in on_images], trainable

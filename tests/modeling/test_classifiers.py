@@ -45,6 +45,34 @@ def test_the_shared_encoder_is_one_parameter_set_that_both_modalities_pass_in_on
     assert model.encoder_of("audio") is model.encoder_of("video")
 
 
+@pytest.mark.parametrize("sharing", ["shared", "separate", "modality_norm"])
+def test_a_clips_frames_pass_as_images_and_its_video_features_are_their_mean(sharing):
+    model = av_model(sharing).eval()
+    calls = []
+    for encoder in model.encoders():
+        encoder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    audio, frames = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 3, 32, 32)  # 4 clips, 3 frames each
+    video_present = torch.tensor([True, True, False, True])
+    with torch.no_grad():
+        audio_features, video_features = model.encode(audio, frames, None, video_present)
+        faces = model.encoder_of("video")(frames[video_present])
+        spectrograms = model.encoder_of("audio")(audio)
+    assert calls[0] == (4 + 3 * 3 if sharing == "shared" else 4)  # shared: the 9 faces among the 4 spectrograms
+    assert torch.allclose(video_features[video_present], faces, atol=1e-5) and not video_features[2].any()
+    assert torch.allclose(audio_features, spectrograms, atol=1e-5)
+    assert model(audio, frames, video_present=video_present).shape == (4, 3)
+
+
+def test_one_frame_a_clip_takes_the_shared_pass_of_before_bit_for_bit():
+    model = av_model("shared").eval()
+    audio, video = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)
+    present = torch.tensor([True, False, True, True])
+    with torch.no_grad():
+        audio_features, video_features = model.encode(audio, video, None, present)
+        before = model.encoder(torch.cat([audio, video[present]]))  # one pass, one standardisation
+    assert torch.equal(audio_features, before[:4]) and torch.equal(video_features[present], before[4:])
+
+
 def test_separate_encoders_are_two_identical_copies_with_twice_the_trainable_encoder_weights():
     shared, separate = av_model("shared"), av_model("separate")
     assert len(separate.encoders()) == 2 and separate.encoder_of("audio") is not separate.encoder_of("video")

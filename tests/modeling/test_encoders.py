@@ -228,3 +228,23 @@ def test_a_norm_per_modality_gets_each_modalitys_statistics_from_its_own_inputs(
     assert torch.allclose(first_audio.running_mean, entering.mean(dim=(0, 2, 3)), atol=1e-4)
     assert not torch.allclose(first_audio.running_mean, first_video.running_mean)
     assert not encoder.train().blocks[-1].training or not any(n.training for n in batch_norms(encoder))
+
+
+@pytest.mark.parametrize("trainable", ["none", 1, "all"])
+def test_a_clips_frames_give_the_mean_of_their_raw_features_standardised_once(trainable):
+    encoder = build_encoder("efficientnet_lite0", pretrained=True, trainable=trainable).eval()
+    with torch.no_grad():
+        encoder.set_standardisation(encoder.raw(torch.rand(12, 3, 32, 32)))  # a standardisation that does something
+        frames = torch.rand(2, 3, 3, 32, 32)  # 2 clips x 3 frames
+        each = torch.stack([encoder.raw(frames[:, k]) for k in range(3)], dim=1)
+        expected = encoder.standardise(each.mean(dim=1))
+        assert torch.allclose(encoder(frames), expected, atol=1e-5)
+        cut = encoder.frozen_part(frames)  # each frame's, the frames axis kept (what embed caches)
+        assert cut.shape[:2] == (2, 3)
+        assert torch.allclose(encoder.from_frozen(cut), expected, atol=1e-5)
+        # one frame a clip computes what it did before frames existed, bit for bit
+        single = frames[:, 0]
+        assert torch.equal(encoder(single), encoder.standardise(encoder.raw(single)))
+        assert torch.equal(
+            encoder.from_frozen(encoder.frozen_part(single)), encoder.standardise(encoder.trained_part(cut[:, 0]))
+        )

@@ -141,7 +141,9 @@ def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_a
     )
     checkpoint = load_checkpoint(tmp_path / "video" / "fold0_seed0.pt")[1]
     assert (
-        checkpoint["config"]["preprocessing"] == {"video": FACE_SETTINGS} and checkpoint["config"]["trainable"] == "all"
+        checkpoint["config"]["preprocessing"]
+        == {"video": FACE_SETTINGS, "frames": {"position": 0.5, "frames_per_clip": 1}}
+        and checkpoint["config"]["trainable"] == "all"
     )
     assert any(k.startswith("encoder.stem.") for k in checkpoint["state_dict"])  # a fine-tuned encoder is saved whole
 
@@ -153,6 +155,50 @@ def test_av_keeps_a_clip_with_one_modality_and_rebuilds_from_its_checkpoint(mode
     assert checkpoint["config"]["kind"] == "av" and checkpoint["config"]["fusion"] == "concat"
     with torch.no_grad():
         assert model(audio=torch.randn(2, 3, 32, 32)).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "kind, trainable, sharing",
+    [
+        ("video", "none", "shared"),
+        ("video", 1, "shared"),
+        ("video", "all", "shared"),
+        ("av", 1, "shared"),
+        ("av", 1, "modality_norm"),
+    ],
+)
+def test_three_faces_a_clip_are_one_example_whose_features_are_their_mean(
+    model_corpus_frames3, tmp_path, one_fold_split, kind, trainable, sharing
+):
+    """frame.count 3: the same clips as one frame a clip (one example each, the failed face left out), the
+    frames' settings kept in the checkpoint, and the checkpoint on the three faces of each clip (images, read
+    as eval_cross and predict read them) scores the validation accuracy it reached in training."""
+    _, _, repeats = train_models(
+        model_corpus_frames3,
+        tmp_path,
+        kind,
+        split=one_fold_split,
+        encoder={"trainable": trainable},
+        fusion={"sharing": sharing},
+        epochs=2,
+        seeds=[0],
+    )
+    assert list(repeats["train_clips"]) == [24 if kind == "av" else 23] and list(repeats["validation_clips"]) == [6]
+    model, checkpoint = load_checkpoint(tmp_path / kind / "fold0_seed0.pt")
+    frames = {"position": 0.5, "frames_per_clip": 3, "spread": 0.4}
+    assert checkpoint["config"]["preprocessing"]["frames"] == frames
+    assert checkpoint["config"]["preprocessing"]["video"]["frames_per_clip"] == 3
+    modalities = ("audio", "video") if kind == "av" else ("video",)
+    split = read_split(one_fold_split)
+    indexes = {m: read_index(model_corpus_frames3["folders"][m]) for m in modalities}
+    table, _ = modality_table(split, indexes)
+    rows = clips_for(table[table["part"] == "validation"], modalities, "any")
+    images = image_dataset(
+        rows, modalities, model_corpus_frames3["folders"], CLASSES, image_size=32, top_db=80, frames=3
+    )
+    assert images[0]["video"].shape == (3, 3, 32, 32)
+    labels, predictions, _ = predict(model, loader(images, 4), modalities, "cpu")
+    assert (labels == predictions).mean() == pytest.approx(checkpoint["info"]["val_accuracy"], abs=1e-6)
 
 
 def test_seeded_runs_are_identical(model_corpus, tmp_path):

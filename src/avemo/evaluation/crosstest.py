@@ -14,7 +14,8 @@ every fold of the split and for every training seed.
 Each evaluation uses the fold's test clips that have every modality it gives (a clip whose
 preprocessing failed in one is left out of it). A model with frozen layers (encoder.trainable none or N)
 reads the embed stage's cached frozen-part outputs, as it was trained; a wholly fine-tuned one reads images
-of its checkpoint's size (spectrograms scaled with the dB range melspec wrote them with). Every prediction
+of its checkpoint's size (spectrograms scaled with the dB range melspec wrote them with). A clip of K faces
+(frame.count) is one test example, its video features the mean of its K faces' (as in training). Every prediction
 is saved with its class probabilities (`p_<CLASS>`, the softmax of the logits), those `avemo predict`
 gives for the clip with that checkpoint.
 
@@ -40,7 +41,7 @@ from avemo.modeling.embedding import read_embeddings
 from avemo.modeling.inference import pick_device, probabilities_of
 from avemo.modeling.inputs import loader
 from avemo.modeling.loading import FeatureBatches, clips_for, frozen_items, image_dataset, modality_table
-from avemo.preprocess.clipindex import read_settings
+from avemo.preprocess.clipindex import frames_per_clip, read_settings
 
 # key -> (model kind, modalities given)
 CROSS_TESTS = {
@@ -59,13 +60,29 @@ PROBABILITY_DECIMALS = 6  # in predictions.csv: float noise of the last bits doe
 
 @torch.no_grad()
 def _probabilities(
-    model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, top_db, batch_size, device
+    model,
+    checkpoint: dict,
+    rows: pd.DataFrame,
+    modalities,
+    classes,
+    folders,
+    embeddings,
+    top_db,
+    faces_per_clip,
+    batch_size,
+    device,
 ):
     if has_frozen_part(checkpoint["config"]):
         items = {k: v.to(device) for k, v in frozen_items(rows, modalities, embeddings, classes).items()}
         return probabilities_of(model, FeatureBatches(items, batch_size), modalities, device, from_frozen=True)
     images = image_dataset(
-        rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], top_db=top_db
+        rows,
+        modalities,
+        folders,
+        classes,
+        image_size=checkpoint["config"]["image_size"],
+        top_db=top_db,
+        frames=faces_per_clip,
     )
     return probabilities_of(model, loader(images, batch_size), modalities, device)
 
@@ -92,6 +109,7 @@ def cross_predictions(
         )
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
     top_db = float(read_settings(folders["audio"])["top_db"])
+    faces_per_clip = frames_per_clip(read_settings(folders["video"]))  # every model is given the faces as they are
     records = []
     for fold, seed in first:
         test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
@@ -107,7 +125,17 @@ def cross_predictions(
             rows = clips_for(test, modalities, "all")
             rows = rows[rows["emotion"].isin(classes)]
             probabilities = _probabilities(
-                model, checkpoint, rows, modalities, classes, folders, embeddings, top_db, batch_size, device
+                model,
+                checkpoint,
+                rows,
+                modalities,
+                classes,
+                folders,
+                embeddings,
+                top_db,
+                faces_per_clip,
+                batch_size,
+                device,
             )
             records.append(
                 pd.DataFrame(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from avemo.evaluation.statistics import chance_verdict, confusion_matrix, format_p
 from avemo.files import METRIC_DECIMALS, atomic_write
+from avemo.preprocess.clipindex import frames_per_clip
 
 # The course project: VGG16 fine-tuned on ANG, SAD, HAP, 273 clips, one random clip-level split, the
 # epoch picked on test accuracy (its report's figures).
@@ -162,7 +163,14 @@ def protocol_line(split: dict, classes: list[str], frame: dict | None, encoder: 
     scheme = split.get("scheme", "actors")
     parts = [f"split `{scheme}`, {SCHEMES.get(scheme, scheme)}", f"{len(classes)} classes"]
     if frame is not None:
-        parts.append(f"video: the face of one frame a clip, at position {frame['position']:g} of the clip")
+        count = frames_per_clip(frame)
+        if count == 1:
+            parts.append(f"video: the face of one frame a clip, at position {frame['position']:g} of the clip")
+        else:
+            parts.append(
+                f"video: the faces of {count} frames a clip (their features averaged), evenly spaced over "
+                f"{frame['spread']:g} of the clip around position {frame['position']:g}"
+            )
     if encoder is not None:
         trainable = encoder["trainable"]
         trained = {"none": "frozen (linear heads)", "all": "trained whole"}.get(

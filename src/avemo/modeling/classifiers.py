@@ -113,9 +113,19 @@ class AVClassifier(nn.Module):
             return encoder.from_frozen(x) if from_frozen else encoder(x)
 
         if self.sharing == "shared":
-            encoded = run(self.encoder, torch.cat([x[present[m]] for m, x in inputs.items()]))
-            counts = [int(present[m].sum()) for m in inputs]
-            per_modality = dict(zip(inputs, torch.split(encoded, counts)))
+            # One pass for all: a clip's K frames (frame.count) pass as K images among the spectrograms,
+            # and their raw features are averaged per clip before the standardisation (Encoder.clip_raw).
+            items = {m: self.encoder.frame_items(x[present[m]], from_frozen) for m, x in inputs.items()}
+            flat = torch.cat([batch for batch, _ in items.values()])
+            if not len(flat):
+                raw = flat.new_zeros((0, self.encoder.feature_dim))
+            else:
+                raw = self.encoder.trained_part(flat) if from_frozen else self.encoder(flat, standardised=False)
+            parts = torch.split(raw, [len(batch) for batch, _ in items.values()])
+            per_modality = {
+                m: self.encoder.standardise(Encoder.mean_over_frames(part, items[m][1]))
+                for m, part in zip(items, parts)
+            }
         else:
             per_modality = {m: run(self.encoder_of(m), x[present[m]]) for m, x in inputs.items()}
         features = {}

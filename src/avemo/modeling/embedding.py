@@ -9,6 +9,8 @@ clip: with encoder.trainable none the raw pooled features, (N, feature_dim); wit
 feature maps entering them, (N, C, H, W); with all nothing is frozen, (N, 0); see
 avemo.modeling.encoders.Encoder.frozen_part), `clips.csv` (the clip of each entry) and settings.json (the
 encoder settings they were made with). Clips whose preprocessing failed in a modality have no entry there.
+A clip of K faces (frame.count > 1) has one entry holding each face's output, (N, K, ...): each face is cached,
+and the trained layers average them per clip (avemo.modeling.encoders.Encoder.clip_raw).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tqdm import tqdm
 from avemo.files import atomic_write, write_csv
 from avemo.modeling.encoders import Encoder
 from avemo.modeling.inputs import ClipImages, loader
-from avemo.preprocess.clipindex import USABLE, read_index, read_settings, write_settings
+from avemo.preprocess.clipindex import USABLE, frames_per_clip, read_index, read_settings, write_settings
 
 
 @torch.no_grad()
@@ -33,10 +35,12 @@ def embed_modality(
     encoder: Encoder, modality: str, folder: str | Path, *, image_size: int, batch_size: int, device
 ) -> tuple[list[str], np.ndarray]:
     """The frozen part's outputs (eval mode, no augmentation) of every usable clip of one preprocessing
-    output folder; with nothing frozen (encoder.trainable all) an empty (N, 0) array."""
+    output folder, (N, K, ...) for clips of K faces; with nothing frozen (encoder.trainable all) an empty
+    (N, 0) array."""
     index = read_index(folder)
     clips = index.loc[index["status"].isin(USABLE), "clip"].tolist()
-    top_db = float(read_settings(folder)["top_db"]) if modality == "audio" else None
+    settings = read_settings(folder)
+    top_db = float(settings["top_db"]) if modality == "audio" else None
     images = ClipImages(
         clips,
         [0] * len(clips),
@@ -44,6 +48,7 @@ def embed_modality(
         {modality: [True] * len(clips)},
         image_size=image_size,
         top_db=top_db,
+        frames=frames_per_clip(settings) if modality == "video" else 1,
     )
     if not encoder.frozen_modules():
         return clips, np.zeros((len(clips), 0), np.float32)

@@ -11,7 +11,12 @@
   others, its last convolutional features are average-pooled.
 
 Every encoder keeps its pretrained first convolution: inputs are 3-channel images (see
-avemo.modeling.inputs). The encoder maps (B, 3, S, S) images to (B, feature_dim) feature vectors.
+avemo.modeling.inputs). The encoder maps (B, 3, S, S) images to (B, feature_dim) feature vectors, and
+(B, K, 3, S, S), the K frames of each of B clips (frame.count), to one vector per clip: the mean of its K
+frames' raw features, then standardised (Encoder.clip_raw). Averaging the features, not the logits of K
+models' guesses, keeps one example per clip everywhere (training, the AV fusion, the statistics over
+actors) and is what the published CREMA-D code does with its frames (a 2-D network per frame, its features
+pooled over time); docs/encoder.md says more.
 
 Batch norm when an encoder is fine-tuned: a pretrained encoder keeps its ImageNet statistics (its batch
 norm layers stay in eval mode in training, their scale and shift still learn). efficientnet_lite0's and
@@ -193,14 +198,35 @@ class Encoder(nn.Module):
     def _pooled(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(x).flatten(1)
 
+    def input_dims(self, from_frozen: bool = False) -> int:
+        """The dims of a batch of single inputs: images (B, 3, S, S); with `from_frozen` the frozen part's
+        outputs, pooled features (B, D) when everything is frozen, else feature maps or images (4 dims).
+        A batch of clips' frames has one more, the frames axis (B, K, ...)."""
+        return 2 if from_frozen and self.cut > len(self.blocks) else 4
+
+    def frame_items(self, x: torch.Tensor, from_frozen: bool = False) -> tuple[torch.Tensor, int | None]:
+        """`x` as a batch of single inputs (a batch of clips' frames flattened to B*K of them, clip by
+        clip), and the frames per clip it held (None: no frames axis)."""
+        if x.dim() == self.input_dims(from_frozen) + 1:
+            return x.flatten(0, 1), x.shape[1]
+        return x, None
+
+    @staticmethod
+    def mean_over_frames(raw: torch.Tensor, frames: int | None) -> torch.Tensor:
+        """Raw features of B*K frames (frame_items' order) -> each clip's mean; as they are with None."""
+        return raw if frames is None else raw.unflatten(0, (-1, frames)).mean(dim=1)
+
     def frozen_part(self, images: torch.Tensor) -> torch.Tensor:
-        """The frozen part's output (what the embed stage caches; see the class docstring)."""
+        """The frozen part's output (what the embed stage caches; see the class docstring); clips' frames
+        (B, K, 3, S, S) give each frame's, the frames axis kept."""
         if self.cut < 0:
             return images
-        x = self.stem(images)
+        items, frames = self.frame_items(images)
+        x = self.stem(items)
         for block in self.blocks[: self.cut]:
             x = block(x)
-        return self._pooled(self.tail(x)) if self.cut > len(self.blocks) else x
+        x = self._pooled(self.tail(x)) if self.cut > len(self.blocks) else x
+        return x if frames is None else x.unflatten(0, (-1, frames))
 
     def trained_part(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled raw features from the frozen part's output."""
@@ -214,6 +240,12 @@ class Encoder(nn.Module):
         """Pooled backbone features, before standardisation."""
         return self.trained_part(self.frozen_part(images))
 
+    def clip_raw(self, x: torch.Tensor, from_frozen: bool = False) -> torch.Tensor:
+        """Pooled raw features of a batch of images (with `from_frozen`, of the frozen part's outputs); a
+        batch of clips' frames gives each clip the mean of its frames' (the module docstring)."""
+        items, frames = self.frame_items(x, from_frozen)
+        return self.mean_over_frames(self.trained_part(items) if from_frozen else self.raw(items), frames)
+
     def standardise(self, raw: torch.Tensor) -> torch.Tensor:
         """z-scores of raw features, zero for the features masked out, within [-Z_LIMIT, Z_LIMIT]."""
         z = (raw - self.feature_mean) / self.feature_std * self.feature_mask
@@ -221,10 +253,14 @@ class Encoder(nn.Module):
 
     def from_frozen(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised features from the frozen part's output."""
-        return self.standardise(self.trained_part(x))
+        return self.standardise(self.clip_raw(x, from_frozen=True))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.standardise(self.raw(images))
+    def forward(self, images: torch.Tensor, standardised: bool = True) -> torch.Tensor:
+        """Standardised features of a batch of images (of clips' frames: each clip's mean); with
+        `standardised` False the raw pooled ones, what the AV model's one shared pass standardises per
+        modality once it has averaged a clip's frames."""
+        raw = self.clip_raw(images)
+        return self.standardise(raw) if standardised else raw
 
     def norm_per_modality(self, modalities=("audio", "video")) -> Encoder:
         """Every batch norm of the trained part replaced by a ModalityNorm (fusion.sharing modality_norm)."""
@@ -260,7 +296,7 @@ class Encoder(nn.Module):
             norm.train()
         self.for_modality(modality)
         for x in inputs:
-            self.trained_part(x)
+            self.trained_part(self.frame_items(x, from_frozen=True)[0])  # every frame of a clip's K counts
         for norm in norms:
             norm.momentum = 0.1
         self.train(was_training)

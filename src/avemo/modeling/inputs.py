@@ -13,8 +13,13 @@ Spectrograms (fixed normalisation, the same for every clip):
 4. The grey image is repeated to 3 channels, and the ImageNet mean and std are applied as for faces,
    so the pretrained first convolution is kept as it is.
 
+A clip of K frames (frame.count > 1) has K face crops: its video input is a (K, 3, S, S) stack of them,
+in time order, where one frame's is a (3, S, S) image (the encoder averages a clip's K frames' features:
+avemo.modeling.encoders.Encoder.clip_raw).
+
 Augmentation (training only, `train.augmentation`): faces get a random horizontal flip and a small
-random shift; spectrograms get one time mask and one frequency mask (set to silence, SpecAugment-like).
+random shift (each of a clip's K faces its own, as the published code augments each frame); spectrograms
+get one time mask and one frequency mask (set to silence, SpecAugment-like).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+
+from avemo.preprocess.clipindex import clip_files
 
 MODALITIES = ("audio", "video")
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
@@ -107,7 +114,8 @@ class ClipImages(Dataset):
 
     `folders` maps each modality used ("audio": the melspec folder, "video": the faces folder) to its
     folder; `present` maps it to one bool per clip (False: the clip failed that modality's
-    preprocessing; its image is zeros and the model is told it is missing).
+    preprocessing; its image is zeros and the model is told it is missing). `frames`: faces per clip (the
+    faces folder's clipindex.frames_per_clip); more than one gives each clip's video a (K, 3, S, S) stack.
 
     Augmentation draws from a generator seeded by (`seed`, the epoch set by `set_epoch`, the clip's
     position), not from the process's random state: DataLoader worker processes then change nothing in
@@ -125,6 +133,7 @@ class ClipImages(Dataset):
         top_db: float | None = None,
         augment: bool = False,
         seed: int = 0,
+        frames: int = 1,
     ):
         unknown = set(folders) - set(MODALITIES)
         if unknown or not folders:
@@ -136,6 +145,7 @@ class ClipImages(Dataset):
         self.present = {m: list(present[m]) for m in folders}
         self.image_size, self.top_db, self.augment = image_size, top_db, augment
         self.seed, self.epoch = int(seed), 0
+        self.frames = int(frames)
 
     def set_epoch(self, epoch: int) -> None:
         """Other augmentations every epoch, the same ones every run."""
@@ -149,7 +159,16 @@ class ClipImages(Dataset):
             return spectrogram_input(
                 self.folders["audio"] / f"{clip}.npy", self.image_size, self.top_db, self.augment, generator
             )
-        return face_input(self.folders["video"] / f"{clip}.png", self.image_size, self.augment, generator)
+        faces = [
+            face_input(self.folders["video"] / name, self.image_size, self.augment, generator)
+            for name in clip_files(clip, ".png", self.frames)
+        ]
+        return faces[0] if self.frames == 1 else torch.stack(faces)
+
+    def _missing(self, modality: str) -> torch.Tensor:
+        """The zeros that stand for a missing modality's image, shaped as a present one."""
+        shape = (3, self.image_size, self.image_size)
+        return torch.zeros(*shape) if modality == "audio" or self.frames == 1 else torch.zeros(self.frames, *shape)
 
     def __getitem__(self, i: int) -> dict:
         item = {"label": self.labels[i]}
@@ -160,11 +179,7 @@ class ClipImages(Dataset):
             )
         for modality in self.folders:
             present = self.present[modality][i]
-            image = (
-                self._image(modality, self.clips[i], generator)
-                if present
-                else torch.zeros(3, self.image_size, self.image_size)
-            )
+            image = self._image(modality, self.clips[i], generator) if present else self._missing(modality)
             item[modality], item[f"{modality}_present"] = image, present
         return item
 

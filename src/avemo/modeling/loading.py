@@ -53,8 +53,10 @@ def image_dataset(
     top_db: float | None = None,
     augment: bool = False,
     seed: int = 0,
+    frames: int = 1,
 ) -> ClipImages:
-    """Encoder inputs of `rows` for `modalities`; `top_db` is the spectrograms' dB range (melspec's settings)."""
+    """Encoder inputs of `rows` for `modalities`; `top_db` is the spectrograms' dB range (melspec's settings),
+    `frames` the faces per clip (the faces folder's clipindex.frames_per_clip)."""
     labels = [classes.index(e) for e in rows["emotion"]]
     return ClipImages(
         rows["clip"].tolist(),
@@ -65,6 +67,7 @@ def image_dataset(
         top_db=top_db,
         augment=augment,
         seed=seed,
+        frames=frames,
     )
 
 

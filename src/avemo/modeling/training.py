@@ -17,6 +17,8 @@ point (`train_repeats`) for the three stages.
   pooled features of the training part set the standardisation (avemo.modeling.encoders.Encoder.
   set_standardisation) and, with fusion.sharing modality_norm, each modality's batch-norm statistics.
   `all`: the whole model is fine-tuned on images (with augmentation), repeat by repeat.
+- Frames: a clip of K faces (frame.count) is one example, its video features the mean of its K faces'
+  (avemo.modeling.encoders.Encoder.clip_raw), in training as in evaluation.
 - Logging: per-epoch train/val loss and accuracy of the first repeat (first fold, first seed) go to
   dvclive (plots declared in dvc.yaml by hand), every repeat's outcome to `repeats.csv` beside them,
   rounded like the metrics so that the git-tracked files read the same on every machine.
@@ -52,7 +54,7 @@ from avemo.modeling.inference import logits_of, pick_device, predict
 from avemo.modeling.inputs import loader
 from avemo.modeling.kinds import MODALITIES_OF
 from avemo.modeling.loading import FeatureBatches, clips_for, frozen_items, image_dataset, modality_table
-from avemo.preprocess.clipindex import read_index, read_settings
+from avemo.preprocess.clipindex import frames_per_clip, read_index, read_settings
 
 TRAINING_PARTS = ("train", "validation")  # never the test part
 
@@ -107,7 +109,11 @@ def prepare_on_frozen(model: nn.Module, items: dict[str, torch.Tensor], modaliti
             for m in passing:
                 encoder.estimate_modality_statistics(m, inputs[m].split(batch_size))
         encoder.eval()
-        raw = [encoder.for_modality(m).trained_part(chunk) for m in passing for chunk in inputs[m].split(batch_size)]
+        raw = [
+            encoder.for_modality(m).clip_raw(chunk, from_frozen=True)  # a clip's K frames: their mean (one vector)
+            for m in passing
+            for chunk in inputs[m].split(batch_size)
+        ]
         encoder.set_standardisation(torch.cat(raw))
 
 
@@ -258,6 +264,7 @@ def train_one(
         val_data = FeatureBatches(items["validation"], batch_size)
     else:  # fine-tuning on images
         top_db = float(config["preprocessing"]["audio"]["top_db"]) if "audio" in modalities else None
+        faces = frames_per_clip(config["preprocessing"].get("video", {}))
 
         if device.type == "cuda":  # convolutions run faster on NHWC tensors on recent GPUs
             model = model.to(memory_format=torch.channels_last)
@@ -273,6 +280,7 @@ def train_one(
                 top_db=top_db,
                 augment=augment,
                 seed=seed,
+                frames=faces,
             )
             return loader(
                 images, batch_size, shuffle, seed, num_workers=loader_workers, pin_memory=device.type == "cuda"
@@ -315,6 +323,7 @@ def train_repeats(
     encoder: dict,
     train: dict,
     lr: float,
+    frames_dir: str | Path | None = None,
     fusion: dict | None = None,
     loader_workers: int,
     amp: str,
@@ -327,7 +336,10 @@ def train_repeats(
 
     `folders` maps "audio" to the melspec folder and "video" to the faces folder (each with index.csv
     and settings.json); `embeddings_dir` holds the embed stage's frozen-part outputs (read unless
-    encoder.trainable is all).
+    encoder.trainable is all); `frames_dir` (models that read faces) is extract_middle_frame's folder, whose
+    settings.json (the frames' position, and their number and spread) the checkpoints keep beside the face
+    settings, as config["preprocessing"]["frames"] with `frames_per_clip` always written, so that `avemo
+    predict` reads a clip's frames where the faces of training came from.
     `encoder`, `train`, `lr` and `fusion` are params.yaml's values, checked by its schema (`fusion` for the AV
     model only); `loader_workers` and `amp` are machine settings (avemo.machine) of fine-tuning.
     """
@@ -337,7 +349,15 @@ def train_repeats(
     split = read_split(split_path)
     classes = sorted(split["emotion"].unique().tolist())
     indexes = {m: read_index(folders[m]) for m in modalities}
-    config = model_config(kind, encoder, classes, train, fusion, {m: read_settings(folders[m]) for m in modalities})
+    preprocessing = {m: read_settings(folders[m]) for m in modalities}
+    if "video" in modalities:
+        if frames_dir is None:
+            raise ValueError(f"a {kind} model needs frames_dir, whose settings say which frames its faces are of")
+        frames = read_settings(frames_dir)
+        if frames_per_clip(frames) != frames_per_clip(preprocessing["video"]):
+            raise ValueError(f"{frames_dir} and {folders['video']} hold other frames per clip: rerun face_crop")
+        preprocessing["frames"] = {**frames, "frames_per_clip": frames_per_clip(frames)}
+    config = model_config(kind, encoder, classes, train, fusion, preprocessing)
     cached = has_frozen_part(config)
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in modalities} if cached else None
     seeds = [int(s) for s in train["seeds"]]

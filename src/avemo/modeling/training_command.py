@@ -27,6 +27,11 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
             default="data/faces",
             help="output folder of the face_crop stage (<clip>.png, index.csv, settings.json)",
         )
+        parser.add_argument(
+            "--frames",
+            default="data/frames",
+            help="output folder of extract_middle_frame: its settings.json (which frames; kept in the checkpoints)",
+        )
     parser.add_argument(
         "--embeddings",
         default="data/embeddings",
@@ -71,6 +76,7 @@ def run_training(kind: str, args: argparse.Namespace, params: dict) -> int:
         models_dir=args.models,
         metrics_path=args.metrics,
         live_dir=args.live,
+        frames_dir=args.frames if "video" in MODALITIES_OF[kind] else None,
         lr=float(params["lr"]),
         encoder=params["encoder"],
         train=params["train"],
