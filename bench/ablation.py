@@ -1,4 +1,4 @@
-"""The comparison table of the encoder's configurations, through DVC's own experiments.
+"""The comparison table of the encoder's configurations (and of frames per clip), through DVC's own experiments.
 
 For every configuration of CONFIGURATIONS (or those of --names) this
 1. queues a DVC experiment named after it, `dvc exp run --queue --name <name> -S key=value ...`: the
@@ -88,6 +88,11 @@ CONFIGURATIONS = (
         ("encoder.trainable=1", "fusion.sharing=modality_norm"),
         "one shared top block, batch norm per modality",
     ),
+    Configuration(
+        "frames3",
+        ("encoder.trainable=1", "fusion.sharing=shared", "frame.count=3"),
+        "the default (top1) on 3 frames a clip (frame.spread around frame.position), their features averaged",
+    ),
 )
 
 
@@ -111,6 +116,8 @@ PAIRS = (
         ("top1", "audio_on_audio"),
     ),
     Pair("the AV model on faces alone vs the video model", ("top1", "av_on_faces_only"), ("top1", "video_on_faces")),
+    Pair("3 frames a clip vs 1: video model", ("frames3", "video_on_faces"), ("top1", "video_on_faces")),
+    Pair("3 frames a clip vs 1: AV model", ("frames3", "av_on_both"), ("top1", "av_on_both")),
 )
 
 KINDS = ("audio", "video", "av")
