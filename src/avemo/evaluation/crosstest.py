@@ -60,30 +60,13 @@ PROBABILITY_DECIMALS = 6  # in predictions.csv: float noise of the last bits doe
 
 @torch.no_grad()
 def _probabilities(
-    model,
-    checkpoint: dict,
-    rows: pd.DataFrame,
-    modalities,
-    classes,
-    folders,
-    embeddings,
-    top_db,
-    faces_per_clip,
-    batch_size,
-    device,
+    model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, read, batch_size, device
 ):
+    """`read`: how the images are made (image_dataset's top_db and frames), for a wholly fine-tuned model."""
     if has_frozen_part(checkpoint["config"]):
         items = {k: v.to(device) for k, v in frozen_items(rows, modalities, embeddings, classes).items()}
         return probabilities_of(model, FeatureBatches(items, batch_size), modalities, device, from_frozen=True)
-    images = image_dataset(
-        rows,
-        modalities,
-        folders,
-        classes,
-        image_size=checkpoint["config"]["image_size"],
-        top_db=top_db,
-        frames=faces_per_clip,
-    )
+    images = image_dataset(rows, modalities, folders, classes, image_size=checkpoint["config"]["image_size"], **read)
     return probabilities_of(model, loader(images, batch_size), modalities, device)
 
 
@@ -108,8 +91,11 @@ def cross_predictions(
             f"the models folders hold different folds and seeds ({repeats}); rerun the training stages (dvc repro)"
         )
     embeddings = {m: read_embeddings(embeddings_dir, m) for m in folders}
-    top_db = float(read_settings(folders["audio"])["top_db"])
-    faces_per_clip = frames_per_clip(read_settings(folders["video"]))  # every model is given the faces as they are
+    # the spectrograms' dB range, and the faces per clip: every model is given the faces as they are
+    read = {
+        "top_db": float(read_settings(folders["audio"])["top_db"]),
+        "frames": frames_per_clip(read_settings(folders["video"])),
+    }
     records = []
     for fold, seed in first:
         test, _ = modality_table(split[(split["fold"] == fold) & (split["part"] == "test")], indexes)
@@ -125,17 +111,7 @@ def cross_predictions(
             rows = clips_for(test, modalities, "all")
             rows = rows[rows["emotion"].isin(classes)]
             probabilities = _probabilities(
-                model,
-                checkpoint,
-                rows,
-                modalities,
-                classes,
-                folders,
-                embeddings,
-                top_db,
-                faces_per_clip,
-                batch_size,
-                device,
+                model, checkpoint, rows, modalities, classes, folders, embeddings, read, batch_size, device
             )
             records.append(
                 pd.DataFrame(
