@@ -3,6 +3,7 @@ centre crop (status fallback) or nothing (status failed) when no face is found."
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,11 +13,15 @@ from PIL import Image
 from avemo.files import save_png
 from avemo.params import require
 from avemo.preprocess import facedetect as faces
-from avemo.preprocess.clipindex import ClipResult, prepare_output_dir, split_usable, write_settings
+from avemo.preprocess.clipindex import ClipFailure, ClipResult, prepare_output_dir, split_usable, write_settings
 from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd
+
+# Frames with more pixels fail (no video is so large: 8K UHD is 7680x4320, 33 million) before they are decoded:
+# a crafted clip of 13500x13500 would otherwise take gigabytes, or stop the stage in PIL's decompression-bomb check.
+MAX_FRAME_PIXELS = 8192 * 8192
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,25 @@ def crop_face(detector: faces.FaceDetector, frame: Image.Image, params: dict) ->
     return FaceCrop(faces.crop_resized(frame, box, params["image_size"]), status, reason, extra)
 
 
+def open_frame(src: str) -> Image.Image:
+    """The frame PNG at `src` as RGB; a ClipFailure, before its pixels are decoded, when it has more than
+    MAX_FRAME_PIXELS (PIL refuses some such frames itself, with an error that would stop the whole stage)."""
+    try:
+        with warnings.catch_warnings():  # PIL warns between its own limit and twice that: ours is below both
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(src)  # reads the header only
+    except Image.DecompressionBombError:  # above twice PIL's MAX_IMAGE_PIXELS, far above ours
+        size = f"more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels"
+    else:
+        with image:
+            if image.width * image.height <= MAX_FRAME_PIXELS:
+                return image.convert("RGB")
+            size = f"{image.width}x{image.height} pixels"
+    raise ClipFailure(f"frame of {size}: face_crop takes at most {MAX_FRAME_PIXELS:,} (far above any video frame)")
+
+
 def face_crop_job(detector, clip: str, src: str, dst: str, params: dict) -> ClipResult:
-    face = crop_face(detector, Image.open(src).convert("RGB"), params)
+    face = crop_face(detector, open_frame(src), params)
     if face.image is not None:
         save_png(face.image, dst)
     return ClipResult(clip, face.status, face.reason, face.extra)
