@@ -1,7 +1,11 @@
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from avemo.corpus import clips as dataset
+from avemo.files import write_csv
 from helpers import DEFAULT_PARAMS
 
 
@@ -107,6 +111,54 @@ def test_list_clips_takes_folders_as_users_have_them(tmp_path):
         == "a second file of clip 1001_IEO_HAP_LO (kept: 1001_IEO_HAP_LO.mp4)"
     )
     assert clips["clip"].is_unique and len(clips) == 7
+
+
+def test_names_that_are_not_utf8_or_hold_a_control_character_are_failed_rows_in_valid_utf8(tmp_path):
+    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_HAP_XX\n.flv", "1001_DFA_SAD\t_XX.flv")
+    os.mkdir(os.fsencode(tmp_path) + b"/caf\xe9")  # Latin-1, not UTF-8: a folder ...
+    (Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")) / "1002_DFA_ANG_XX.flv").write_bytes(b"x")
+    Path(os.fsdecode(os.fsencode(tmp_path) + b"/1003_DFA_ANG_XX\xff.flv")).write_bytes(b"x")  # ... and a file
+    clips, _ = dataset.list_clips(tmp_path)
+    rows = clips.set_index("clip")
+    assert rows["status"].to_dict() == {
+        "1001_DFA_ANG_XX": "ok",
+        "1001_DFA_HAP_XX\\n": "failed",
+        "1001_DFA_SAD\\t_XX": "failed",
+        "1003_DFA_ANG_XX\\xff": "failed",
+        "caf\\xe9/1002_DFA_ANG_XX": "failed",
+    }
+    utf8 = "is not valid UTF-8 (shown with \\x escapes); rename it"
+    assert rows.at["caf\\xe9/1002_DFA_ANG_XX", "reason"] == f"its path (caf\\xe9/1002_DFA_ANG_XX.flv) {utf8}"
+    assert rows.at["1003_DFA_ANG_XX\\xff", "reason"] == f"its path (1003_DFA_ANG_XX\\xff.flv) {utf8}"
+    assert rows.at["1003_DFA_ANG_XX\\xff", "file"] == "1003_DFA_ANG_XX\\xff.flv"
+    # the newline is no longer dropped from the name, and shows escaped: one line, on screen and in clips.csv
+    assert (
+        rows.at["1001_DFA_HAP_XX\\n", "reason"]
+        == "its path (1001_DFA_HAP_XX\\n.flv) holds a control character; rename it"
+    )
+    assert rows.at["1001_DFA_HAP_XX\\n", "file"] == "1001_DFA_HAP_XX\\n.flv"
+    write_csv(tmp_path / "clips.csv", clips)
+    text = (tmp_path / "clips.csv").read_bytes().decode("utf-8")  # strict: valid UTF-8
+    assert len(text.splitlines()) == 6
+    assert dataset.read_clip_list(tmp_path / "clips.csv")["clip"].tolist() == clips["clip"].tolist()
+
+
+def test_a_folder_named_like_a_clip_file_is_a_failed_row(tmp_path):
+    (tmp_path / "1001_IEO_ANG_HI.flv").mkdir()  # empty
+    (tmp_path / "1001_DFA_SAD_XX.MP4").mkdir()
+    _touch(tmp_path / "1001_DFA_SAD_XX.MP4", "1001_DFA_SAD_XX.flv")  # a clip inside: listed on its own
+    (tmp_path / "1002").mkdir()  # an actor's folder: not named like a clip, no row of its own
+    _touch(tmp_path / "1002", "1002_DFA_ANG_XX.flv")
+    clips, _ = dataset.list_clips(tmp_path)
+    rows = clips.set_index("clip")
+    assert rows["status"].to_dict() == {
+        "1001_DFA_SAD_XX": "ok",
+        "1001_DFA_SAD_XX.MP4/": "failed",
+        "1001_IEO_ANG_HI.flv/": "failed",
+        "1002_DFA_ANG_XX": "ok",
+    }
+    assert rows.at["1001_IEO_ANG_HI.flv/", "reason"] == "a folder, not a video file"
+    assert rows.at["1001_DFA_SAD_XX", "path"] == str(tmp_path / "1001_DFA_SAD_XX.MP4" / "1001_DFA_SAD_XX.flv")
 
 
 def test_list_clips_missing_folder_names_the_param(tmp_path):

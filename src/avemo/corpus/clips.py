@@ -22,7 +22,8 @@ VIDEO_SUFFIXES = (".flv", ".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 # the stages open it (data.raw_dir joined with `file`), so no stage needs the folder on its command line.
 CLIP_COLUMNS = ["clip", "file", "path", "actor", "sentence", "emotion", "level", "sex", "age", "status", "reason"]
 
-_NAME = re.compile(r"^(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<level>[A-Z]{2})$")
+# ASCII digits only, and matched in full: `$` alone would also accept a name ending in a newline.
+_NAME = re.compile(r"(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<level>[A-Z]{2})", re.ASCII)
 
 
 class ClipNameError(ValueError):
@@ -44,7 +45,7 @@ class ClipName:
 def parse_clip_name(name: str) -> ClipName:
     """Parse `1001_DFA_ANG_XX` (a suffix such as `.flv` is allowed); raise ClipNameError saying why not."""
     stem = Path(name).stem
-    match = _NAME.match(stem)
+    match = _NAME.fullmatch(stem)
     if not match:
         raise ClipNameError(f"name {stem!r} is not ActorID_Sentence_Emotion_Level (e.g. 1001_DFA_ANG_XX)")
     parts = match.groupdict()
@@ -81,11 +82,13 @@ def load_demographics(path: str | Path | None) -> pd.DataFrame:
 
 
 def clip_entries(raw_dir: Path) -> tuple[list[Path], int]:
-    """Every file or link under `raw_dir` (subfolders too), sorted, and how many hidden ones were left out
-    (names starting with a dot: a system's own files, such as .DS_Store)."""
+    """Every file or link under `raw_dir` (subfolders too), and every folder named like a clip file (with a
+    video suffix: such a folder is a mistake, and an empty one would otherwise leave no trace), sorted, and
+    how many hidden ones were left out (names starting with a dot: a system's own files, such as .DS_Store)."""
     entries, hidden = [], 0
     for folder, subfolders, names in os.walk(raw_dir):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        entries += [Path(folder) / d for d in subfolders if Path(d).suffix.lower() in VIDEO_SUFFIXES]
         for name in names:
             if name.startswith("."):
                 hidden += 1
@@ -94,10 +97,30 @@ def clip_entries(raw_dir: Path) -> tuple[list[Path], int]:
     return sorted(entries, key=lambda p: p.relative_to(raw_dir).as_posix()), hidden
 
 
+def printable(text: str) -> str:
+    """`text` as one line of valid UTF-8: the bytes of a name that is not UTF-8 as \\xNN, control characters
+    (a newline, a tab) as \\n, \\t, ... (a file name may hold both; clips.csv and the stage's lines must not)."""
+    text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _unusable_name(relative: str) -> str | None:
+    """Why a path in the clip folder cannot name a clip (not UTF-8, a control character in it), or None."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands over undecodable bytes as surrogates
+        return f"its path ({printable(relative)}) is not valid UTF-8 (shown with \\x escapes); rename it"
+    if not relative.isprintable():
+        return f"its path ({printable(relative)}) holds a control character; rename it"
+    return None
+
+
 def _unreadable(path: Path) -> str | None:
     """Why a clip file cannot be read, or None."""
     if path.is_symlink() and not path.exists():
         return f"broken link: its target {os.readlink(path)} does not exist"
+    if path.is_dir():
+        return "a folder, not a video file"
     if not path.is_file():
         return "not a regular file"
     if not os.access(path, os.R_OK):
@@ -119,7 +142,8 @@ def list_clips(
     A clip is a file named `ActorID_Sentence_Emotion_Level` with a video container's suffix
     (VIDEO_SUFFIXES, in any case: .flv, .FLV, .mp4, ...). Files whose name parses but falls outside the
     filters (classes, actors, sentences, levels) are not inputs and are only counted. Everything else is
-    kept with status `failed` and the reason: a name that does not parse, another suffix, a broken link,
+    kept with status `failed` and the reason: a name that does not parse, another suffix, a path that is not
+    valid UTF-8 or holds a control character (shown escaped), a folder named like a clip file, a broken link,
     an unreadable file, a second file of a clip already listed (the first by path is kept). A clip named in
     `exclude` (clip name -> why: the release's known faulty clips, data.exclude) that passes the filters is
     kept with status `excluded` and that reason, so that every later count shows it. Returns the clip list
@@ -139,9 +163,15 @@ def list_clips(
     left_out = {"emotion": 0, "actor": 0, "sentence": 0, "level": 0, "hidden": hidden}
     for path in entries:
         relative = path.relative_to(raw_dir).as_posix()
-        # A failed row's id is its path in the folder, less a video suffix: unique, and still readable.
-        failed_id = relative[: -len(path.suffix)] if path.suffix.lower() in VIDEO_SUFFIXES else relative
-        problem = _unreadable(path)
+        # A failed row's id is its path in the folder, less a video suffix: unique, and still readable. A
+        # folder's keeps its suffix and gets a slash (the clip inside a `1001_DFA_ANG_XX.flv/` has the other id).
+        if path.is_dir() and not path.is_symlink():
+            failed_id = f"{relative}/"
+        elif path.suffix.lower() in VIDEO_SUFFIXES:
+            failed_id = relative[: -len(path.suffix)]
+        else:
+            failed_id = relative
+        problem = _unusable_name(relative) or _unreadable(path)
         if problem:
             rows.append(_row(failed_id, path, None, demographics, "failed", problem))
             continue
@@ -201,10 +231,11 @@ def list_clips(
 
 def _row(clip, path: Path, name: ClipName | None, demographics: pd.DataFrame, status: str, reason: str) -> dict:
     known = name is not None and name.actor in demographics.index
+    shown = printable if name is None else str  # a failed name may be unprintable; clips.csv stays valid UTF-8
     return {
-        "clip": clip,
-        "file": path.name,
-        "path": str(path),
+        "clip": shown(clip),
+        "file": shown(path.name),
+        "path": shown(str(path)),
         "actor": name.actor if name else None,
         "sentence": name.sentence if name else None,
         "emotion": name.emotion if name else None,
@@ -212,7 +243,7 @@ def _row(clip, path: Path, name: ClipName | None, demographics: pd.DataFrame, st
         "sex": demographics.at[name.actor, "sex"] if known else None,
         "age": demographics.at[name.actor, "age"] if known else None,
         "status": status,
-        "reason": reason,
+        "reason": printable(reason),
     }
 
 
