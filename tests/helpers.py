@@ -334,3 +334,10 @@ def assert_predict_gives_eval_cross_probabilities(repo: Path, clips: int = 2) ->
             assert saved.keys() == entry["probabilities"].keys(), (kind, entry)
             assert all(abs(saved[c] - p) < 1e-4 for c, p in entry["probabilities"].items()), (kind, saved, entry)
             assert entry["emotion"] == row["predicted"], (kind, entry, row)
+
+
+# A file of the wrong format for every table: /etc/passwd's lines, one with commas (a GECOS field) past the second.
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "ann:x:1000:1000:Ann, Room 1:/home/ann:/bin/sh\n"
+)

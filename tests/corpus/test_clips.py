@@ -6,7 +6,7 @@ import pytest
 
 from avemo.corpus import clips as dataset
 from avemo.files import write_csv
-from helpers import DEFAULT_PARAMS
+from helpers import DEFAULT_PARAMS, PASSWD, REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 
 def test_parse_clip_name_reads_every_field():
@@ -171,6 +171,45 @@ def test_demographics_of_real_crema_d(crema_d_dir):
     assert len(frame) == 91
     assert frame.at[1001, "sex"] == "Male" and frame.at[1001, "age"] == 51
     assert set(frame.sex) == {"Male", "Female"}
+
+
+def test_demographics_of_the_wrong_format_are_refused_in_one_line_naming_the_file(tmp_path, crema_d_dir):
+    expected = "expected a CSV file with columns ActorID, Age, Sex, Race, Ethnicity"
+    summary = REPO_ROOT / "src" / "avemo" / "corpus" / "resources" / "summaryTable.csv"
+    with pytest.raises(dataset.TableError) as refused:
+        dataset.load_demographics(summary)
+    assert str(refused.value) == (
+        f"{summary} (params.yaml data.demographics): not CREMA-D's VideoDemographics.csv: no column ActorID, Age, "
+        "Sex, Race, Ethnicity (it has Unnamed: 0, FileName, VoiceVote, VoiceLevel, FaceVote, FaceLevel and 2 more); "
+        f"{expected}"
+    )
+    (tmp_path / "passwd").write_text(PASSWD)
+    (tmp_path / "binary").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    (tmp_path / "twice.csv").write_text("ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,,\n1001,21,Female,,\n")
+    (tmp_path / "empty.csv").write_text("")
+    for name, problem in [
+        ("passwd", "not CREMA-D's VideoDemographics.csv (Error tokenizing data. C error: Expected 1 fields in line 3"),
+        ("binary", "not CREMA-D's VideoDemographics.csv ('utf-8' codec can't decode byte 0x89"),
+        ("twice.csv", "not CREMA-D's VideoDemographics.csv: its ActorIDs are not distinct integers"),
+        ("empty.csv", "not CREMA-D's VideoDemographics.csv (No columns to parse from file)"),
+        ("missing.csv", "not found"),
+    ]:
+        with pytest.raises(dataset.TableError) as refused:
+            dataset.load_demographics(tmp_path / name)
+        assert str(refused.value).startswith(f"{tmp_path / name} (params.yaml data.demographics): {problem}")
+        assert len(str(refused.value).splitlines()) == 1
+
+
+def test_list_clips_stops_in_one_line_on_demographics_of_the_wrong_format(tmp_path, real_clips_dir):
+    data = {**TINY_PARAMS["data"], "raw_dir": str(real_clips_dir), "demographics": "/etc/passwd"}
+    params = write_params(tmp_path / "params.yaml", {"data": data})
+    done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert done.returncode == 1 and not (tmp_path / "clips.csv").exists()
+    assert done.stderr.splitlines() == [
+        "list_clips: /etc/passwd (params.yaml data.demographics): not CREMA-D's VideoDemographics.csv"
+        + done.stderr.split("VideoDemographics.csv", 1)[1].splitlines()[0]
+    ]
+    assert done.stderr.strip().endswith("expected a CSV file with columns ActorID, Age, Sex, Race, Ethnicity")
 
 
 def test_clip_list_round_trip(tmp_path, real_clips_dir, crema_d_dir):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from avemo.errors import UserError
 from avemo.params import EMOTIONS, LEVELS, SENTENCES  # CREMA-D's codes, which the params schema checks too
 
 # Containers a clip may come in (CREMA-D ships FLV; copies circulate as MP4), matched in any case.
@@ -67,17 +68,49 @@ def validate_codes(values, allowed, what: str) -> list[str]:
     return codes
 
 
-def load_demographics(path: str | Path | None) -> pd.DataFrame:
-    """VideoDemographics.csv as a frame indexed by actor id (columns age, sex, race, ethnicity)."""
+class TableError(UserError, ValueError):
+    """A CREMA-D table (demographics, ratings) of the wrong format: str(error) names the file and what it
+    should hold, `problem` says the same without the file's name."""
+
+    def __init__(self, path, param: str | None, problem: str):
+        self.problem = problem
+        super().__init__(f"{path} (params.yaml {param}): {problem}" if param else f"{path}: {problem}")
+
+
+def read_table(path: str | Path, columns, what: str, param: str | None, **read_csv_args) -> pd.DataFrame:
+    """The CSV file `path` (params.yaml `param` names it, if any), which must hold `columns` (`what`: the
+    kind of file, e.g. CREMA-D's VideoDemographics.csv); a TableError in one line when it is missing or is
+    not such a file (not text, not CSV, another table)."""
+    expected = f"expected a CSV file with columns {', '.join(columns)}"
+    if not Path(path).is_file():
+        raise TableError(path, param, f"{'not a file' if Path(path).exists() else 'not found'}; {expected}")
+    try:
+        frame = pd.read_csv(path, **read_csv_args)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TableError(path, param, f"not {what} ({detail}); {expected}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        got = ", ".join(printable(str(c))[:40] for c in list(frame.columns)[:6])
+        more = f" and {len(frame.columns) - 6} more" if len(frame.columns) > 6 else ""
+        raise TableError(path, param, f"not {what}: no column {', '.join(missing)} (it has {got}{more}); {expected}")
+    return frame
+
+
+DEMOGRAPHICS_COLUMNS = {"ActorID": "actor", "Age": "age", "Sex": "sex", "Race": "race", "Ethnicity": "ethnicity"}
+
+
+def load_demographics(path: str | Path | None, param: str | None = "data.demographics") -> pd.DataFrame:
+    """VideoDemographics.csv as a frame indexed by actor id (columns age, sex, race, ethnicity); a TableError
+    in one line when the file is not such a table (see read_table) or its ActorIDs are not distinct integers."""
     if not path:
         return pd.DataFrame(columns=["age", "sex", "race", "ethnicity"], index=pd.Index([], name="actor"))
-    frame = pd.read_csv(path)
-    expected = {"ActorID", "Age", "Sex", "Race", "Ethnicity"}
-    if not expected <= set(frame.columns):
-        raise ValueError(f"{path}: expected CREMA-D demographics columns {sorted(expected)}, got {list(frame.columns)}")
-    frame = frame.rename(
-        columns={"ActorID": "actor", "Age": "age", "Sex": "sex", "Race": "race", "Ethnicity": "ethnicity"}
-    )
+    what = "CREMA-D's VideoDemographics.csv"
+    frame = read_table(path, DEMOGRAPHICS_COLUMNS, what, param)
+    actors = pd.to_numeric(frame["ActorID"], errors="coerce")
+    if actors.isna().any() or (actors % 1 != 0).any() or actors.duplicated().any():
+        raise TableError(path, param, f"not {what}: its ActorIDs are not distinct integers")
+    frame = frame.assign(ActorID=actors.astype(int)).rename(columns=DEMOGRAPHICS_COLUMNS)
     return frame.set_index("actor")[["age", "sex", "race", "ethnicity"]]
 
 
