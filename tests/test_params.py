@@ -74,6 +74,18 @@ def test_a_bad_value_stops_its_stage_in_one_line_before_any_work(tmp_path, fake_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no output written
 
 
+def test_check_refuses_mel_bands_without_an_fft_bin(tmp_path, capsys):
+    params = merged_params({"melspec": {"fmin": 7990, "fmax": 8000}})
+    assert violations(params, ["melspec", "audio"], "p.yaml") == [
+        "p.yaml: some mel bands hold no FFT bin at audio.sample_rate (they would be zero in every spectrogram): "
+        "widen melspec.fmin..fmax, or use fewer melspec.n_mels or a larger melspec.n_fft"
+    ]
+    params = merged_params({"melspec": {"fmin": 0, "n_fft": 256, "n_mels": 128}})  # the lowest bands too narrow
+    assert len(violations(params, ["melspec", "audio"], "p.yaml")) == 1
+    params = merged_params({"melspec": {"fmin": 0, "n_fft": 512, "n_mels": 64}})
+    assert violations(params, ["melspec", "audio"], "p.yaml") == []
+
+
 def test_the_repositorys_params_are_allowed():
     assert main(["--check", "--params", str(REPO_ROOT / "params.yaml")]) == 0
 

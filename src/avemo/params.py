@@ -250,6 +250,27 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "eval": {"bootstrap": integer(100, 100_000), "seed": integer(0), "ratings": text()},
 }
 
+
+def empty_mel_bands(sample_rate: float, *, n_fft: int, n_mels: int, fmin: float, fmax: float) -> list[int]:
+    """The bands (0-based) of librosa's mel filter bank for these settings that hold no FFT bin: their
+    filter is zero at every bin, so they are zero in every spectrogram. Band i rises from edge i to i + 1
+    and falls to i + 2 of n_mels + 2 edges equally spaced on Slaney's mel scale (librosa's default) from
+    fmin to fmax; a bin (every sample_rate / n_fft Hz up to half the rate) counts strictly inside."""
+
+    def mel(hz):  # linear below 1 kHz, logarithmic above
+        return 3 * hz / 200 if hz < 1000 else 15 + 27 * math.log(hz / 1000) / math.log(6.4)
+
+    def hz(m):
+        return 200 * m / 3 if m < 15 else 1000 * math.exp((m - 15) * math.log(6.4) / 27)
+
+    low, high, step = mel(fmin), mel(fmax), sample_rate / n_fft
+    edges = [fmin] + [hz(low + (high - low) * i / (n_mels + 1)) for i in range(1, n_mels + 1)] + [fmax]
+    first_bin_above = [math.floor(edge / step) + 1 for edge in edges]
+    return [
+        i for i in range(n_mels) if not (first_bin_above[i] * step < edges[i + 2] and first_bin_above[i] <= n_fft // 2)
+    ]
+
+
 # Rules that join fields: (sections they read, test, what they require).
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
@@ -257,6 +278,17 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
         ("melspec", "audio"),
         lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
         "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)",
+    ),
+    (
+        ("melspec", "audio"),
+        lambda p: (
+            p["melspec"]["fmax"] > p["audio"]["sample_rate"] / 2
+            or not empty_mel_bands(
+                p["audio"]["sample_rate"], **{k: p["melspec"][k] for k in ("n_fft", "n_mels", "fmin", "fmax")}
+            )
+        ),
+        "some mel bands hold no FFT bin at audio.sample_rate (they would be zero in every spectrogram): widen "
+        "melspec.fmin..fmax, or use fewer melspec.n_mels or a larger melspec.n_fft",
     ),
     (
         ("melspec",),
