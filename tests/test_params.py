@@ -86,6 +86,18 @@ def test_check_refuses_mel_bands_without_an_fft_bin(tmp_path, capsys):
     assert violations(params, ["melspec", "audio"], "p.yaml") == []
 
 
+@pytest.mark.parametrize("written, value", [("1e-3", 0.001), ("3E-4", 0.0003), ("2e+0", 2.0), ("0.5e0", 0.5)])
+def test_a_number_written_with_an_exponent_is_a_number_as_dvc_reads_it(tmp_path, written, value):
+    from dvc.utils.serialize import parse_yaml  # DVC's own reader of params.yaml (YAML 1.2)
+
+    text = (REPO_ROOT / "params.yaml").read_text()
+    assert "\nlr: 0.001\n" in text
+    (tmp_path / "params.yaml").write_text(text.replace("\nlr: 0.001\n", f"\nlr: {written}  # by hand\n"))
+    assert read_params(tmp_path / "params.yaml", "lr")["lr"] == value == parse_yaml(f"lr: {written}", "-")["lr"]
+    assert main(["--check", "--params", str(tmp_path / "params.yaml")]) == 0
+    assert yaml.safe_load(f"lr: {written}")["lr"] == written  # what PyYAML's YAML 1.1 made of it: a string
+
+
 def test_the_repositorys_params_are_allowed():
     assert main(["--check", "--params", str(REPO_ROOT / "params.yaml")]) == 0
 

@@ -321,13 +321,25 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
 ]
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as DVC reads params.yaml (YAML 1.2): `1e-3` and `1.0e3` are numbers, where PyYAML's YAML 1.1
+    reads a float only with a dot and a signed exponent, and would hand a stage the string '1e-3'."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     """The whole params file as a dict; one clear line when it is missing, unreadable or not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file not found: {path} (run from the repository root)")
     try:
-        params = yaml.safe_load(path.read_text()) or {}
+        params = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as err:
         raise ParamsError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(params, dict):
