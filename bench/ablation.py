@@ -42,6 +42,8 @@ environment active; it leaves the workspace as it is (experiments live in git re
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import io
 import json

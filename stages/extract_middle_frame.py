@@ -7,6 +7,8 @@ video lasts longer than frame.max_duration seconds fails, with the reason (CREMA
 seconds; a longer one may hold several takes, whose middle frame would show any of them).
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.corpus.clips import read_clip_list

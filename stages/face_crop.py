@@ -5,6 +5,8 @@ resized to face.image_size. With no face at face.min_confidence, face.fallback d
 a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. One detector per worker.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.errors import run_stage
