@@ -113,3 +113,40 @@ def test_read_params_returns_the_sections_and_refuses_the_first_violation(tmp_pa
 def test_every_section_of_params_yaml_has_a_schema_and_every_schema_a_section():
     assert set(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())) == set(SCHEMA)
     assert violations(merged_params({}), list(SCHEMA)) == []
+
+
+@pytest.mark.parametrize("stage, key, value, allowed", BAD_VALUES, ids=[f"{k}={v!r}" for _, k, v, _ in BAD_VALUES])
+def test_check_params_stops_every_bad_value_in_one_line_and_writes_nothing(tmp_path, stage, key, value, allowed):
+    """The stage DVC runs before any other: each value that would stop its own stage stops this one."""
+    params = write_params(tmp_path / "params.yaml", with_value(merged_params({}), key, value))
+    done = run_stage("check_params", "--params", str(params), "--out", str(tmp_path / "checked.txt"))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"check_params: {params}: ") and allowed in lines[0], lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_check_params_names_the_first_problem_and_counts_the_rest_in_one_line(tmp_path):
+    params = merged_params({})
+    params["lr"], params["extra"] = "abc", 1
+    write_params(tmp_path / "params.yaml", with_value(params, "melspec.n_mels", 0))
+    done = run_stage("check_params", "--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out.txt"))
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [
+        f"check_params: {tmp_path / 'params.yaml'}: lr is 'abc'; expected a number > 0 and <= 10 "
+        "(and 2 more: python -m avemo.params --check lists them)"
+    ]
+
+
+def test_check_params_writes_the_same_bytes_for_any_valid_params(tmp_path):
+    """Its output is a dependency of the first stages: a valid change of any value must not change it."""
+    written = []
+    for lr, n_mels in ((0.001, 64), (0.01, 32)):
+        params = write_params(
+            tmp_path / "params.yaml", with_value(with_value(merged_params({}), "lr", lr), "melspec.n_mels", n_mels)
+        )
+        out = tmp_path / f"checked_{lr}.txt"
+        done = run_stage("check_params", "--params", str(params), "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        written.append(out.read_bytes())
+    assert written[0] == written[1] and written[0].startswith(b"every value of the params file is allowed")
