@@ -150,3 +150,45 @@ def test_check_params_writes_the_same_bytes_for_any_valid_params(tmp_path):
         assert done.returncode == 0, done.stderr
         written.append(out.read_bytes())
     assert written[0] == written[1] and written[0].startswith(b"every value of the params file is allowed")
+
+
+def set_as_dvc_does(path, *overrides: str) -> list[str]:
+    """`dvc exp run -S` on a params file: DVC's own code for it (the repository does not enable Hydra, so
+    DVC applies each override with dvc.utils.hydra.apply_overrides and rewrites the file with ruamel.yaml);
+    returns the file's lines afterwards."""
+    from dvc.utils.hydra import apply_overrides
+
+    apply_overrides(path, list(overrides))
+    return path.read_text().splitlines()
+
+
+def test_params_yaml_is_in_the_form_dvc_writes(tmp_path):
+    """What -S rewrites beside the value it sets (flow-style lists as block lists, long strings folded) is
+    already so. After a hand edit, DVC's own code puts the file back in that form: python -c "from
+    dvc.utils.hydra import apply_overrides; apply_overrides('params.yaml', [])"."""
+    assert "hydra" not in (REPO_ROOT / ".dvc" / "config").read_text()  # so -S takes the path tested here
+    copy = tmp_path / "params.yaml"
+    copy.write_text((REPO_ROOT / "params.yaml").read_text())
+    set_as_dvc_does(copy)
+    assert copy.read_text() == (REPO_ROOT / "params.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "override, old, new",
+    [
+        ("lr=0.0003", "lr: 0.001", "lr: 0.0003"),
+        ("melspec.n_mels=40", "  n_mels: 64", "  n_mels: 40"),
+        ("sample.sentences=2", "  sentences: 3      #", "  sentences: 2      #"),  # just above a list
+        ("train.patience=6", "  patience: 4 ", "  patience: 6 "),  # just below a list
+        ("split.seed=3", "  seed: 0", "  seed: 3"),  # below a flow-style mapping
+        ("train.seeds=[0,2]", "  - 1", "  - 2"),  # an item of a list
+    ],
+)
+def test_dvc_exp_run_set_param_changes_exactly_that_line(tmp_path, override, old, new):
+    before = (REPO_ROOT / "params.yaml").read_text().splitlines()
+    copy = tmp_path / "params.yaml"
+    copy.write_text("\n".join(before) + "\n")
+    after = set_as_dvc_does(copy, override)
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(after) == len(before) and len(changed) == 1, changed
+    assert changed[0][0].startswith(old) and changed[0][1] == changed[0][0].replace(old, new, 1), changed
