@@ -19,7 +19,7 @@ ALL_SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 PER_CLIP = {"extract_audio": "audio", "melspec": "melspec", "extract_middle_frame": "frame", "face_crop": "face"}
 
 
-@pytest.mark.parametrize("stage", ["sample", "list_clips", *PER_CLIP])
+@pytest.mark.parametrize("stage", ["check_params", "sample", "list_clips", *PER_CLIP])
 def test_help_explains_the_stage(stage):
     done = run_stage(stage, "--help")
     assert done.returncode == 0

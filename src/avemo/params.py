@@ -398,6 +398,18 @@ def read_params(path: str | Path, *names: str) -> dict[str, Any]:
     return {name: params[name] for name in names}
 
 
+def file_violations(path: str | Path = DEFAULT_PARAMS) -> list[str]:
+    """One line per problem of the whole params file: every section, every rule, every unknown section
+    (what `--check` prints); ParamsError when the file cannot be read as a mapping."""
+    params = load_params(path)
+    problems = violations(params, list(SCHEMA), path)
+    return problems + [
+        f"{path}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}"
+        for name in params
+        if name not in SCHEMA
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Check a params file against avemo's schema: every section and every rule."
@@ -406,16 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
     try:
-        params = load_params(args.params)
+        problems = file_violations(args.params)
     except ParamsError as err:
         print(err, file=sys.stderr)
         return 1
-    problems = violations(params, list(SCHEMA), args.params)
-    problems += [
-        f"{args.params}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}"
-        for name in params
-        if name not in SCHEMA
-    ]
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
