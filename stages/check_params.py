@@ -10,6 +10,8 @@ Its output holds the same line whatever the values, so it reruns on every params
 downstream reruns because of it.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import sys
 
