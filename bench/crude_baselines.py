@@ -17,6 +17,8 @@ bench/sample_stats.py beside the sample's models (on each split kind of its work
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import contextlib
 import time
 from pathlib import Path

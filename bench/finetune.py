@@ -23,6 +23,8 @@ weights are random (speed does not depend on them).
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import time
 

@@ -12,6 +12,8 @@ tree, sampled every 20 ms) for each. Run from the repository root:
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import os
 import shutil

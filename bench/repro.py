@@ -7,6 +7,8 @@ active (`python bench/repro.py`); add stage names to time only those and what th
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import json
 import re

@@ -66,6 +66,8 @@ seed; a given --out gets a subfolder seed<N> per seed).
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import contextlib
 import copy

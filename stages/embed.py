@@ -8,6 +8,8 @@ the top N blocks (trainable N), or nothing (trainable all). Every fold, seed and
 stages reuses them, so the repeated training runs only the layers above the cut and the heads.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import sys
 

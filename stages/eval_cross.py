@@ -19,6 +19,8 @@ judged the real CREMA-D recordings: on the synthetic sample these figures descri
 of the test clips' names, not the sample's clips.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import sys
 

@@ -6,6 +6,8 @@ and settings.json. The clips are opened at the paths the clip list holds. A clip
 than audio.max_duration seconds fails, with the reason (CREMA-D's clips last a few seconds).
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.corpus.clips import read_clip_list

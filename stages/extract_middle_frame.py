@@ -9,6 +9,8 @@ holds. A clip whose video lasts longer than frame.max_duration seconds fails, wi
 clips last a few seconds; a longer one may hold several takes, whose middle frame would show any of them).
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.corpus.clips import read_clip_list

@@ -8,6 +8,8 @@ ok when all K show one, else `fallback` (centre) or `failed` (drop), the reason 
 without a face. One detector per worker.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.errors import run_stage

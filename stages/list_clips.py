@@ -8,6 +8,8 @@ the clip's path (data.raw_dir joined with its file name): later stages open the 
 folder name ever passes through a shell command line.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import sys
 

@@ -7,6 +7,8 @@ models read the dB range from there). A greyscale PNG preview of each goes to --
 its own, so that looking at spectrograms never reruns training.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.errors import run_stage

@@ -11,6 +11,8 @@ and the table of the encoder's configurations that bench/ablation.py wrote to
 readable on the code host.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import json
 import sys

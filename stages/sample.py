@@ -14,6 +14,8 @@ The `sample` params (params.yaml; a key left out takes its default) are listed b
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import textwrap
 import time

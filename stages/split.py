@@ -16,6 +16,8 @@ emotion, fold, part), a summary as metrics and the parts' composition (clips per
 sex) as a plot. A split that leaves a part without clips stops here, with one line saying what to change.
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import sys
 

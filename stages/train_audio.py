@@ -8,6 +8,8 @@ checkpoints (models/audio/fold<k>_seed<s>.pt), the means over the repeats (metri
 first repeat's per-epoch curves and every repeat's outcome (dvclive/train_audio).
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.errors import run_stage

@@ -6,6 +6,8 @@ checkpoints (models/video/fold<k>_seed<s>.pt), the means over the repeats (metri
 first repeat's per-epoch curves and every repeat's outcome (dvclive/train_video).
 """
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import sys
 
 from avemo.errors import run_stage

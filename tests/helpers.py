@@ -49,6 +49,20 @@ RANDOM_ENCODER = {**TINY_PARAMS["encoder"], "pretrained": False, "trainable": "a
 TINY_TRAIN = TINY_PARAMS["train"]
 
 
+# What the libraries would pick on another machine: numpy and oneDNN at SSE4, ATen without vectors, MKL's own
+# choice, one thread. avemo.kernels must override all of it;
+# glibc's own choice (its libm and string functions) is held to AVX2 through its tunables.
+OTHER_CPU = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Nehalem",
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_CBWR": "AUTO",
+    "OMP_NUM_THREADS": "1",
+    "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL",
+}
+
+
 def sample_spec(**overrides):
     """The synthetic sample's spec: params.yaml's `sample` section with `overrides`."""
     from avemo.synth import SampleSpec
@@ -335,3 +349,10 @@ def assert_predict_gives_eval_cross_probabilities(repo: Path, clips: int = 2) ->
             assert saved.keys() == entry["probabilities"].keys(), (kind, entry)
             assert all(abs(saved[c] - p) < 1e-4 for c, p in entry["probabilities"].items()), (kind, saved, entry)
             assert entry["emotion"] == row["predicted"], (kind, entry, row)
+
+
+# A file of the wrong format for every table: /etc/passwd's lines, one with commas (a GECOS field) past the second.
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "ann:x:1000:1000:Ann, Room 1:/home/ann:/bin/sh\n"
+)

@@ -1,13 +1,14 @@
-"""The front half as DVC runs it, in a temporary copy of the repository: caching by params, and clip
-folders whose names a shell would misread."""
+"""The front half as DVC runs it, in a temporary copy of the repository: caching by params, clip folders
+whose names a shell would misread, and `dvc exp run -S` on the committed params.yaml."""
 
 import json
 import shutil
+import time
 
 import pytest
 
 from avemo.preprocess.clipindex import read_index
-from helpers import TINY_PARAMS, dvc, make_repo_copy
+from helpers import REPO_ROOT, TINY_PARAMS, dvc, git, make_repo_copy
 
 FRONT_HALF = ["list_clips", "extract_audio", "melspec", "extract_middle_frame", "face_crop"]
 
@@ -113,3 +114,32 @@ def test_the_six_real_clips_beside_the_sample_run_end_to_end(tmp_path, crema_d_d
     split = json.loads((repo / "metrics" / "split.json").read_text())
     assert split["clips"] == 5 * 3 + 3  # the tiny sample's clips and the three real ANG, HAP, SAD clips
     assert json.loads((repo / "metrics" / "eval_cross.json").read_text())["av_on_both"]["repeats"] == 3
+
+
+def changed_lines(repo) -> list[str]:
+    """The lines `git diff params.yaml` removes and adds."""
+    diff = git(repo, "diff", "-U0", "params.yaml").stdout.splitlines()
+    return [line for line in diff if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+
+
+@pytest.mark.slow
+def test_dvc_exp_run_set_param_on_the_committed_params_yaml(tmp_path):
+    """`dvc exp run -S` itself on the repository's own params.yaml: a bad value stops at check_params in
+    seconds with one line and nothing but that line changed; a good one changes exactly its line."""
+    repo = make_repo_copy(tmp_path / "repo", {})
+    shutil.copyfile(REPO_ROOT / "params.yaml", repo / "params.yaml")  # the committed form, not a dump of it
+    git(repo, "commit", "-qam", "the committed params.yaml")
+
+    start = time.monotonic()
+    bad = dvc(repo, "exp", "run", "-S", "lr=abc", check=False)
+    assert bad.returncode != 0 and time.monotonic() - start < 10, (time.monotonic() - start, bad.stderr)
+    # DVC's own lines (its ERROR naming the stage; a WARNING for outputs that dvc.lock does not list yet) aside
+    ours = [line for line in bad.stderr.splitlines() if line and not line.startswith(("ERROR: ", "WARNING: "))]
+    assert ours == ["check_params: params.yaml: lr is 'abc'; expected a number > 0 and <= 10"], bad.stderr
+    assert "Running stage 'sample'" not in bad.stdout, bad.stdout
+    assert git(repo, "status", "--porcelain").stdout == " M params.yaml\n"
+    assert changed_lines(repo) == ["-lr: 0.001", "+lr: abc"]
+
+    git(repo, "checkout", "params.yaml")
+    dvc(repo, "exp", "run", "-S", "melspec.n_mels=40", "check_params")  # the check alone: no stage needs to run
+    assert changed_lines(repo) == ["-  n_mels: 64", "+  n_mels: 40"]

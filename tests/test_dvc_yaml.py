@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from avemo.dvcdeps import (
+    WHOLE_FILE,
     code_closure,
     dependency_mismatches,
     param_mismatches,
@@ -84,6 +85,43 @@ def test_a_params_section_removed_or_added_is_named():
         "melspec: dvc.yaml declares params `face` but the stage does not read it",
         "train_av: reads params `fusion` but dvc.yaml does not declare it",
     ]
+
+
+def test_the_whole_file_check_is_declared_as_all_of_params_yaml():
+    assert params_read(REPO_ROOT / "stages" / "check_params.py") == {WHOLE_FILE}
+    edited = copy.deepcopy(DVC_YAML)
+    edited["stages"]["check_params"]["params"] = ["lr"]
+    edited["stages"]["sample"]["params"].append({"params.yaml": None})
+    assert param_mismatches(edited, REPO_ROOT) == [
+        "check_params: reads the whole params.yaml (`- params.yaml:`) but dvc.yaml does not declare it",
+        "check_params: dvc.yaml declares params `lr` but the stage does not read it",
+        "sample: dvc.yaml declares the whole params.yaml (`- params.yaml:`) but the stage does not read it",
+    ]
+
+
+def upstream_stages(name: str) -> set[str]:
+    """The stages whose outputs `name` depends on, directly or through others (DVC's graph: a dependency
+    on an output or on a path inside one; params-named paths left out, as they may point anywhere)."""
+    outs = {
+        stage: [next(iter(o)) if isinstance(o, dict) else o for o in s.get("outs", []) + s.get("metrics", [])]
+        for stage, s in DVC_YAML["stages"].items()
+    }
+    found, todo = set(), [name]
+    while todo:
+        for dep in DVC_YAML["stages"][todo.pop()].get("deps", []):
+            for stage, paths in outs.items():
+                if stage not in found and any(dep == out or dep.startswith(out + "/") for out in paths):
+                    found.add(stage)
+                    todo.append(stage)
+    return found
+
+
+def test_every_stage_runs_after_the_params_check():
+    """DVC removes a stage's outputs just before running it, in the graph's order: with every stage below
+    check_params, a bad value stops the run before any output is removed."""
+    later = [name for name in DVC_YAML["stages"] if name != "check_params"]
+    assert [name for name in later if "check_params" not in upstream_stages(name)] == []
+    assert DVC_YAML["stages"]["check_params"]["params"] == [{"params.yaml": None}]  # reruns on every change
 
 
 def test_writing_the_deps_changes_nothing_in_the_committed_file():

@@ -6,7 +6,7 @@ from helpers import SRC
 
 # Lower number, lower layer; a module may import its own layer's subpackage and any layer below.
 LAYERS = {"shared": 0, "corpus": 1, "synth": 1, "preprocess": 2, "modeling": 3, "evaluation": 4, "applications": 5}
-SHARED = {"__init__", "errors", "machine", "params", "files"}
+SHARED = {"__init__", "errors", "machine", "params", "files", "kernels"}
 
 
 def module_name(path) -> str:
@@ -80,9 +80,10 @@ def test_the_layer_test_sees_an_upward_import():
     assert "avemo.preprocess.clipindex" in imports()["avemo.modeling.training"]
 
 
-def test_the_top_level_holds_at_most_eight_modules_and_every_module_says_what_it_is():
+def test_the_top_level_holds_at_most_nine_modules_and_every_module_says_what_it_is():
+    # __init__, five shared modules (errors, machine, params, files, kernels) and three applications
     top = sorted(p.name for p in (SRC / "avemo").glob("*.py"))
-    assert len(top) <= 8, top
+    assert len(top) <= 9, top
     undocumented = [
         str(p.relative_to(SRC))
         for p in (SRC / "avemo").rglob("*.py")

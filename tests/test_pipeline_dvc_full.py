@@ -1,20 +1,23 @@
 """The whole pipeline as DVC runs it, in a temporary git repository on a tiny synthetic sample: repro
 then nothing; `dvc status` after a one-line edit of each library file; a fresh clone reproduces the
-committed metrics and plot data byte for byte; `dvc exp run -S lr=...`, metrics and plots diff between
+committed bytes on an emulated other CPU; a bad `dvc exp run -S lr=abc` stops in seconds and leaves
+every output in place; `dvc exp run -S lr=...`, metrics and plots diff between
 branches; a face parameter, the AV model's sharing and the encoder's trained depth rerun what they
 must; the `dvc exp show` line of the README fits 120 columns."""
 
 import json
 import re
 import subprocess
+import time
 
 import pytest
 import yaml
 
 from avemo.dvcdeps import code_closure, stage_scripts
-from helpers import REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, dvc, git, make_repo_copy
+from helpers import OTHER_CPU, REPO_ROOT, TINY_PARAMS, assert_report_equals_metrics, dvc, git, make_repo_copy
 
 ALL_STAGES = [
+    "check_params",
     "sample",
     "list_clips",
     "extract_audio",
@@ -119,6 +122,19 @@ def test_full_pipeline_under_dvc(tmp_path):
     git(repo, "commit", "-qm", "lr 0.003")
     assert git(repo, "status", "--porcelain").stdout == ""  # every result is either git-tracked or DVC-cached
 
+    # A bad value stops `dvc exp run` at check_params in seconds, in one line, before DVC removes any output:
+    # git sees only params.yaml changed, and with it restored DVC has nothing to rerun.
+    start = time.monotonic()
+    bad = dvc(repo, "exp", "run", "-S", "lr=abc", check=False)
+    assert bad.returncode != 0 and time.monotonic() - start < 10, (time.monotonic() - start, bad.stderr)
+    assert ran(bad.stdout) == {"check_params"} and "Traceback" not in bad.stderr, bad.stdout + bad.stderr
+    # DVC's own lines (its ERROR naming the stage; a WARNING for outputs that dvc.lock does not list yet) aside
+    ours = [line for line in bad.stderr.splitlines() if line and not line.startswith(("ERROR: ", "WARNING: "))]
+    assert ours == ["check_params: params.yaml: lr is 'abc'; expected a number > 0 and <= 10"], bad.stderr
+    assert git(repo, "status", "--porcelain").stdout == " M params.yaml\n"
+    git(repo, "checkout", "params.yaml")
+    assert json.loads(dvc(repo, "status", "--json").stdout) == {}  # every output, cached ones too, in place
+
     # A one-line edit of any library file marks exactly the stages that run it, and no others.
     for path in sorted(p for p in (repo / "src" / "avemo").rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         original = path.read_bytes()
@@ -134,21 +150,26 @@ def test_full_pipeline_under_dvc(tmp_path):
     for column in ("lr", "audio_on_audio.accuracy", "video_on_faces.accuracy", "av_on_both.accuracy"):
         assert column in table, table
 
-    # A fresh clone (no DVC cache, no remote) reproduces the committed metrics and plot data byte for byte.
+    # A fresh clone (no DVC cache, no remote) on another machine (another CPU, as far as the libraries can be
+    # told so, one worker process) reproduces every committed byte: the sample's hash and every other in
+    # dvc.lock, the metrics, plot data and the report.
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
-    assert ran(dvc(clone, "repro").stdout) >= set(ALL_STAGES) - {
+    another_machine = {**OTHER_CPU, "AVEMO_JOBS": "1"}
+    assert ran(dvc(clone, "repro", env=another_machine).stdout) >= set(ALL_STAGES) - {
         "eval_cross",
         "report",
     }  # their inputs reproduced byte for byte
-    assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
-    dvc(clone, "repro", "--force", "eval_cross")
-    assert git(clone, "status", "--porcelain", *TRACKED_RESULTS).stdout == ""
+    assert git(clone, "status", "--porcelain").stdout == ""
+    dvc(clone, "repro", "--force", "eval_cross", env=another_machine)
+    assert git(clone, "status", "--porcelain").stdout == ""
 
     # An experiment with another learning rate reruns training and evaluation only; committed on a branch,
     # `dvc metrics diff` and `dvc plots diff` against main compare both revisions.
     exp = dvc(clone, "exp", "run", "-S", "lr=0.001")
-    assert ran(exp.stdout) == {"train_audio", "train_video", "train_av", "eval_cross", "report"}, exp.stdout
+    assert ran(exp.stdout) == {"check_params", "train_audio", "train_video", "train_av", "eval_cross", "report"}, (
+        exp.stdout
+    )
     assert "lr: 0.001" in (clone / "params.yaml").read_text()
     git(clone, "checkout", "-qb", "lr-0.001")
     git(clone, "add", "-A")
@@ -168,21 +189,42 @@ def test_full_pipeline_under_dvc(tmp_path):
 
     set_param(clone, "n_mels: 16", "n_mels: 20")
     mels = dvc(clone, "repro")
-    assert ran(mels.stdout) == {"melspec", "embed", "train_audio", "train_av", "eval_cross", "report"}, mels.stdout
+    assert ran(mels.stdout) == {
+        "check_params",
+        "melspec",
+        "embed",
+        "train_audio",
+        "train_av",
+        "eval_cross",
+        "report",
+    }, mels.stdout
 
     set_param(clone, "margin: 0.2", "margin: 0.35")
     margin = dvc(clone, "repro")
     # split and embed rerun (they read the faces) and give the audio features unchanged: train_audio stays.
-    assert ran(margin.stdout) == {"face_crop", "split", "embed", "train_video", "train_av", "eval_cross", "report"}, (
-        margin.stdout
-    )
+    assert ran(margin.stdout) == {
+        "check_params",
+        "face_crop",
+        "split",
+        "embed",
+        "train_video",
+        "train_av",
+        "eval_cross",
+        "report",
+    }, margin.stdout
 
     # Sharing is the AV model's alone; the trained depth moves embed's cut, never the preprocessing.
     set_param(clone, "sharing: shared", "sharing: separate")
     sharing = dvc(clone, "repro")
-    assert ran(sharing.stdout) == {"train_av", "eval_cross", "report"}, sharing.stdout
+    assert ran(sharing.stdout) == {"check_params", "train_av", "eval_cross", "report"}, sharing.stdout
     set_param(clone, "trainable: 1", "trainable: 2")
     depth = dvc(clone, "repro")
-    assert ran(depth.stdout) == {"embed", "train_audio", "train_video", "train_av", "eval_cross", "report"}, (
-        depth.stdout
-    )
+    assert ran(depth.stdout) == {
+        "check_params",
+        "embed",
+        "train_audio",
+        "train_video",
+        "train_av",
+        "eval_cross",
+        "report",
+    }, depth.stdout

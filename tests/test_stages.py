@@ -1,11 +1,13 @@
 """The stage scripts as dvc.yaml runs them: --help, exit codes, strict mode, write errors."""
 
+import os
 import re
 import resource
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ ALL_SIX = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 PER_CLIP = {"extract_audio": "audio", "melspec": "melspec", "extract_middle_frame": "frame", "face_crop": "face"}
 
 
-@pytest.mark.parametrize("stage", ["sample", "list_clips", *PER_CLIP])
+@pytest.mark.parametrize("stage", ["check_params", "sample", "list_clips", *PER_CLIP])
 def test_help_explains_the_stage(stage):
     done = run_stage(stage, "--help")
     assert done.returncode == 0
@@ -277,3 +279,24 @@ def test_a_class_without_clips_stops_list_clips_in_one_line(tmp_path, crema_d_di
     data["classes"] = ["ANG", "HAP", "SAD"]
     write_params(tmp_path / "params.yaml", {"data": data})
     assert run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv")).returncode == 0
+
+
+def test_list_clips_lists_unusable_names_and_clip_named_folders_as_failed_lines(tmp_path, crema_d_dir):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("1001_DFA_ANG_XX", "1001_DFA_HAP_XX", "1001_DFA_SAD_XX", "1002_DFA_HAP_XX\n"):
+        (raw / f"{name}.flv").touch()
+    (raw / "1001_IEO_ANG_HI.flv").mkdir()
+    os.mkdir(os.fsencode(raw) + b"/caf\xe9")
+    Path(os.fsdecode(os.fsencode(raw) + b"/caf\xe9/1003_DFA_ANG_XX.flv")).touch()
+    data = {**tiny("data"), "raw_dir": str(raw), "demographics": str(crema_d_dir / "VideoDemographics.csv")}
+    params = write_params(tmp_path / "params.yaml", {"data": data})
+    done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[1:] == [
+        "  failed 1001_IEO_ANG_HI.flv: a folder, not a video file",
+        "  failed 1002_DFA_HAP_XX\\n.flv: its path (1002_DFA_HAP_XX\\n.flv) holds a control character; rename it",
+        "  failed 1003_DFA_ANG_XX.flv: its path (caf\\xe9/1003_DFA_ANG_XX.flv) is not valid UTF-8 (shown with \\x "
+        "escapes); rename it",
+    ]
+    (tmp_path / "clips.csv").read_bytes().decode("utf-8")  # valid UTF-8

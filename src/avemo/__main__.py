@@ -6,6 +6,8 @@ A thin dispatcher: each command lives in its own module, imported only when that
 
 from __future__ import annotations
 
+import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
+
 import argparse
 import importlib
 import sys

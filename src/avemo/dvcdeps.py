@@ -145,11 +145,20 @@ def dependency_mismatches(dvc_yaml: dict, root: Path) -> list[str]:
     return problems
 
 
+# What params_read and declared_params give for a stage that reads the whole file (avemo.params.file_violations;
+# declared in dvc.yaml as `- params.yaml:`, which DVC reads as every param of the file): no section has a dot.
+WHOLE_FILE = "params.yaml"
+
+
 def params_read(script: Path) -> set[str]:
-    """The params.yaml sections a stage script reads: the names given to every read_params call."""
+    """The params.yaml sections a stage script reads: the names given to every read_params call, and
+    WHOLE_FILE where it calls file_violations."""
     keys = set()
     for node in ast.walk(ast.parse(script.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "read_params":
+        called = getattr(node.func, "id", getattr(node.func, "attr", None)) if isinstance(node, ast.Call) else None
+        if called == "file_violations":
+            keys.add(WHOLE_FILE)
+        elif called == "read_params":
             for name in node.args[1:]:
                 if not isinstance(name, ast.Constant):
                     raise ValueError(f"{script}: read_params with a computed section name; write the name out")
@@ -157,15 +166,35 @@ def params_read(script: Path) -> set[str]:
     return keys
 
 
+def declared_params(stage: dict) -> set[str]:
+    """The params a dvc.yaml stage declares: its sections, and WHOLE_FILE for `- params.yaml:`."""
+    declared = set()
+    for entry in stage.get("params", []):
+        if isinstance(entry, str):
+            declared.add(entry)
+        elif entry == {WHOLE_FILE: None}:
+            declared.add(WHOLE_FILE)
+        else:
+            raise ValueError(f"params entry {entry!r}: only sections of params.yaml, or all of it (`- params.yaml:`)")
+    return declared
+
+
+def _params_named(key: str) -> str:
+    return "the whole params.yaml (`- params.yaml:`)" if key == WHOLE_FILE else f"params `{key}`"
+
+
 def param_mismatches(dvc_yaml: dict, root: Path) -> list[str]:
     """One line per params key a stage reads but does not declare, or declares but does not read."""
     problems = []
     for name, stage in dvc_yaml["stages"].items():
         read = set().union(*(params_read(s) for s in stage_scripts(stage, root)))
-        declared = {p for p in stage.get("params", []) if isinstance(p, str)}
-        problems += [f"{name}: reads params `{k}` but dvc.yaml does not declare it" for k in sorted(read - declared)]
+        declared = declared_params(stage)
         problems += [
-            f"{name}: dvc.yaml declares params `{k}` but the stage does not read it" for k in sorted(declared - read)
+            f"{name}: reads {_params_named(k)} but dvc.yaml does not declare it" for k in sorted(read - declared)
+        ]
+        problems += [
+            f"{name}: dvc.yaml declares {_params_named(k)} but the stage does not read it"
+            for k in sorted(declared - read)
         ]
     return problems
 

@@ -255,6 +255,27 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
     "eval": {"bootstrap": integer(100, 100_000), "seed": integer(0), "ratings": text()},
 }
 
+
+def empty_mel_bands(sample_rate: float, *, n_fft: int, n_mels: int, fmin: float, fmax: float) -> list[int]:
+    """The bands (0-based) of librosa's mel filter bank for these settings that hold no FFT bin: their
+    filter is zero at every bin, so they are zero in every spectrogram. Band i rises from edge i to i + 1
+    and falls to i + 2 of n_mels + 2 edges equally spaced on Slaney's mel scale (librosa's default) from
+    fmin to fmax; a bin (every sample_rate / n_fft Hz up to half the rate) counts strictly inside."""
+
+    def mel(hz):  # linear below 1 kHz, logarithmic above
+        return 3 * hz / 200 if hz < 1000 else 15 + 27 * math.log(hz / 1000) / math.log(6.4)
+
+    def hz(m):
+        return 200 * m / 3 if m < 15 else 1000 * math.exp((m - 15) * math.log(6.4) / 27)
+
+    low, high, step = mel(fmin), mel(fmax), sample_rate / n_fft
+    edges = [fmin] + [hz(low + (high - low) * i / (n_mels + 1)) for i in range(1, n_mels + 1)] + [fmax]
+    first_bin_above = [math.floor(edge / step) + 1 for edge in edges]
+    return [
+        i for i in range(n_mels) if not (first_bin_above[i] * step < edges[i + 2] and first_bin_above[i] <= n_fft // 2)
+    ]
+
+
 # Rules that join fields: (sections they read, test, what they require).
 CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
     (("melspec",), lambda p: p["melspec"]["fmin"] < p["melspec"]["fmax"], "melspec.fmin must be below melspec.fmax"),
@@ -262,6 +283,17 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
         ("melspec", "audio"),
         lambda p: p["melspec"]["fmax"] <= p["audio"]["sample_rate"] / 2,
         "melspec.fmax must be at most half of audio.sample_rate (the Nyquist frequency)",
+    ),
+    (
+        ("melspec", "audio"),
+        lambda p: (
+            p["melspec"]["fmax"] > p["audio"]["sample_rate"] / 2
+            or not empty_mel_bands(
+                p["audio"]["sample_rate"], **{k: p["melspec"][k] for k in ("n_fft", "n_mels", "fmin", "fmax")}
+            )
+        ),
+        "some mel bands hold no FFT bin at audio.sample_rate (they would be zero in every spectrogram): widen "
+        "melspec.fmin..fmax, or use fewer melspec.n_mels or a larger melspec.n_fft",
     ),
     (
         ("melspec",),
@@ -294,13 +326,25 @@ CROSS_RULES: list[tuple[tuple[str, ...], Callable[[dict], bool], str]] = [
 ]
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as DVC reads params.yaml (YAML 1.2): `1e-3` and `1.0e3` are numbers, where PyYAML's YAML 1.1
+    reads a float only with a dot and a signed exponent, and would hand a stage the string '1e-3'."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     """The whole params file as a dict; one clear line when it is missing, unreadable or not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file not found: {path} (run from the repository root)")
     try:
-        params = yaml.safe_load(path.read_text()) or {}
+        params = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as err:
         raise ParamsError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(params, dict):
@@ -359,6 +403,18 @@ def read_params(path: str | Path, *names: str) -> dict[str, Any]:
     return {name: params[name] for name in names}
 
 
+def file_violations(path: str | Path = DEFAULT_PARAMS) -> list[str]:
+    """One line per problem of the whole params file: every section, every rule, every unknown section
+    (what `--check` prints); ParamsError when the file cannot be read as a mapping."""
+    params = load_params(path)
+    problems = violations(params, list(SCHEMA), path)
+    return problems + [
+        f"{path}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}"
+        for name in params
+        if name not in SCHEMA
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Check a params file against avemo's schema: every section and every rule."
@@ -367,16 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
     try:
-        params = load_params(args.params)
+        problems = file_violations(args.params)
     except ParamsError as err:
         print(err, file=sys.stderr)
         return 1
-    problems = violations(params, list(SCHEMA), args.params)
-    problems += [
-        f"{args.params}: unknown section `{name}`; expected some of {', '.join(SCHEMA)}"
-        for name in params
-        if name not in SCHEMA
-    ]
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:

@@ -1,8 +1,12 @@
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from avemo.corpus import clips as dataset
-from helpers import DEFAULT_PARAMS
+from avemo.files import write_csv
+from helpers import DEFAULT_PARAMS, PASSWD, REPO_ROOT, TINY_PARAMS, run_stage, write_params
 
 
 def test_parse_clip_name_reads_every_field():
@@ -109,6 +113,54 @@ def test_list_clips_takes_folders_as_users_have_them(tmp_path):
     assert clips["clip"].is_unique and len(clips) == 7
 
 
+def test_names_that_are_not_utf8_or_hold_a_control_character_are_failed_rows_in_valid_utf8(tmp_path):
+    _touch(tmp_path, "1001_DFA_ANG_XX.flv", "1001_DFA_HAP_XX\n.flv", "1001_DFA_SAD\t_XX.flv")
+    os.mkdir(os.fsencode(tmp_path) + b"/caf\xe9")  # Latin-1, not UTF-8: a folder ...
+    (Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")) / "1002_DFA_ANG_XX.flv").write_bytes(b"x")
+    Path(os.fsdecode(os.fsencode(tmp_path) + b"/1003_DFA_ANG_XX\xff.flv")).write_bytes(b"x")  # ... and a file
+    clips, _ = dataset.list_clips(tmp_path)
+    rows = clips.set_index("clip")
+    assert rows["status"].to_dict() == {
+        "1001_DFA_ANG_XX": "ok",
+        "1001_DFA_HAP_XX\\n": "failed",
+        "1001_DFA_SAD\\t_XX": "failed",
+        "1003_DFA_ANG_XX\\xff": "failed",
+        "caf\\xe9/1002_DFA_ANG_XX": "failed",
+    }
+    utf8 = "is not valid UTF-8 (shown with \\x escapes); rename it"
+    assert rows.at["caf\\xe9/1002_DFA_ANG_XX", "reason"] == f"its path (caf\\xe9/1002_DFA_ANG_XX.flv) {utf8}"
+    assert rows.at["1003_DFA_ANG_XX\\xff", "reason"] == f"its path (1003_DFA_ANG_XX\\xff.flv) {utf8}"
+    assert rows.at["1003_DFA_ANG_XX\\xff", "file"] == "1003_DFA_ANG_XX\\xff.flv"
+    # the newline is no longer dropped from the name, and shows escaped: one line, on screen and in clips.csv
+    assert (
+        rows.at["1001_DFA_HAP_XX\\n", "reason"]
+        == "its path (1001_DFA_HAP_XX\\n.flv) holds a control character; rename it"
+    )
+    assert rows.at["1001_DFA_HAP_XX\\n", "file"] == "1001_DFA_HAP_XX\\n.flv"
+    write_csv(tmp_path / "clips.csv", clips)
+    text = (tmp_path / "clips.csv").read_bytes().decode("utf-8")  # strict: valid UTF-8
+    assert len(text.splitlines()) == 6
+    assert dataset.read_clip_list(tmp_path / "clips.csv")["clip"].tolist() == clips["clip"].tolist()
+
+
+def test_a_folder_named_like_a_clip_file_is_a_failed_row(tmp_path):
+    (tmp_path / "1001_IEO_ANG_HI.flv").mkdir()  # empty
+    (tmp_path / "1001_DFA_SAD_XX.MP4").mkdir()
+    _touch(tmp_path / "1001_DFA_SAD_XX.MP4", "1001_DFA_SAD_XX.flv")  # a clip inside: listed on its own
+    (tmp_path / "1002").mkdir()  # an actor's folder: not named like a clip, no row of its own
+    _touch(tmp_path / "1002", "1002_DFA_ANG_XX.flv")
+    clips, _ = dataset.list_clips(tmp_path)
+    rows = clips.set_index("clip")
+    assert rows["status"].to_dict() == {
+        "1001_DFA_SAD_XX": "ok",
+        "1001_DFA_SAD_XX.MP4/": "failed",
+        "1001_IEO_ANG_HI.flv/": "failed",
+        "1002_DFA_ANG_XX": "ok",
+    }
+    assert rows.at["1001_IEO_ANG_HI.flv/", "reason"] == "a folder, not a video file"
+    assert rows.at["1001_DFA_SAD_XX", "path"] == str(tmp_path / "1001_DFA_SAD_XX.MP4" / "1001_DFA_SAD_XX.flv")
+
+
 def test_list_clips_missing_folder_names_the_param(tmp_path):
     with pytest.raises(FileNotFoundError, match="data.raw_dir"):
         dataset.list_clips(tmp_path / "nope")
@@ -119,6 +171,45 @@ def test_demographics_of_real_crema_d(crema_d_dir):
     assert len(frame) == 91
     assert frame.at[1001, "sex"] == "Male" and frame.at[1001, "age"] == 51
     assert set(frame.sex) == {"Male", "Female"}
+
+
+def test_demographics_of_the_wrong_format_are_refused_in_one_line_naming_the_file(tmp_path, crema_d_dir):
+    expected = "expected a CSV file with columns ActorID, Age, Sex, Race, Ethnicity"
+    summary = REPO_ROOT / "src" / "avemo" / "corpus" / "resources" / "summaryTable.csv"
+    with pytest.raises(dataset.TableError) as refused:
+        dataset.load_demographics(summary)
+    assert str(refused.value) == (
+        f"{summary} (params.yaml data.demographics): not CREMA-D's VideoDemographics.csv: no column ActorID, Age, "
+        "Sex, Race, Ethnicity (it has Unnamed: 0, FileName, VoiceVote, VoiceLevel, FaceVote, FaceLevel and 2 more); "
+        f"{expected}"
+    )
+    (tmp_path / "passwd").write_text(PASSWD)
+    (tmp_path / "binary").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    (tmp_path / "twice.csv").write_text("ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,,\n1001,21,Female,,\n")
+    (tmp_path / "empty.csv").write_text("")
+    for name, problem in [
+        ("passwd", "not CREMA-D's VideoDemographics.csv (Error tokenizing data. C error: Expected 1 fields in line 3"),
+        ("binary", "not CREMA-D's VideoDemographics.csv ('utf-8' codec can't decode byte 0x89"),
+        ("twice.csv", "not CREMA-D's VideoDemographics.csv: its ActorIDs are not distinct integers"),
+        ("empty.csv", "not CREMA-D's VideoDemographics.csv (No columns to parse from file)"),
+        ("missing.csv", "not found"),
+    ]:
+        with pytest.raises(dataset.TableError) as refused:
+            dataset.load_demographics(tmp_path / name)
+        assert str(refused.value).startswith(f"{tmp_path / name} (params.yaml data.demographics): {problem}")
+        assert len(str(refused.value).splitlines()) == 1
+
+
+def test_list_clips_stops_in_one_line_on_demographics_of_the_wrong_format(tmp_path, real_clips_dir):
+    data = {**TINY_PARAMS["data"], "raw_dir": str(real_clips_dir), "demographics": "/etc/passwd"}
+    params = write_params(tmp_path / "params.yaml", {"data": data})
+    done = run_stage("list_clips", "--params", str(params), "--out", str(tmp_path / "clips.csv"))
+    assert done.returncode == 1 and not (tmp_path / "clips.csv").exists()
+    assert done.stderr.splitlines() == [
+        "list_clips: /etc/passwd (params.yaml data.demographics): not CREMA-D's VideoDemographics.csv"
+        + done.stderr.split("VideoDemographics.csv", 1)[1].splitlines()[0]
+    ]
+    assert done.stderr.strip().endswith("expected a CSV file with columns ActorID, Age, Sex, Race, Ethnicity")
 
 
 def test_clip_list_round_trip(tmp_path, real_clips_dir, crema_d_dir):

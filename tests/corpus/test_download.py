@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SELECT_SIX, SIX_CLIPS, python_m_avemo, run_avemo
+from helpers import PASSWD, SELECT_SIX, SIX_CLIPS, python_m_avemo, run_avemo
 
 
 class ClipServer:
@@ -21,10 +21,14 @@ class ClipServer:
     (path, Range header or None, status). Misbehaviour on demand: `corrupt` paths are served with wrong
     bytes, `cut_first[path] = n` sends only n bytes of the first answer for that path and hangs up,
     `ignore_range` answers every request with the whole file, `hold[path] = n` sends n bytes, sets
-    `held`, then waits for `release`, `refuse = (status, text)` answers every request so. At most
-    MAX_REQUESTS are answered, so a runaway client cannot loop."""
+    `held`, then waits for `release`, `refuse = (status, text)` answers every request so, `extra[path] = n`
+    sends n junk bytes after the file (and counts them in Content-Length), `unannounced` paths are sent without
+    a Content-Length, `endless` paths are followed by junk until the client hangs up (or ENDLESS_CAP bytes).
+    `sent[path]`: the bytes the last answer for that path got out. At most MAX_REQUESTS are answered, so a
+    runaway client cannot loop."""
 
     MAX_REQUESTS = 100
+    ENDLESS_CAP = 1 << 30
 
     def __init__(self, files: dict[str, bytes]):
         self.files = files
@@ -34,6 +38,10 @@ class ClipServer:
         self.ignore_range = False
         self.hold: dict[str, int] = {}
         self.refuse: tuple[int, str] | None = None
+        self.extra: dict[str, int] = {}
+        self.unannounced: set[str] = set()
+        self.endless: set[str] = set()
+        self.sent: dict[str, int] = {}
         self.held, self.release = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         server = self
@@ -88,9 +96,10 @@ class ClipServer:
                 handler.end_headers()
                 return
         self.requests.append((path, range_, status))
-        payload = body[start:]
+        payload = body[start:] + bytes(self.extra.get(path, 0))
         handler.send_response(status)
-        handler.send_header("Content-Length", str(len(payload)))
+        if path not in self.unannounced | self.endless:
+            handler.send_header("Content-Length", str(len(payload)))
         if not self.ignore_range:
             handler.send_header("Accept-Ranges", "bytes")
         if status == 206:
@@ -105,7 +114,19 @@ class ClipServer:
             self.held.set()
             self.release.wait(30)
             return
-        handler.wfile.write(payload)
+        self.sent[path] = 0
+        try:
+            for block in self._blocks(payload, endless=path in self.endless):
+                handler.wfile.write(block)
+                self.sent[path] += len(block)
+        except OSError:  # the client hung up
+            pass
+
+    def _blocks(self, payload: bytes, endless: bool):
+        for at in range(0, len(payload), 1 << 16):
+            yield payload[at : at + (1 << 16)]
+        for _ in range(self.ENDLESS_CAP >> 16 if endless else 0):
+            yield b"\xff" * (1 << 16)
 
 
 @pytest.fixture
@@ -149,7 +170,7 @@ def test_fetch_through_python_m_gets_all_six_clips_verified(tmp_path, server):
     expected = [f"VideoFlash/{n}" for n in SIX_CLIPS] + ["VideoDemographics.csv"]
     assert sorted(p for p, _, _ in server.requests) == sorted(expected)
     assert "6 clips: 6 fetched, 0 already present and verified, 0 missing" in err
-    assert "VideoDemographics.csv fetched (not verified" in err
+    assert "VideoDemographics.csv fetched (not verified: no official checksum; its columns checked)" in err
 
 
 def test_a_clip_served_with_wrong_bytes_is_retried_reported_and_not_kept(tmp_path, capsys, server):
@@ -275,3 +296,48 @@ def test_ctrl_c_leaves_only_a_partial_file_that_the_next_run_resumes(tmp_path, s
     assert resumed.returncode == 0, err
     assert files_in(tmp_path) == clip_files(server, name)
     assert server.requested(f"VideoFlash/{name}")[-1] == ("bytes=50000-", 206)
+
+
+def test_a_clip_served_longer_than_its_official_size_is_cut_off_there_and_not_kept(tmp_path, capsys, server):
+    big, endless = "VideoFlash/1001_DFA_ANG_XX.flv", "VideoFlash/1001_DFA_HAP_XX.flv"
+    size = {path: len(server.files[path]) for path in (big, endless)}
+    server.extra[big] = 60_000_000  # 60 MB for a clip of 266 kB, announced in Content-Length: never read
+    server.endless.add(endless)  # the clip, then junk without end (no Content-Length): read up to its size
+    status, _, err = fetch_six(capsys, tmp_path, server, "--emotions", "ANG,HAP", "--retries", "1", "--no-demographics")
+    assert status == 1
+    assert (
+        f"  {big}: the server sends more than the release's {size[big]} bytes (cut off there, not kept) (after 2 "
+        "attempts)" in err
+    )
+    assert f"  {endless}: the server sends more than the release's {size[endless]} bytes (cut off there" in err
+    assert files_in(tmp_path) == {}  # neither the clips nor their temporary files
+    assert len(server.requested(big)) == len(server.requested(endless)) == 2
+    assert server.sent[endless] < size[endless] + 50_000_000  # the client hung up: what the socket buffers held at most
+
+
+def test_demographics_of_the_wrong_size_or_columns_are_not_kept(tmp_path, capsys, server, crema_d_dir):
+    demographics = "VideoDemographics.csv"
+    one_clip = ("--emotions", "ANG", "--retries", "0")
+    server.files[demographics] = b"x," * 15_000_000  # 30 MB of junk, sent without a Content-Length
+    server.unannounced.add(demographics)
+    status, _, err = fetch_six(capsys, tmp_path, server, *one_clip)
+    assert status == 1
+    assert f"  {demographics}: the server sends more than 1048576 bytes, far more than this file holds" in err
+    assert sorted(files_in(tmp_path)) == ["VideoFlash/1001_DFA_ANG_XX.flv"]
+    assert server.sent[demographics] < 30_000_000
+
+    server.files[demographics] = PASSWD.encode()  # small, but not the table
+    status, _, err = fetch_six(capsys, tmp_path, server, *one_clip)
+    assert status == 1 and "Traceback" not in err
+    assert (
+        f"  {demographics}: not CREMA-D's VideoDemographics.csv (Error tokenizing data. C error: Expected 1 fields in "
+        "line 3, saw 2); expected a CSV file with columns ActorID, Age, Sex, Race, Ethnicity (after 1 attempts)"
+    ) in err
+    assert sorted(files_in(tmp_path)) == ["VideoFlash/1001_DFA_ANG_XX.flv"]
+
+    (tmp_path / demographics).write_bytes(PASSWD.encode())  # junk an earlier version kept: fetched again
+    server.files[demographics] = (crema_d_dir / demographics).read_bytes()
+    status, _, err = fetch_six(capsys, tmp_path, server, *one_clip)
+    assert status == 0, err
+    assert (tmp_path / demographics).read_bytes() == server.files[demographics]
+    assert f"{demographics} fetched (not verified: no official checksum; its columns checked)" in err

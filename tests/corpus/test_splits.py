@@ -213,6 +213,27 @@ def test_the_real_published_crema_d_split_is_shipped_and_is_the_default(crema_d_
     assert parts.value_counts().to_dict() == {"train": 56, "validation": 17, "test": 18}
 
 
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\x89PNG\r\n\x1a\n\0\0", "is not JSON ('utf-8' codec can't decode byte 0x89"),
+        (
+            b"[1001, 1002]",
+            ": expected a JSON object of actor id lists named train, dev (or validation) and test, got a JSON list",
+        ),
+        (b'{"train": [1001], "exam": [1002]}', "got exam, train"),
+        (b'{"train": 1001, "test": [1002]}', ": train is not a list of actor ids"),
+        (b'{"train": ["1001a"], "test": [1002]}', ": train is not a list of actor ids"),
+    ],
+)
+def test_a_published_split_of_the_wrong_format_is_refused_naming_the_file(tmp_path, content, problem):
+    (tmp_path / "split.json").write_bytes(content)
+    with pytest.raises(SplitError) as refused:
+        read_published_split(tmp_path / "split.json")
+    assert str(refused.value).startswith(f"{tmp_path / 'split.json'} (params.yaml split.published)")
+    assert problem in str(refused.value)
+
+
 def test_published_split_with_an_actor_in_two_parts_is_refused(tmp_path):
     published = tmp_path / "bad.json"
     published.write_text(json.dumps({"train": [1001, 1002], "dev": [1002], "test": [1003]}))
@@ -288,6 +309,17 @@ def test_split_stage_writes_the_table_and_summary(tmp_path):
     assert refused.stderr.strip().splitlines() == [
         f"split: fold 0: no clip in part(s) test: split.published {published} lists no actor of this corpus in it; use "
         "split.scheme actors"
+    ]
+
+    write_params(  # a file of the wrong format: one line naming it and what it should hold
+        tmp_path / "params.yaml",
+        {"split": {**TINY_PARAMS["split"], "scheme": "published", "published": str(tmp_path / "params.yaml")}},
+    )
+    refused = run_stage("split", "--params", str(tmp_path / "params.yaml"), *args, cwd=tmp_path)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"split: {tmp_path / 'params.yaml'} (params.yaml split.published) is not JSON (Expecting value: line 1 column "
+        "1 (char 0)); expected a JSON object of actor id lists named train, dev (or validation) and test"
     ]
 
 

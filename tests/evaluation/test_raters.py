@@ -4,8 +4,9 @@ the shipped table."""
 import pandas as pd
 import pytest
 
+from avemo.corpus.clips import TableError
 from avemo.evaluation.raters import human_accuracy, read_ratings, vote_credit
-from helpers import REPO_ROOT
+from helpers import PASSWD, REPO_ROOT
 
 
 def test_vote_credit_counts_a_tie_wrong_by_cremads_rule_or_shares_it():
@@ -53,9 +54,21 @@ def test_the_shipped_ratings_give_cremads_published_rater_accuracies():
     assert [round(subset[g]["accuracy"], 3) for g in ("voice", "face", "audiovisual")] == [0.343, 0.648, 0.673]
 
 
-def test_read_ratings_refuses_another_table(tmp_path):
+def test_read_ratings_refuses_another_table(tmp_path, crema_d_dir):
+    expected = "expected a CSV file with columns FileName, VoiceVote, FaceVote, MultiModalVote"
     pd.DataFrame({"FileName": ["1001_IEO_NEU_XX"], "Vote": ["N"]}).to_csv(tmp_path / "table.csv", index=False)
-    with pytest.raises(ValueError, match="summaryTable columns"):
+    with pytest.raises(TableError) as refused:
         read_ratings(tmp_path / "table.csv")
-    with pytest.raises(FileNotFoundError, match="eval.ratings"):
+    assert str(refused.value) == (
+        f"{tmp_path / 'table.csv'} (params.yaml eval.ratings): not CREMA-D's summaryTable.csv: no column VoiceVote, "
+        f"FaceVote, MultiModalVote (it has FileName, Vote); {expected}"
+    )
+    with pytest.raises(TableError, match=rf"missing.csv \(params.yaml eval.ratings\): not found; {expected}"):
         read_ratings(tmp_path / "missing.csv")
+    with pytest.raises(TableError, match=r"VideoDemographics.csv \(params.yaml eval.ratings\): not CREMA-D's summary"):
+        read_ratings(crema_d_dir / "VideoDemographics.csv")
+    (tmp_path / "passwd").write_text(PASSWD)
+    with pytest.raises(
+        TableError, match=r"passwd \(params.yaml eval.ratings\): not CREMA-D's summaryTable.csv \(Error"
+    ):
+        read_ratings(tmp_path / "passwd")  # a ParserError: more fields in its third line than in its header

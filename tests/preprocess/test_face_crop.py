@@ -6,7 +6,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from avemo.preprocess import media
+from avemo.preprocess import face_crop, media
 from avemo.preprocess.clipindex import read_index, write_settings
 from avemo.preprocess.extract_middle_frame import frame_settings
 from avemo.preprocess.face_crop import run_face_crop
@@ -89,3 +89,35 @@ def test_a_clip_with_a_frame_without_a_face_is_fallback_or_failed_as_a_whole(tmp
     row = read_index(tmp_path / "drop").iloc[0]
     assert (row.status, row.reason) == ("failed", "no face found in 1 of 3 frames")
     assert not list((tmp_path / "drop").glob("*.png"))
+
+
+def test_a_frame_too_large_to_be_a_video_frame_fails_and_the_others_go_on(tmp_path, monkeypatch):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    Image.new("1", (13500, 13500)).save(frames / "1001_DFA_ANG_XX.png")  # 182M pixels; 22 kB, being one colour
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(frames / "1001_DFA_HAP_XX.png")  # 60k pixels
+    Image.fromarray(np.full((360, 480, 3), 90, np.uint8)).save(frames / "1001_DFA_SAD_XX.png")
+    (frames / "index.csv").write_text(
+        "clip,status,reason\n1001_DFA_ANG_XX,ok,\n1001_DFA_HAP_XX,ok,\n1001_DFA_SAD_XX,ok,\n"
+    )
+    write_settings(frames, frame_settings(0.5))
+    monkeypatch.setattr(face_crop, "MAX_FRAME_PIXELS", 100_000)  # the same limit, lowered: 300x200 passes it
+    run_face_crop(read_index(frames), frames, tmp_path / "faces", params=tiny("face"), jobs=1)
+    rows = read_index(tmp_path / "faces").set_index("clip")
+    assert rows["status"].to_dict() == {
+        "1001_DFA_ANG_XX": "failed",
+        "1001_DFA_HAP_XX": "fallback",
+        "1001_DFA_SAD_XX": "failed",
+    }
+    assert rows.at["1001_DFA_ANG_XX", "reason"] == (
+        f"frame of more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels: face_crop takes at most 100,000 (far above any "
+        "video frame)"
+    )  # PIL refuses to open it: the clip fails, the stage goes on
+    assert rows.at["1001_DFA_SAD_XX", "reason"] == (
+        "frame of 480x360 pixels: face_crop takes at most 100,000 (far above any video frame)"
+    )
+    assert sorted(p.name for p in (tmp_path / "faces").glob("*.png")) == ["1001_DFA_HAP_XX.png"]
+
+
+def test_the_frame_limit_is_far_above_any_video_and_below_pils_own():
+    assert 7680 * 4320 * 2 < face_crop.MAX_FRAME_PIXELS <= Image.MAX_IMAGE_PIXELS  # twice 8K UHD; PIL warns above

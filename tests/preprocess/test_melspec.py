@@ -9,7 +9,7 @@ from PIL import Image
 
 from avemo.preprocess import spectrogram as features
 from avemo.preprocess.clipindex import read_index
-from helpers import reason_of, tiny
+from helpers import reason_of, run_stage, tiny, write_params
 
 
 def test_spectrograms_have_the_shape_and_range_the_params_give(real_run):
@@ -69,3 +69,36 @@ def test_a_silent_track_fails_with_its_level_and_speech_passes(tmp_path, real_ru
     assert result.at["1002_DFA_ANG_XX", "reason"].startswith("silent audio track (digital silence, below -60 dBFS)")
     assert re.match(r"silent audio track \(peak -(69|70) dBFS", result.at["1003_DFA_ANG_XX", "reason"])  # 16 bits
     assert not (tmp_path / "melspec" / "1002_DFA_ANG_XX.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "rate, settings, line",
+    [
+        (
+            8000,
+            {"fmax": 8000},
+            "melspec: melspec.fmax 8000 Hz is above the Nyquist frequency 4000 Hz of audio at 8000 Hz "
+            "(audio.sample_rate): lower melspec.fmax or raise audio.sample_rate",
+        ),
+        (
+            16000,
+            {"fmin": 7990, "fmax": 8000},
+            "melspec: 16 of the 16 mel bands from 7990 to 8000 Hz hold no FFT bin (one every 62.5 Hz with n_fft 256 "
+            "at 16000 Hz) and would be zero in every spectrogram: widen melspec.fmin..fmax, or use fewer "
+            "melspec.n_mels or a larger melspec.n_fft",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_at_the_wavs_rate_stop_the_stage_in_one_line(tmp_path, rate, settings, line):
+    import soundfile
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
+    soundfile.write(audio / "1001_DFA_ANG_XX.wav", tone.astype(np.float32), rate, subtype="PCM_16")
+    (audio / "index.csv").write_text("clip,status,reason\n1001_DFA_ANG_XX,ok,\n")
+    params = write_params(tmp_path / "params.yaml", {"strict": False, "melspec": {**tiny("melspec"), **settings}})
+    out = ["--out", str(tmp_path / "melspec"), "--previews", str(tmp_path / "previews")]
+    done = run_stage("melspec", "--params", str(params), "--audio", str(audio), *out, "--jobs", "1")
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [line], done.stderr
+    assert not (tmp_path / "melspec").exists()  # refused before any output

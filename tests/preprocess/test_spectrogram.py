@@ -58,8 +58,40 @@ def test_silence_gives_a_flat_spectrogram_not_nan():
 
 
 def test_filterbank_rejects_fmax_above_nyquist():
-    with pytest.raises(ValueError, match="Nyquist"):
+    with pytest.raises(features.MelSettingsError, match="above the Nyquist frequency 4000 Hz of audio at 8000 Hz"):
         features.mel_filterbank(8000, n_fft=64, n_mels=8, fmin=0, fmax=8000)
+
+
+def test_filterbank_rejects_bands_without_an_fft_bin():
+    with pytest.raises(features.MelSettingsError, match="^64 of the 64 mel bands from 7990 to 8000 Hz hold no FFT bin"):
+        features.mel_filterbank(16000, n_fft=512, n_mels=64, fmin=7990, fmax=8000)
+    with pytest.raises(features.MelSettingsError, match="^13 of the 128 mel bands from 0 to 8000 Hz hold no FFT bin"):
+        features.mel_filterbank(
+            16000, n_fft=256, n_mels=128, fmin=0, fmax=8000
+        )  # bands below ~1 kHz narrower than a bin
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 22050, 44100])
+def test_the_schemas_empty_bands_are_librosas(sample_rate):
+    """params.empty_mel_bands (pure maths, for the schema) finds exactly the bands whose librosa filter is zero."""
+    import itertools
+    import warnings
+
+    from avemo.params import empty_mel_bands
+
+    checked = 0
+    for n_fft, n_mels, fmin, fmax in itertools.product(
+        (64, 256, 512, 2048), (8, 40, 64, 128), (0, 50, 300, 3990, 7990), (2000, 4000, 8000, 11025)
+    ):
+        if fmin >= fmax or fmax > sample_rate / 2:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # librosa's "Empty filters detected"
+            bank = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+        ours = empty_mel_bands(sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+        assert ours == np.flatnonzero(bank.max(axis=1) <= 0).tolist(), (n_fft, n_mels, fmin, fmax)
+        checked += 1
+    assert checked >= 100
 
 
 def test_preview_is_flipped_greyscale():

@@ -2,7 +2,8 @@
 
 Each file is downloaded to a hidden temporary name beside its final one (`.<name>.part`) that it resumes with
 an HTTP range request; a file gets its final name only once its size and SHA-256 match the official manifest
-(mismatch), so an interrupted or damaged download never looks like a clip.
+(mismatch), so an interrupted or damaged download never looks like a clip. No more than a file's official size
+is ever written (MAX_UNSIZED_BYTES for a file without one, which passes a check of its own instead of the SHA-256).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from avemo.errors import UserError
 DEFAULT_BASE_URL = "https://media.githubusercontent.com/media/CheyneyComputerScience/CREMA-D/master"
 PART_SUFFIX = ".part"
 CHUNK = 1 << 16
+# The most bytes kept of a file the manifest gives no size for (VideoDemographics.csv: 4 kB); a clip's limit is its
+# official size. A server that sends more (a wrong file, an endless stream) is cut off there, never filling a disk.
+MAX_UNSIZED_BYTES = 1 << 20
 RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}  # worth asking again; any other error status is final
 
 
@@ -52,6 +57,10 @@ class Unreachable(Exception):
     """No connection to the server at all (refused, unknown host, timeout on connect)."""
 
 
+class TooLong(Exception):
+    """The server sent, or announced, more bytes than the file can have: the wrong file; nothing of it is kept."""
+
+
 @dataclass
 class Outcome:
     entry: Entry
@@ -69,6 +78,17 @@ class Downloader:
     timeout: float = 60.0
     progress: Progress | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    # Checks of files without an official checksum, by path in the dataset: why the file at a path is not
+    # what it should be, or None. A file that fails is not kept.
+    checks: dict[str, Callable[[Path], str | None]] = field(default_factory=dict)
+
+    def _problem(self, entry: Entry, path: Path) -> str | None:
+        """Why the downloaded `path` is not `entry`: its size or SHA-256, or for a file without a checksum,
+        its check."""
+        if entry.verifiable:
+            return mismatch(path, entry)
+        check = self.checks.get(entry.path)
+        return check(path) if check else None
 
     def url_of(self, entry: Entry) -> str:
         return f"{self.base_url.rstrip('/')}/{urllib.parse.quote(entry.path)}"
@@ -84,12 +104,10 @@ class Downloader:
         final = self.dest / entry.path
         part = part_path(final)
         if final.is_file():
-            if not entry.verifiable:
+            if self._problem(entry, final) is None:
+                self._count(entry, entry.size or 0)
                 return Outcome(entry, "present")
-            if mismatch(final, entry) is None:
-                self._count(entry, entry.size)
-                return Outcome(entry, "present")
-            final.unlink()  # damaged: replaced by a fresh download below
+            final.unlink()  # damaged (or junk kept by an older version): replaced by a fresh download below
         if part.exists():
             self._count(entry, part.stat().st_size)  # a partial download to resume
         reason, network_trouble = "", False
@@ -103,6 +121,9 @@ class Downloader:
                 self._transfer(entry, part)
             except NotServed as err:
                 return Outcome(entry, "missing", str(err))
+            except TooLong as err:
+                reason, network_trouble = str(err), False  # as wrong bytes: ask again at once
+                continue
             except TransferFailed as err:
                 reason = str(err)
                 continue
@@ -115,24 +136,22 @@ class Downloader:
                 ) from None
             if self.stop.is_set():
                 return Outcome(entry, "stopped")
-            if not entry.verifiable:
-                os.replace(part, final)
-                return Outcome(entry, "fetched")
             size = part.stat().st_size
-            if size < entry.size:
+            if entry.verifiable and size < entry.size:
                 reason = f"transfer cut off at {size} of {entry.size} bytes"
                 continue  # the partial file stays: the next attempt resumes it
-            reason = mismatch(part, entry)
+            reason = self._problem(entry, part)
             if reason is None:
                 os.replace(part, final)
                 return Outcome(entry, "fetched")
             network_trouble = False  # the server answered in full, with the wrong bytes: ask again at once
-            part.unlink()  # wrong bytes are never kept
-            self._count(entry, -size)
+            self._discard(entry, part, size)  # wrong bytes are never kept
         return Outcome(entry, "missing", f"{reason} (after {1 + self.retries} attempts)")
 
     def _transfer(self, entry: Entry, part: Path):
-        """Download into `part`, from its current end when the server honours a range request."""
+        """Download into `part`, from its current end when the server honours a range request; never more than
+        the file's official size (MAX_UNSIZED_BYTES without one): a server that sends more raises TooLong."""
+        limit = entry.size if entry.verifiable else MAX_UNSIZED_BYTES
         offset = part.stat().st_size if part.exists() else 0
         if offset and (not entry.verifiable or offset > entry.size):
             part.unlink()  # nothing to resume: no known size, or longer than the file
@@ -173,23 +192,39 @@ class Downloader:
                 self._count(entry, -offset)
                 offset, mode = 0, "wb"
             length = response.headers.get("Content-Length")
+            expected = (
+                f"the release's {limit} bytes" if entry.verifiable else f"{limit} bytes, far more than this file holds"
+            )
+            too_long = TooLong(f"the server sends more than {expected} (cut off there, not kept)")
+            if length is not None and length.isdigit() and offset + int(length) > limit:
+                self._discard(entry, part, offset)
+                raise too_long  # announced: nothing of it is read
             received = 0
             # Unbuffered: what arrived is on disk, so an interrupted run leaves a true prefix to resume.
             with open(part, mode, buffering=0) as out:
                 while not self.stop.is_set():
-                    try:
-                        block = response.read1(CHUNK)  # what has arrived, up to CHUNK: no wait for a full chunk
+                    try:  # what has arrived, up to CHUNK (no wait for a full chunk) and one byte past the limit
+                        block = response.read1(min(CHUNK, limit - offset - received + 1))
                     except (OSError, http.client.HTTPException) as err:
                         raise TransferFailed(
                             f"transfer cut off at {offset + received} bytes: {err or type(err).__name__}"
                         ) from None
                     if not block:
                         break
+                    if offset + received + len(block) > limit:
+                        out.close()
+                        self._discard(entry, part, offset + received)
+                        raise too_long
                     out.write(block)
                     received += len(block)
                     self._count(entry, len(block))
             if not self.stop.is_set() and length is not None and received < int(length):
                 raise TransferFailed(f"transfer cut off at {offset + received} bytes")
+
+    def _discard(self, entry: Entry, part: Path, size: int):
+        """Delete a download of `size` bytes so far, and take them off the bar."""
+        part.unlink(missing_ok=True)
+        self._count(entry, -size)
 
 
 def _error_detail(err: urllib.error.HTTPError) -> str:
@@ -225,10 +260,16 @@ def prepare_folder(folder: Path):
 
 
 def fetch(
-    dest: Path, entries: list[Entry], base_url: str, jobs: int = 4, retries: int = 3, timeout: float = 60.0
+    dest: Path,
+    entries: list[Entry],
+    base_url: str,
+    jobs: int = 4,
+    retries: int = 3,
+    timeout: float = 60.0,
+    checks: dict[str, Callable[[Path], str | None]] | None = None,
 ) -> list[Outcome]:
     """Fetch `entries` into `dest`; one Outcome per entry, sorted by path (files are checked as the
-    module describes)."""
+    module describes; `checks`: see Downloader)."""
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
         raise UserError(f"--base-url must be an http:// or https:// address, not {base_url!r}")
     if dest.exists() and not dest.is_dir():
@@ -237,7 +278,7 @@ def fetch(
         prepare_folder(folder)
     total = sum(e.size for e in entries if e.verifiable)
     progress = Progress(total, "fetch")
-    downloader = Downloader(dest, base_url, retries=retries, timeout=timeout, progress=progress)
+    downloader = Downloader(dest, base_url, retries=retries, timeout=timeout, progress=progress, checks=checks or {})
     try:
         outcomes = [outcome for _, outcome in run_in_threads(downloader.fetch, entries, jobs, downloader.stop)]
     finally:

@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from avemo.corpus.checksums import FOLDERS, Entry
-from avemo.corpus.download import DEFAULT_BASE_URL, fetch
+from avemo.corpus.clips import TableError, load_demographics
+from avemo.corpus.download import DEFAULT_BASE_URL, MAX_UNSIZED_BYTES, fetch
 from avemo.corpus.selection import add_selection_arguments, selected_entries
 from avemo.corpus.verify import verify_copy
 from avemo.errors import UserError
@@ -34,6 +35,15 @@ LAYOUT = """\
 layout: DEST/VideoFlash/1001_DFA_ANG_XX.flv, DEST/AudioWAV/1001_DFA_ANG_XX.wav, DEST/AudioMP3/...
   (the dataset's own), and DEST/VideoDemographics.csv. A clip's URL is the base URL, `/`, and its path
   in the dataset, e.g. <base>/VideoFlash/1001_DFA_ANG_XX.flv."""
+
+
+def demographics_problem(path: Path) -> str | None:
+    """Why a downloaded VideoDemographics.csv is not CREMA-D's (its columns, its actor ids), or None."""
+    try:
+        load_demographics(path, param=None)
+    except TableError as error:
+        return error.problem
+    return None
 
 
 def positive_int(text: str) -> int:
@@ -65,12 +75,14 @@ local server (e.g. `python -m http.server` in a copy: http://127.0.0.1:8000).
 {LAYOUT}
 
 Each file is downloaded to a hidden temporary name beside its final one (.1001_DFA_ANG_XX.flv.part) and
-gets its final name only once its size and SHA-256 match the official ones; a mismatch is downloaded
-again (--retries), then reported and deleted, never kept. Files already present and verified are
-skipped, a damaged one is downloaded again. Resuming: an interrupted run (Ctrl-C, a lost connection)
-leaves only the .part files; rerun the same command and each continues where it stopped, with an HTTP
-range request (from the start when the server ignores ranges). VideoDemographics.csv is fetched too
-(--no-demographics: not); the release publishes no checksum for it, so it is not verified.
+gets its final name only once its size and SHA-256 match the official ones; a mismatch (or a server that
+sends more than the official size: it is cut off there) is downloaded again (--retries), then reported and
+deleted, never kept. Files already present and verified are skipped, a damaged one is downloaded again.
+Resuming: an interrupted run (Ctrl-C, a lost connection) leaves only the .part files; rerun the same
+command and each continues where it stopped, with an HTTP range request (from the start when the server
+ignores ranges). VideoDemographics.csv is fetched too (--no-demographics: not); the release publishes no
+checksum for it, so it is checked for CREMA-D's columns and distinct actor ids instead, and kept only if it
+passes and holds at most {MAX_UNSIZED_BYTES >> 20} MiB (it has 4 kB).
 
 Exit status: 0 when every selected file is in DEST and verified, 1 when any is missing at the end (each
 is listed with the reason) or on an error such as an unknown code, an unwritable DEST or an unreachable
@@ -123,7 +135,13 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
     )
     try:
         outcomes = fetch(
-            args.dest, entries + extras, args.base_url, jobs=args.jobs, retries=args.retries, timeout=args.timeout
+            args.dest,
+            entries + extras,
+            args.base_url,
+            jobs=args.jobs,
+            retries=args.retries,
+            timeout=args.timeout,
+            checks={DEMOGRAPHICS: demographics_problem},
         )
     except KeyboardInterrupt:
         print(
@@ -155,7 +173,7 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
     )
     for outcome in outcomes:
         if not outcome.entry.verifiable and outcome.status != "missing":
-            line += f"; {outcome.entry.path} {outcome.status} (not verified: no official checksum)"
+            line += f"; {outcome.entry.path} {outcome.status} (not verified: no official checksum; its columns checked)"
     print(line, file=sys.stderr)
     return 1 if missing else 0
 

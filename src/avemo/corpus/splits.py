@@ -211,14 +211,22 @@ def unit_parts(
 def read_published_split(path: str | Path) -> pd.Series:
     """A published actor split (JSON of part name -> actor ids) as a Series actor id -> part."""
     path = Path(path)
+    expected = "expected a JSON object of actor id lists named train, dev (or validation) and test"
     if not path.is_file():
         raise SplitError(f"published split not found: {path} (params.yaml split.published)")
-    lists = json.loads(path.read_text())
+    try:
+        lists = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SplitError(f"{path} (params.yaml split.published) is not JSON ({error}); {expected}") from None
     if not isinstance(lists, dict) or set(lists) - set(PUBLISHED_NAMES):
-        got = sorted(lists) if isinstance(lists, dict) else type(lists).__name__
-        raise SplitError(f"{path}: expected lists named train, dev (or validation) and test, got {got}")
+        got = ", ".join(map(str, sorted(lists))) if isinstance(lists, dict) else f"a JSON {type(lists).__name__}"
+        raise SplitError(f"{path} (params.yaml split.published): {expected}, got {got}")
     parts: dict[int, str] = {}
     for name, actors in lists.items():
+        if not isinstance(actors, list) or not all(
+            (isinstance(a, int) and not isinstance(a, bool)) or (isinstance(a, str) and a.isdigit()) for a in actors
+        ):
+            raise SplitError(f"{path} (params.yaml split.published): {name} is not a list of actor ids; {expected}")
         for actor in actors:
             actor = int(actor)
             part = PUBLISHED_NAMES[name]

@@ -15,19 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from avemo.corpus.clips import read_table
+
 VOTE_LETTERS = {"A": "ANG", "D": "DIS", "F": "FEA", "H": "HAP", "N": "NEU", "S": "SAD"}
 RATER_GROUPS = {"voice": "VoiceVote", "face": "FaceVote", "audiovisual": "MultiModalVote"}
 
 
 def read_ratings(path: str | Path) -> pd.DataFrame:
     """CREMA-D's summaryTable.csv as a frame indexed by clip name, with the three vote columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"ratings file not found: {path} (params.yaml eval.ratings)")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    needed = {"FileName", *RATER_GROUPS.values()}
-    if not needed <= set(table.columns):
-        raise ValueError(f"{path}: expected CREMA-D summaryTable columns {sorted(needed)}, got {list(table.columns)}")
+    columns = ["FileName", *RATER_GROUPS.values()]
+    table = read_table(path, columns, "CREMA-D's summaryTable.csv", "eval.ratings", dtype=str, keep_default_na=False)
     return table.drop_duplicates("FileName").set_index("FileName")[list(RATER_GROUPS.values())]
 
 

@@ -8,6 +8,7 @@ all K of its faces, so no frame is silently left out or replaced by another."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from avemo.files import save_png
 from avemo.params import require
 from avemo.preprocess import facedetect as faces
 from avemo.preprocess.clipindex import (
+    ClipFailure,
     ClipResult,
     clip_files,
     frames_per_clip,
@@ -31,6 +33,10 @@ from avemo.preprocess.pool import run_and_index
 
 if TYPE_CHECKING:  # worker processes import this module and never need pandas
     import pandas as pd
+
+# Frames with more pixels fail (no video is so large: 8K UHD is 7680x4320, 33 million) before they are decoded:
+# a crafted clip of 13500x13500 would otherwise take gigabytes, or stop the stage in PIL's decompression-bomb check.
+MAX_FRAME_PIXELS = 8192 * 8192
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,23 @@ def crop_face(detector: faces.FaceDetector, frame: Image.Image, params: dict) ->
         return FaceCrop(None, "failed", "no face found", {"faces_found": 0})
     extra["box"] = " ".join(str(v) for v in box)
     return FaceCrop(faces.crop_resized(frame, box, params["image_size"]), status, reason, extra)
+
+
+def open_frame(src: str) -> Image.Image:
+    """The frame PNG at `src` as RGB; a ClipFailure, before its pixels are decoded, when it has more than
+    MAX_FRAME_PIXELS (PIL refuses some such frames itself, with an error that would stop the whole stage)."""
+    try:
+        with warnings.catch_warnings():  # PIL warns between its own limit and twice that: ours is below both
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(src)  # reads the header only
+    except Image.DecompressionBombError:  # above twice PIL's MAX_IMAGE_PIXELS, far above ours
+        size = f"more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels"
+    else:
+        with image:
+            if image.width * image.height <= MAX_FRAME_PIXELS:
+                return image.convert("RGB")
+            size = f"{image.width}x{image.height} pixels"
+    raise ClipFailure(f"frame of {size}: face_crop takes at most {MAX_FRAME_PIXELS:,} (far above any video frame)")
 
 
 @dataclass(frozen=True)
@@ -89,11 +112,7 @@ def crop_clip_faces(detector: faces.FaceDetector, frames: list[Image.Image], par
 
 
 def face_crop_job(detector, clip: str, srcs: list[str], dsts: list[str], params: dict) -> ClipResult:
-    frames = []
-    for src in srcs:
-        with Image.open(src) as frame:
-            frames.append(frame.convert("RGB"))
-    found = crop_clip_faces(detector, frames, params)
+    found = crop_clip_faces(detector, [open_frame(src) for src in srcs], params)
     for image, dst in zip(found.images or [], dsts):
         save_png(image, dst)
     return ClipResult(clip, found.status, found.reason, found.extra)

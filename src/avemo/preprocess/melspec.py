@@ -71,14 +71,15 @@ def run_melspec(
 ) -> list[ClipResult]:
     """Spectrograms of the usable WAVs of `audio_dir` (rows of its index.csv) in `out_dir` with index.csv
     and settings.json, and their previews in `previews_dir`."""
-    out_dir = prepare_output_dir(out_dir, [".npy"])
-    previews_dir = prepare_output_dir(previews_dir, [".png"])
     todo, carried = split_usable(audio_index, "extract_audio")
     wavs = [Path(audio_dir) / f"{clip}.wav" for clip in todo["clip"]]
-    # One filter bank for all clips, at the rate extract_audio wrote (read from the first WAV).
+    # One filter bank for all clips, at the rate extract_audio wrote (read from the first WAV); settings that
+    # cannot work at that rate (fmax above half of it, a band without an FFT bin) stop here, in one line.
     sample_rate = features.wav_sample_rate(wavs[0]) if wavs else DEFAULT_SAMPLE_RATE
     settings = {"sample_rate": sample_rate, **{k: params[k] for k in SETTINGS}}
     mel_basis = filterbank(settings)
+    out_dir = prepare_output_dir(out_dir, [".npy"])
+    previews_dir = prepare_output_dir(previews_dir, [".png"])
     write_settings(out_dir, settings)
     tasks = [
         (r.clip, str(wav), str(out_dir / f"{r.clip}.npy"), str(previews_dir / f"{r.clip}.png"), mel_basis, settings)

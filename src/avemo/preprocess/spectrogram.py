@@ -15,6 +15,9 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from avemo.errors import UserError
+from avemo.params import empty_mel_bands
+
 AMIN = 1e-10  # power floor before the logarithm, as librosa's power_to_db
 
 
@@ -53,12 +56,28 @@ def frame_count(duration: float, sample_rate: int, hop_length: int) -> int:
     return 1 + int(round(duration * sample_rate)) // hop_length
 
 
+class MelSettingsError(UserError, ValueError):
+    """Spectrogram settings that cannot work for the audio's sample rate; str(error) says what to change."""
+
+
 def mel_filterbank(sample_rate: int, *, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """librosa's Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2)."""
+    """librosa's Slaney-normalised mel filter bank, shape (n_mels, 1 + n_fft // 2); a MelSettingsError when
+    fmax is above half the sample rate or a band would hold no FFT bin (librosa only warns: the band would be
+    zero in every spectrogram, and all of them with a narrow fmin..fmax)."""
     if fmax > sample_rate / 2:
-        raise ValueError(f"melspec.fmax {fmax} Hz is above the Nyquist frequency {sample_rate / 2} Hz of the audio")
+        raise MelSettingsError(
+            f"melspec.fmax {fmax} Hz is above the Nyquist frequency {sample_rate / 2:g} Hz of audio at {sample_rate} "
+            "Hz (audio.sample_rate): lower melspec.fmax or raise audio.sample_rate"
+        )
     if not 0 <= fmin < fmax:
-        raise ValueError(f"melspec.fmin must be in [0, fmax), got {fmin}")
+        raise MelSettingsError(f"melspec.fmin must be in [0, fmax), got {fmin}")
+    empty = empty_mel_bands(sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    if empty:
+        raise MelSettingsError(
+            f"{len(empty)} of the {n_mels} mel bands from {fmin} to {fmax} Hz hold no FFT bin (one every "
+            f"{sample_rate / n_fft:g} Hz with n_fft {n_fft} at {sample_rate} Hz) and would be zero in every "
+            "spectrogram: widen melspec.fmin..fmax, or use fewer melspec.n_mels or a larger melspec.n_fft"
+        )
     import librosa.filters
 
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
