@@ -34,7 +34,14 @@ import torch
 
 from avemo.evaluation.raters import RATER_GROUPS, human_accuracy, read_ratings
 from avemo.evaluation.statistics import chance_verdict, format_p, paired_difference, summarise
-from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.modeling.checkpoints import (
+    CheckpointError,
+    checkpoint_name,
+    checkpoint_repeats,
+    incomplete_run,
+    load_checkpoint,
+    read_checkpoint,
+)
 from avemo.modeling.classifiers import has_frozen_part
 from avemo.modeling.embedding import read_embeddings
 from avemo.modeling.inference import pick_device, probabilities_of
@@ -84,6 +91,10 @@ def cross_predictions(
     "audio", "video", "av" (eval_cross: all three) to the training stages' models folders;
     `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
     device = pick_device()
+    for folder in models_dirs.values():  # a killed training run's folder would score as if it were whole
+        problem = incomplete_run(folder, {p: read_checkpoint(p) for p in sorted(Path(folder).glob("*.pt"))})
+        if problem:
+            raise CheckpointError(problem)
     repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
     first = next(iter(repeats.values()))
     if len({tuple(r) for r in repeats.values()}) != 1 or not first:
