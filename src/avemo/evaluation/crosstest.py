@@ -89,7 +89,9 @@ def cross_predictions(
     """Predictions (PREDICTION_COLUMNS and each class's probability, p_<CLASS>) of every CROSS_TESTS entry
     whose model `models_dirs` holds, on the test part of every fold, for every seed. `models_dirs` maps
     "audio", "video", "av" (eval_cross: all three) to the training stages' models folders;
-    `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
+    `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders.
+    A models folder that does not hold every checkpoint of its training run (a run stopped early) is
+    refused with one line (avemo.modeling.checkpoints.incomplete_run): its figures would pass for a whole run's."""
     device = pick_device()
     for folder in models_dirs.values():  # a killed training run's folder would score as if it were whole
         problem = incomplete_run(folder, {p: read_checkpoint(p) for p in sorted(Path(folder).glob("*.pt"))})
