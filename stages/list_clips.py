@@ -5,16 +5,20 @@ clips that pass data.classes / actors / sentences / levels, joins the actors' se
 data.demographics, and marks files whose name does not parse as failed, with the reason, and the clips that
 data.exclude names (CREMA-D's known faulty clips by default) as excluded, with its reason. Each row holds
 the clip's path (data.raw_dir joined with its file name): later stages open the clips from there, so no
-folder name ever passes through a shell command line.
+folder name ever passes through a shell command line. Also writes --corpus (data/corpus.json): the clip
+folder and whether it is the synthetic sample (the mark the sample stage leaves in it), which the training
+stages record in every checkpoint and the report names.
 """
 
 import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)
 
 import argparse
 import sys
+from pathlib import Path
 
 from avemo.corpus.checksums import verify_against_official
 from avemo.corpus.clips import list_clips, load_demographics
+from avemo.corpus.provenance import write_corpus
 from avemo.errors import run_stage
 from avemo.files import write_csv
 from avemo.params import read_params
@@ -24,6 +28,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="params file (reads its `data` section)")
     parser.add_argument("--out", default="data/clips.csv", help="where to write the clip list")
+    parser.add_argument(
+        "--corpus", default=None, help="where to write what the clips are (default: corpus.json beside --out)"
+    )
     args = parser.parse_args()
 
     data = read_params(args.params, "data")["data"]
@@ -39,11 +46,16 @@ def main() -> int:
     if data.get("verify_checksums"):
         clips = verify_against_official(clips)
     write_csv(args.out, clips)
+    synthetic = write_corpus(args.corpus or Path(args.out).with_name("corpus.json"), data["raw_dir"])[
+        "synthetic_sample"
+    ]
+    left_out["hidden"] -= synthetic  # the sample's mark (avemo.corpus.provenance) is no clip left out
 
     failed, excluded = clips[clips["status"] == "failed"], clips[clips["status"] == "excluded"]
     filtered = ", ".join(f"{n} by {what}" for what, n in left_out.items() if n) or "none"
     print(
-        f"list_clips: {len(clips)} clips from {data['raw_dir']} ({len(failed)} failed, "
+        f"list_clips: {len(clips)} clips from {data['raw_dir']}{' (the synthetic sample)' if synthetic else ''} "
+        f"({len(failed)} failed, "
         f"{len(excluded)} excluded by data.exclude; left out by filters: "
         f"{filtered})",
         file=sys.stderr,

@@ -5,7 +5,9 @@ the test against chance over the actors) for the seven comparisons, the AV model
 single model (paired, tested over the actors), the course project's published numbers beside this run's
 with what differs, the human raters, the split's composition, a confusion matrix per comparison (counts
 in every cell, every class, the test clips of every fold and seed) and each model's training curves
-with the kept epoch marked, under one line naming the protocol (split, classes, video input, encoder);
+with the kept epoch marked, under a first line naming the data (the synthetic sample, said to be
+synthetic, or the folder of real clips: --corpus) and one naming the protocol (split, classes, video
+input, encoder);
 and the table of the encoder's configurations that bench/ablation.py wrote to
 --ablation (DVC experiments, not this run). The folder is git-tracked: the report of every commit is
 readable on the code host.
@@ -36,6 +38,9 @@ def main() -> int:
     parser.add_argument(
         "--encoder", default="data/embeddings/audio/settings.json", help="embed's settings (the protocol line)"
     )
+    parser.add_argument(
+        "--corpus", default="data/corpus.json", help="what the clips are (list_clips): the report's first line"
+    )
     parser.add_argument("--out", default="reports", help="where to write results.md and its pictures")
     args = parser.parse_args()
 
@@ -52,6 +57,7 @@ def main() -> int:
         ablation=Path(args.ablation).read_text(),
         frame_settings=json.loads(Path(args.frames).read_text()),
         encoder_settings=json.loads(Path(args.encoder).read_text()),
+        corpus=json.loads(Path(args.corpus).read_text()),
     )
     print(f"report: wrote {report}", file=sys.stderr)
     return 0

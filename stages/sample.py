@@ -6,8 +6,10 @@ the pipeline without the real dataset, and its statistics let the pipeline's com
 accuracies say nothing about real emotion recognition.
 
 Writes OUT/VideoFlash/<ActorID>_<Sentence>_<Emotion>_<Level>.flv (480x360 FLV: a rendered talking face in
-Sorenson H.263 video, a speech-like voice in mono 44.1 kHz MP3) and OUT/VideoDemographics.csv in
-CREMA-D's format. The bytes are a deterministic function of the `sample` params, whatever --jobs is.
+Sorenson H.263 video, a speech-like voice in mono 44.1 kHz MP3), OUT/VideoDemographics.csv in CREMA-D's
+format, and OUT/VideoFlash/.avemo-synthetic-sample, the mark that tells list_clips (and through it every
+model and the report) that these clips are synthetic. The bytes are a deterministic function of the
+`sample` params, whatever --jobs is.
 
 The `sample` params (params.yaml; a key left out takes its default) are listed below.
 """
@@ -19,7 +21,9 @@ import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernel
 import argparse
 import textwrap
 import time
+from pathlib import Path
 
+from avemo.corpus.provenance import mark_sample
 from avemo.errors import UserError, run_stage
 from avemo.machine import default_jobs
 from avemo.params import SCHEMA, read_params
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         clips = generate_corpus(args.out, **params, jobs=args.jobs)
     except ValueError as error:  # a combination of values the generator cannot render: one line naming it
         raise UserError(f"{args.params}: {error}") from None
+    mark_sample(Path(args.out) / "VideoFlash")
     print(
         f"sample: wrote {len(clips)} clips and VideoDemographics.csv to {args.out} in "
         f"{time.perf_counter() - start:.1f} s"

@@ -215,11 +215,20 @@ TRAIN = {**TINY_PARAMS["train"], "epochs": 6, "weight_decay": 0.0, "patience": 3
 
 
 def train_models(
-    model_corpus, out, kind, split=None, loader_workers=0, amp="cuda", encoder=None, fusion=None, **overrides
+    model_corpus,
+    out,
+    kind,
+    split=None,
+    loader_workers=0,
+    amp="cuda",
+    encoder=None,
+    fusion=None,
+    synthetic_sample=False,
+    **overrides,
 ):
     """train_repeats on the model_corpus fixture, `overrides` over TRAIN, `encoder` over ENCODER, `fusion`
     over FUSION: (returned metrics, metrics file, repeats.csv). `loader_workers` and `amp` are the machine
-    settings."""
+    settings; `synthetic_sample` what the checkpoints record of the clips."""
     encoder = {**ENCODER, **(encoder or {})}
     from avemo.modeling.training import train_repeats
 
@@ -230,6 +239,7 @@ def train_models(
     metrics = train_repeats(
         kind,
         split_path=split or model_corpus["split"],
+        synthetic_sample=synthetic_sample,
         folders=folders,
         embeddings_dir=model_corpus["embeddings"][encoder["trainable"]],
         frames_dir=model_corpus["frames"],

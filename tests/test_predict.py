@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from avemo.__main__ import main
-from avemo.modeling.checkpoints import load_checkpoint, save_checkpoint
+from avemo.modeling.checkpoints import SYNTHETIC_SAMPLE, load_checkpoint, save_checkpoint
 from avemo.modeling.inputs import face_input, spectrogram_input
-from avemo.predict import ClipReader, class_probabilities, load_models
+from avemo.predict import SYNTHETIC_NOTE, ClipReader, class_probabilities, load_models
 from avemo.preprocess.clipindex import clip_files, read_index, read_settings
 from helpers import SRC, TINY_PARAMS, assert_predict_gives_eval_cross_probabilities, dvc, make_repo_copy, run_ffmpeg
 
@@ -334,3 +334,46 @@ def test_predict_with_the_models_of_a_tiny_dvc_run(tmp_path, real_clips_dir, fra
         assert len(list((repo / "data" / "frames").glob(f"{sample}_*.png"))) == frames
         assert read_settings(repo / "data" / "embeddings" / "video")["shape"][0] == frames
         assert f"the faces of {frames} frames a clip" in (repo / "reports" / "results.md").read_text()
+
+
+def test_every_prediction_of_a_model_trained_on_the_synthetic_sample_says_so(
+    capsys, predict_models, tmp_path, real_clip
+):
+    model, checkpoint = load_checkpoint(predict_models["av"] / "fold0_seed0.pt")
+    assert checkpoint["info"][SYNTHETIC_SAMPLE] is False  # predict_models: not the sample
+    save_checkpoint(tmp_path / "sample.pt", model, checkpoint["config"], {**checkpoint["info"], SYNTHETIC_SAMPLE: True})
+    clips = [real_clip, real_clip]
+    status, out, _ = predict(capsys, *clips, "--model", tmp_path / "sample.pt")
+    assert status == 0 and [line.endswith(f"  [{SYNTHETIC_NOTE}]") for line in out.splitlines()] == [True, True]
+    status, entries = predict_json(capsys, *clips, "--model", tmp_path / "sample.pt")
+    assert status == 0 and [e["notes"] for e in entries] == [[SYNTHETIC_NOTE]] * 2
+    status, entries = predict_json(capsys, *clips, "--model", predict_models["av"])
+    assert status == 0 and [e["notes"] for e in entries] == [[]] * 2
+
+
+def test_a_folder_a_killed_training_run_left_incomplete_is_named_in_one_line(
+    capsys, predict_models, tmp_path, real_clip
+):
+    folder = shutil.copytree(predict_models["video"], tmp_path / "video")
+    (folder / "fold1_seed0.pt").unlink()  # 2 folds x 1 seed: the run stopped after its first model
+    status, out, err = predict(capsys, real_clip, "--model", folder)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"avemo predict: warning: {folder}: incomplete: 1 of the 2 checkpoints of its training run (2 fold(s) x 1 "
+        "seed(s)), missing fold1_seed0.pt (the run stopped early?); rerun its training stage (`dvc repro`)"
+    ]
+    assert status == 0 and len(out.splitlines()) == 1  # still predicted, with what there is
+    _, _, err = predict(capsys, real_clip, "--model", predict_models["video"])
+    assert "warning" not in err
+
+
+def test_a_crafted_checkpoint_is_refused_in_one_line(capsys, predict_models, tmp_path, real_clip):
+    checkpoint = torch.load(predict_models["audio"] / "fold0_seed0.pt", weights_only=True)
+    checkpoint["config"]["image_size"] = 100_000  # would resize every spectrogram to 100000 x 100000
+    torch.save(checkpoint, tmp_path / "crafted.pt")
+    status, out, err = predict(capsys, real_clip, "--model", tmp_path / "crafted.pt")
+    assert status == 1 and out == ""
+    assert err == (
+        f"avemo predict: {tmp_path / 'crafted.pt'}: refused before building its model: config image_size is 100000; "
+        "expected an integer >= 32 and <= 1024 (encoder.image_size)\n"
+    )

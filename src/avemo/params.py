@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import reprlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -249,7 +250,7 @@ SCHEMA: dict[str, Rule | dict[str, Rule]] = {
         "seeds": integers(at_least=1, low=0),
         "patience": integer(1),
         "augmentation": boolean(),
-        "head_hidden": integer(0),
+        "head_hidden": integer(0, 8192),  # an MLP head wider than this is a mistake (and gigabytes)
         "dropout": number(0, below=1),
     },
     "eval": {"bootstrap": integer(100, 100_000), "seed": integer(0), "ratings": text()},
@@ -382,6 +383,28 @@ def violations(params: dict, names, path: str | Path | None = DEFAULT_PARAMS) ->
         for sections, test, requirement in CROSS_RULES:
             if set(sections) <= set(names) and not test(params):
                 lines.append(f"{where}{requirement}")
+    return lines
+
+
+def field_violations(fields: dict[str, tuple[str, str, Any]]) -> list[str]:
+    """The schema's verdict on values that stand for params fields elsewhere (e.g. in a checkpoint's
+    config): `fields` maps each value's own name to (section, key, value). One line per value the schema
+    does not allow (`NAME is VALUE; expected ... (section.key)`), then per rule joining fields that are
+    all given. A section or key the schema lacks is a bug (KeyError)."""
+    lines = [
+        f"{name} is {reprlib.repr(value)}; expected {SCHEMA[section][key].allowed} ({section}.{key})"
+        for name, (section, key, value) in fields.items()
+        if not SCHEMA[section][key](value)
+    ]
+    sections: dict[str, dict[str, Any]] = {}
+    for section, key, value in fields.values():
+        sections.setdefault(section, {})[key] = value
+    for needed, test, requirement in CROSS_RULES if not lines else []:
+        try:
+            if set(needed) <= set(sections) and not test(sections):
+                lines.append(requirement)
+        except KeyError:  # a rule on a field not given
+            pass
     return lines
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,11 +34,11 @@ import numpy as np
 import torch
 
 from avemo.errors import UserError
-from avemo.modeling.checkpoints import load_checkpoint
+from avemo.modeling.checkpoints import SYNTHETIC_SAMPLE, incomplete_run, load_checkpoint
 from avemo.modeling.classifiers import has_frozen_part
 from avemo.modeling.inference import pick_device, probabilities_of
 from avemo.modeling.inputs import face_unit_image, normalise, spectrogram_unit_image
-from avemo.modeling.kinds import KINDS, MODALITIES_OF
+from avemo.modeling.kinds import MODALITIES_OF
 from avemo.preprocess import facedetect as faces
 from avemo.preprocess import media, melspec
 from avemo.preprocess import spectrogram as features
@@ -56,8 +55,8 @@ REQUIRED_SETTINGS = {
 FRAME_SETTINGS = ("position", "frames_per_clip")
 # What must be equal across a folder's checkpoints for one set of inputs and one mean to make sense.
 SHARED_CONFIG = ("kind", "classes", "image_size", "preprocessing", "arch", "pretrained", "trainable")
-# What torch.load (or rebuilding from a config that is not ours) raises on a file that is not a checkpoint.
-NOT_A_CHECKPOINT = (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, IndexError, TypeError)
+# Beside every prediction of a model trained on the synthetic sample (its checkpoint's info says so).
+SYNTHETIC_NOTE = "model trained on the synthetic sample, not on real CREMA-D"
 
 
 @dataclass
@@ -68,6 +67,8 @@ class Models:
     models: list[torch.nn.Module]
     config: dict  # the first checkpoint's; the others agree on everything predict reads (checked)
     device: torch.device
+    synthetic: bool = False  # any checkpoint trained on the synthetic sample
+    warnings: list[str] = field(default_factory=list)  # e.g. a folder a killed training run left incomplete
 
     @property
     def kind(self) -> str:
@@ -110,9 +111,10 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
     else:
         raise UserError(f"{path}: no such checkpoint file or folder (e.g. models/av after `dvc repro`)")
     device = device or pick_device()
-    models, config = [], None
+    models, config, checkpoints = [], None, {}
     for checkpoint_path in paths:
-        model, checkpoint = _load(checkpoint_path, device)
+        model, checkpoint = load_checkpoint(checkpoint_path, device)
+        checkpoints[checkpoint_path] = checkpoint
         if config is None:
             config = checkpoint["config"]
             _check_config(checkpoint_path, config)
@@ -124,22 +126,12 @@ def load_models(path: str | Path, device: torch.device | None = None) -> Models:
                     "stage's checkpoints (one folder of models/, or one file)"
                 )
         models.append(model)
-    return Models(paths, models, config, device)
-
-
-def _load(path: Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
-    try:
-        return load_checkpoint(path, device)
-    except ValueError as err:  # load_checkpoint's own: another format, or weights that do not fit
-        raise UserError(str(err).splitlines()[0]) from None
-    except NOT_A_CHECKPOINT as err:
-        detail = str(err).splitlines()[0] if str(err) else "empty or cut short"
-        raise UserError(f"{path}: cannot load it as an avemo checkpoint ({type(err).__name__}: {detail})") from None
+    synthetic = any(c.get("info", {}).get(SYNTHETIC_SAMPLE) for c in checkpoints.values())
+    incomplete = incomplete_run(path, checkpoints) if path.is_dir() else None
+    return Models(paths, models, config, device, synthetic, [incomplete] if incomplete else [])
 
 
 def _check_config(path: Path, config: dict) -> None:
-    if config.get("kind") not in KINDS:
-        raise UserError(f"{path}: model kind {config.get('kind')!r}, expected one of {', '.join(KINDS)}")
     for modality in MODALITIES_OF[config["kind"]]:
         settings = config.get("preprocessing", {}).get(modality, {})
         absent = [key for key in REQUIRED_SETTINGS[modality] if key not in settings]
@@ -278,6 +270,8 @@ def predict_clip(models: Models, reader: ClipReader, clip: str | Path) -> Predic
     prediction = Prediction(str(clip), models.classes, missing=found.missing, notes=found.notes)
     if found.images:
         prediction.probabilities = class_probabilities(models, found.images)
+        if models.synthetic:
+            prediction.notes.append(SYNTHETIC_NOTE)
     else:
         reasons = list(dict.fromkeys(found.missing.values()))  # an empty file fails both the same way: say it once
         prediction.error = (
@@ -307,13 +301,15 @@ noted.
 Output (stdout), one line per clip in the order given:
   CLIP: EMOTION  ANG 0.712  HAP 0.201  SAD 0.087  [NOTE]...  every class's probability, in the model's order
   CLIP: cannot use it: REASON                                bad media, no track the model needs, no face
-where a NOTE is e.g. "audio missing: no audio track" or "no face found; centre crop". With --json
-instead a JSON list, one object per clip:
+where a NOTE is e.g. "audio missing: no audio track", "no face found; centre crop" or, beside every
+prediction of a model trained on the synthetic sample, "model trained on the synthetic sample, not on
+real CREMA-D". With --json instead a JSON list, one object per clip:
   {"clip": CLIP, "emotion": "ANG", "probabilities": {"ANG": 0.712, ...}, "missing": ["audio"], "notes": [NOTE, ...]}
   {"clip": CLIP, "error": REASON}
 "missing" names the modalities the AV model had to predict without (empty for a complete clip). The
 probabilities are the softmax of the model's logits and sum to 1. The model(s) and the face detector load
-once per call; stderr gets the model used and the time per clip.
+once per call; stderr gets the model used, a warning when a folder does not hold all the checkpoints of
+its training run (a run stopped early), and the time per clip.
 
 Exit status: 0 when every clip was predicted, 1 when any could not be used (the others are still
 predicted) or when the model cannot be loaded (one line).""",
@@ -343,6 +339,8 @@ def predict_main(argv: list[str] | None = None, prog: str = "avemo predict") -> 
     reader = ClipReader(models.config)
     loaded_s = time.monotonic() - started
     print(f"{prog}: {models.describe()}", file=sys.stderr)
+    for warning in models.warnings:
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
     predictions = []
     for clip in args.clips:
         predictions.append(predict_clip(models, reader, clip))

@@ -46,11 +46,34 @@ def test_verify_finds_damaged_unexpected_and_missing_files(copy_of_six, capsys):
     ]
 
 
-def test_verify_lists_every_clip_of_the_folders_as_missing_by_default(copy_of_six, capsys):
+def test_many_missing_files_are_summed_up_by_folder_and_actor_and_listed_with_a_flag(copy_of_six, capsys):
+    # every clip of both folders is selected; the copy holds six of actor 1001's 82 clips
     status, out, _ = run_avemo(capsys, "verify", str(copy_of_six), "--folders", "VideoFlash,AudioWAV")
     assert status == 1
-    assert out.splitlines()[-1] == "verify: 6 ok, 0 damaged, 0 unexpected, 14878 missing"
-    assert "missing AudioWAV/1001_DFA_ANG_XX.wav" in out.splitlines()
+    assert out.splitlines() == [
+        "missing 14878 files, by folder and actor (--list-missing lists each):",
+        "  AudioWAV: 7442 of 7442 selected files; every file of actor(s) 1001-1091",
+        "  VideoFlash: 7436 of 7442 selected files; every file of actor(s) 1002-1091; 1001: 76 of 82",
+        "verify: 6 ok, 0 damaged, 0 unexpected, 14878 missing",
+    ]
+    status, out, _ = run_avemo(capsys, "verify", str(copy_of_six), "--folders", "VideoFlash,AudioWAV", "--list-missing")
+    lines = out.splitlines()
+    assert (
+        status == 1 and len(lines) == 14878 + 1 and lines[-1] == "verify: 6 ok, 0 damaged, 0 unexpected, 14878 missing"
+    )
+    assert "missing AudioWAV/1001_DFA_ANG_XX.wav" in lines and "missing VideoFlash/1001_DFA_ANG_XX.flv" not in lines
+
+
+def test_the_summary_counts_actors_in_runs():
+    from avemo.corpus.checksums import Entry
+    from avemo.corpus.verify import missing_by_folder_and_actor
+
+    selected = [Entry(f"VideoFlash/{actor}_DFA_ANG_XX.flv", 1, "x") for actor in (1001, 1002, 1003, 1005, 1007, 1008)]
+    selected.append(Entry("VideoFlash/1007_IEO_ANG_HI.flv", 1, "x"))
+    missing = [e.path for e in selected if not e.path.startswith(("VideoFlash/1005", "VideoFlash/1007_IEO"))]
+    assert missing_by_folder_and_actor(missing, selected) == [
+        "VideoFlash: 5 of 7 selected files; every file of actor(s) 1001-1003, 1008; 1007: 1 of 2"
+    ]
 
 
 def test_verify_of_the_clip_folder_itself_says_to_pass_the_folder_above(copy_of_six, capsys):

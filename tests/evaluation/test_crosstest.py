@@ -1,5 +1,7 @@
 """The cross test on the tiny fake corpus: every model of every repeat on every fold's test clips."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +9,13 @@ import torch
 
 from avemo.corpus.split_table import read_split
 from avemo.evaluation.crosstest import CROSS_TESTS, cross_metrics, cross_predictions, human_baseline
-from avemo.modeling.checkpoints import checkpoint_repeats, load_checkpoint
+from avemo.modeling.checkpoints import (
+    RUN_REPEATS,
+    CheckpointError,
+    checkpoint_repeats,
+    load_checkpoint,
+    read_checkpoint,
+)
 from avemo.modeling.inference import predict
 from avemo.modeling.inputs import face_input, loader, spectrogram_input
 from avemo.modeling.loading import clips_for, image_dataset, modality_table
@@ -176,3 +184,24 @@ def test_three_faces_a_clip_are_scored_as_one_example_from_the_cache_or_the_imag
         with torch.no_grad():
             _, on_images, _ = predict(model, loader(images, 8), ("video",), "cpu")
         assert list(saved.loc[rows["clip"], "predicted"]) == [CLASSES[i] for i in on_images], trainable
+
+
+def test_a_models_folder_a_killed_training_run_left_incomplete_is_refused_in_one_line(trained, model_corpus, tmp_path):
+    out, split, _ = trained
+    folders = {k: shutil.copytree(out / k, tmp_path / k) for k in ("audio", "video", "av")}
+    assert read_checkpoint(folders["av"] / "fold0_seed0.pt")["info"][RUN_REPEATS] == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    for name in ("fold1_seed0.pt", "fold1_seed1.pt"):  # the run was stopped after its first fold
+        (folders["av"] / name).unlink()
+    with pytest.raises(CheckpointError) as refused:
+        cross_predictions(
+            folders,
+            split,
+            {m: read_index(f) for m, f in model_corpus["folders"].items()},
+            model_corpus["folders"],
+            model_corpus["embeddings"][ENCODER["trainable"]],
+            batch_size=16,
+        )
+    assert str(refused.value) == (
+        f"{folders['av']}: incomplete: 2 of the 4 checkpoints of its training run (2 fold(s) x 2 seed(s)), missing "
+        "fold1_seed0.pt, fold1_seed1.pt (the run stopped early?); rerun its training stage (`dvc repro`)"
+    )

@@ -70,7 +70,12 @@ def run(tmp_path):
         (folder / "repeats.csv").write_text("fold,seed,best_epoch,epochs_run\n0,0,2,3\n")
         live[kind] = folder
     report = write_report(
-        tmp_path / "reports", metrics_dir=metrics, predictions=predictions, composition=composition, live_dirs=live
+        tmp_path / "reports",
+        metrics_dir=metrics,
+        predictions=predictions,
+        composition=composition,
+        live_dirs=live,
+        corpus={"clips": "data/sample/VideoFlash", "synthetic_sample": True},
     )
     return report, cross
 
@@ -80,7 +85,9 @@ def test_every_figure_of_the_report_is_the_metrics_files_own(run):
     text = report.read_text()
     assert_report_equals_metrics(text, cross)
     assert "| audio model, faces (cross test) | 0.51 |" in text and "not distinguishable (p 0.2000)" in text
-    assert "| AV model, both | 0.54 | 0.6220 |" in text  # the course project's figure beside ours
+    assert "| AV model, both | 0.54 | 0.6220 |" in text  # the course project's figure beside ours, saying what each is
+    assert "| model, inputs | this run (synthetic sample) | course project (real CREMA-D) |" in text
+    assert "**This run's figures are of the synthetic sample, the course project's of real CREMA-D" in text
     assert "| voice | 0.5 | 0.6 |" in text and "| 0 | test | 1 | 1 |" in text
     assert "(video), paired clip by clip within each repeat: 0.05 [0.01, 0.09]" in text
     assert "test of the 4 actors' accuracy differences (their 6 clips, every seed) p 0.0300." in text
@@ -135,7 +142,8 @@ def test_the_protocol_line_names_split_classes_frame_and_encoder():
     encoder = {"arch": "efficientnet_lite0", "pretrained": True, "image_size": 128, "trainable": 1}
     line = protocol_line({"scheme": "actors"}, ["ANG", "HAP", "SAD"], {"position": 0.5}, encoder)
     assert line == (
-        "Protocol: split `actors`, folds by actor (speaker-independent); 3 classes; video: the face of one frame a "
+        "Protocol: split `actors`, folds by actor (speaker-independent); 3 classes (ANG, HAP, SAD); video: the face of "
+        "one frame a "
         "clip, at position 0.5 of the clip; encoder efficientnet_lite0 at 128 px from ImageNet weights, its top 1 "
         "block(s) trained."
     )
@@ -143,5 +151,24 @@ def test_the_protocol_line_names_split_classes_frame_and_encoder():
     line = protocol_line({"scheme": "ogm_ge"}, list("ABCDEF"), {"position": 0.5}, scratch)
     assert "split `ogm_ge`, the OGM-GE clip lists of the CREMA-D literature (actors shared between parts)" in line
     assert (
-        "6 classes" in line and "resnet18 at 224 px from random weights (trained from scratch), trained whole" in line
+        "6 classes (A, B, C, D, E, F)" in line
+        and "resnet18 at 224 px from random weights (trained from scratch), trained whole" in line
     )
+
+
+def test_the_first_lines_name_the_data_the_protocol_and_the_classes(run):
+    report, _ = run
+    first = report.read_text().splitlines()[:5]
+    assert first[2].startswith(
+        "Data: **the SYNTHETIC sample** (`data/sample/VideoFlash`, rendered by the `sample` stage"
+    )
+    assert "says nothing about real emotion recognition" in first[2]
+    assert first[4].startswith("Protocol: split `actors`") and "3 classes (ANG, HAP, SAD)" in first[4]
+
+
+def test_real_clips_are_named_by_their_folder_and_nothing_says_synthetic():
+    from avemo.evaluation.report import corpus_line
+
+    line = corpus_line({"clips": "/home/me/crema-d/VideoFlash", "synthetic_sample": False})
+    assert line == "Data: real clips, `/home/me/crema-d/VideoFlash` (data.raw_dir)."
+    assert corpus_line(None).startswith("Data: not recorded")

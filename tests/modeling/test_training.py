@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from avemo.corpus.split_table import read_split
-from avemo.modeling.checkpoints import load_checkpoint
+from avemo.modeling.checkpoints import RUN_REPEATS, SYNTHETIC_SAMPLE, load_checkpoint
 from avemo.modeling.classifiers import build_model
 from avemo.modeling.embedding import embed_modality
 from avemo.modeling.encoders import Encoder, build_encoder
@@ -149,10 +149,13 @@ def test_fine_tuned_video_with_workers_and_autocast_leaves_out_the_failed_face_a
 
 
 def test_av_keeps_a_clip_with_one_modality_and_rebuilds_from_its_checkpoint(model_corpus, tmp_path):
-    _, _, repeats = train_models(model_corpus, tmp_path, "av", seeds=[0])
+    _, _, repeats = train_models(model_corpus, tmp_path, "av", seeds=[0], synthetic_sample=True)
     assert list(repeats["train_clips"]) == [24, 24]  # the clip without a face still has its spectrogram
+    assert "run_repeats" not in repeats.columns  # repeats.csv (git-tracked) unchanged by the checkpoints' info
     model, checkpoint = load_checkpoint(tmp_path / "av" / "fold0_seed0.pt")
     assert checkpoint["config"]["kind"] == "av" and checkpoint["config"]["fusion"] == "concat"
+    # what the clips were and every repeat of the run, so predict and eval_cross can tell an incomplete folder
+    assert checkpoint["info"][SYNTHETIC_SAMPLE] is True and checkpoint["info"][RUN_REPEATS] == [[0, 0], [1, 0]]
     with torch.no_grad():
         assert model(audio=torch.randn(2, 3, 32, 32)).shape == (2, 3)
 

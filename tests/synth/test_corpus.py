@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from avemo import synth
+from avemo.corpus.provenance import SAMPLE_MARK, is_sample
 from avemo.params import SCHEMA
 from avemo.synth import corpus
 from avemo.synth.difficulty import RATER_JOINT
@@ -257,7 +258,9 @@ def test_stage_cli_writes_the_corpus(tmp_path):
         check=True,
     )
     assert "wrote 1 clips" in result.stdout
-    assert [p.name for p in (out / "VideoFlash").iterdir()] == ["1001_IEO_SAD_HI.flv"]
+    # the clip, and the mark that tells list_clips (and every model, the report) that it is synthetic
+    assert sorted(p.name for p in (out / "VideoFlash").iterdir()) == [SAMPLE_MARK, "1001_IEO_SAD_HI.flv"]
+    assert is_sample(out / "VideoFlash")
     assert (out / "VideoDemographics.csv").is_file()
 
 

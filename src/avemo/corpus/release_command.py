@@ -19,13 +19,13 @@ from avemo.corpus.checksums import FOLDERS, Entry
 from avemo.corpus.clips import TableError, load_demographics
 from avemo.corpus.download import DEFAULT_BASE_URL, MAX_UNSIZED_BYTES, fetch
 from avemo.corpus.selection import add_selection_arguments, selected_entries
-from avemo.corpus.verify import verify_copy
+from avemo.corpus.verify import missing_by_folder_and_actor, verify_copy
 from avemo.errors import UserError
 
 # An ordinary git file of the release, not a git-lfs object: it has no official SHA-256, so it is fetched
 # but never verified (and verify does not look at it).
 DEMOGRAPHICS = "VideoDemographics.csv"
-MAX_LISTED = 20  # missing files listed one per line; the rest are counted by reason
+MAX_LISTED = 20  # missing files listed one per line (fetch: the rest counted by reason; verify: summed up)
 QUOTA_HINT = (
     "the official server answers so when the repository's git-lfs bandwidth quota is exhausted; try again next month "
     "or use --base-url with a mirror"
@@ -160,7 +160,7 @@ def fetch_main(argv: list[str] | None = None, prog: str = "avemo fetch") -> int:
             print(
                 f"  ... and {len(missing) - MAX_LISTED} more: "
                 + "; ".join(f"{n} x {why}" for why, n in reasons.most_common(3))
-                + f" (`avemo verify {args.dest}` with the same selection lists every missing file)",
+                + f" (`avemo verify {args.dest} --list-missing` with the same selection lists every missing file)",
                 file=sys.stderr,
             )
         if any(o.reason.startswith(("HTTP 403", "HTTP 429")) for o in missing):
@@ -190,13 +190,19 @@ Check a copy of CREMA-D (DIR as `avemo fetch` makes it) against the official rel
 Every file in DIR's media folders (VideoFlash, AudioWAV, AudioMP3) is checked: listed as damaged when its
 size or SHA-256 differs, unexpected when it is not a file of the release (an interrupted download's
 .part file among them). Of the clips the options select (all clips of --folders by default), those
-absent are listed as missing. Files outside the media folders (VideoDemographics.csv, the rest of a git
-clone) are not looked at. Ends with a summary line; exit status 1 when anything is damaged, unexpected
-or missing, 0 when the copy is clean.""",
+absent are listed as missing, one line each up to {MAX_LISTED}; more are summed up in a line per media
+folder, by actor (--list-missing lists every one). Files outside the media folders
+(VideoDemographics.csv, the rest of a git clone) are not looked at. Ends with a summary line; exit
+status 1 when anything is damaged, unexpected or missing, 0 when the copy is clean.""",
     )
     parser.add_argument("dir", metavar="DIR", type=Path, help="the copy's folder (the one that holds VideoFlash/)")
     add_selection_arguments(parser)
     parser.add_argument("--jobs", type=positive_int, default=4, help="files hashed at once (default: 4)")
+    parser.add_argument(
+        "--list-missing",
+        action="store_true",
+        help=f"list every missing file, one a line (default: when more than {MAX_LISTED}, a line per folder, by actor)",
+    )
     return parser
 
 
@@ -214,8 +220,13 @@ def verify_main(argv: list[str] | None = None, prog: str = "avemo verify") -> in
         print(f"damaged {path}: {why}")
     for path, note in report.unexpected:
         print(f"unexpected {path}: {note}")
-    for path in report.missing:
-        print(f"missing {path}")
+    if args.list_missing or len(report.missing) <= MAX_LISTED:
+        for path in report.missing:
+            print(f"missing {path}")
+    else:  # a partial copy lacks thousands: a line per folder, where the summary below can still be seen
+        print(f"missing {len(report.missing)} files, by folder and actor (--list-missing lists each):")
+        for line in missing_by_folder_and_actor(report.missing, entries):
+            print(f"  {line}")
     print(report.summary())
     return 0 if report.clean else 1
 

@@ -35,7 +35,14 @@ import torch
 
 from avemo.evaluation.raters import RATER_GROUPS, human_accuracy, read_ratings
 from avemo.evaluation.statistics import chance_verdict, format_p, paired_difference, summarise
-from avemo.modeling.checkpoints import checkpoint_name, checkpoint_repeats, load_checkpoint
+from avemo.modeling.checkpoints import (
+    CheckpointError,
+    checkpoint_name,
+    checkpoint_repeats,
+    incomplete_run,
+    load_checkpoint,
+    read_checkpoint,
+)
 from avemo.modeling.classifiers import has_frozen_part
 from avemo.modeling.embedding import read_embeddings
 from avemo.modeling.inference import pick_device, probabilities_of
@@ -82,8 +89,14 @@ def cross_predictions(
     """Predictions (PREDICTION_COLUMNS and each class's probability, p_<CLASS>) of every CROSS_TESTS entry
     whose model `models_dirs` holds, on the test part of every fold, for every seed. `models_dirs` maps
     "audio", "video", "av" (eval_cross: all three) to the training stages' models folders;
-    `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders."""
+    `indexes` and `folders` map "audio" and "video" to the melspec and faces index.csv tables and folders.
+    A models folder that does not hold every checkpoint of its training run (a run stopped early) is
+    refused with one line (avemo.modeling.checkpoints.incomplete_run): its figures would pass for a whole run's."""
     device = pick_device()
+    for folder in models_dirs.values():  # a killed training run's folder would score as if it were whole
+        problem = incomplete_run(folder, {p: read_checkpoint(p) for p in sorted(Path(folder).glob("*.pt"))})
+        if problem:
+            raise CheckpointError(problem)
     repeats = {kind: checkpoint_repeats(folder) for kind, folder in models_dirs.items()}
     first = next(iter(repeats.values()))
     if len({tuple(r) for r in repeats.values()}) != 1 or not first:

@@ -157,11 +157,25 @@ SCHEMES = {
 }
 
 
+def corpus_line(corpus: dict | None) -> str:
+    """What data the figures below are of, in one line (list_clips's data/corpus.json): the synthetic sample,
+    said to be synthetic, or the folder of real clips."""
+    if corpus is None:
+        return "Data: not recorded (no data/corpus.json of list_clips)."
+    if corpus["synthetic_sample"]:
+        return (
+            f"Data: **the SYNTHETIC sample** (`{corpus['clips']}`, rendered by the `sample` stage: artificial faces "
+            "and voices, not CREMA-D's recordings), so every figure below describes that sample and says nothing "
+            "about real emotion recognition."
+        )
+    return f"Data: real clips, `{corpus['clips']}` (data.raw_dir)."
+
+
 def protocol_line(split: dict, classes: list[str], frame: dict | None, encoder: dict | None) -> str:
     """What the figures below were measured under, in one line, so that two reports cannot be confused: the
     split, the classes, the video input and the encoder (its initialisation and how much of it trained)."""
     scheme = split.get("scheme", "actors")
-    parts = [f"split `{scheme}`, {SCHEMES.get(scheme, scheme)}", f"{len(classes)} classes"]
+    parts = [f"split `{scheme}`, {SCHEMES.get(scheme, scheme)}", f"{len(classes)} classes ({', '.join(classes)})"]
     if frame is not None:
         count = frames_per_clip(frame)
         if count == 1:
@@ -191,10 +205,12 @@ def write_report(
     ablation: str | None = None,
     frame_settings: dict | None = None,
     encoder_settings: dict | None = None,
+    corpus: dict | None = None,
 ) -> Path:
     """reports/results.md and its PNGs in `out_dir`; see the module docstring. `ablation`: the text of
     bench/ablation.py's page (docs/ablation.md), shown as a section of its own. `frame_settings` and
-    `encoder_settings`: the settings.json of extract_middle_frame and embed, for the protocol line."""
+    `encoder_settings`: the settings.json of extract_middle_frame and embed, for the protocol line;
+    `corpus`: list_clips's data/corpus.json, for the first line (what data the figures are of)."""
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.png"):  # a rerun with other comparisons leaves no stale picture
@@ -204,8 +220,14 @@ def write_report(
     classes = sorted(predictions["true"].unique())
     av = cross["av_vs_best_single"]
     human = cross["human"]
+    synthetic = corpus is not None and corpus["synthetic_sample"]
+    this_run = "this run (synthetic sample)" if synthetic else "this run"
     lines = [
         "# Results",
+        "",
+        corpus_line(corpus),
+        "",
+        protocol_line(split, classes, frame_settings, encoder_settings),
         "",
         "Written by the `report` stage from `metrics/*.json`, `data/predictions.csv`, `plots/split_composition.csv` "
         "and the",
@@ -219,8 +241,6 @@ def write_report(
             if split["actors_in_two_parts"]
             else " (speaker-independent)."
         ),
-        "",
-        protocol_line(split, classes, frame_settings, encoder_settings),
         "",
         "## Test accuracy",
         "",
@@ -237,7 +257,7 @@ def write_report(
         "",
         "## Beside the course project",
         "",
-        "| model, inputs | this run | course project |",
+        f"| model, inputs | {this_run} | course project (real CREMA-D) |",
         "| --- | --- | --- |",
         *[f"| {COMPARISONS[key]} | {cross[key]['accuracy']} | {value:.4f} |" for key, value in COURSE_PROJECT.items()],
         "",
@@ -249,7 +269,13 @@ def write_report(
         "mean of the",
         "repeats, on the data and with the encoder of `params.yaml` (the `presets/course-project.args` preset reruns "
         "the",
-        "course project's configuration).",
+        "course project's configuration)."
+        + (
+            " **This run's figures are of the synthetic sample, the course project's of real CREMA-D recordings: the "
+            "two columns are of different data and do not compare.**"
+            if synthetic
+            else ""
+        ),
         "",
         "## Human raters",
         "",

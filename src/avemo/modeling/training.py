@@ -40,7 +40,7 @@ from torch import nn
 from avemo.corpus.split_table import folds_of, read_split
 from avemo.errors import UserError
 from avemo.files import METRIC_DECIMALS, rounded, write_csv, write_metrics
-from avemo.modeling.checkpoints import checkpoint_name, save_checkpoint
+from avemo.modeling.checkpoints import RUN_REPEATS, SYNTHETIC_SAMPLE, checkpoint_name, save_checkpoint
 from avemo.modeling.classifiers import (
     AVClassifier,
     build_model,
@@ -318,6 +318,7 @@ def train_repeats(
     kind: str,
     *,
     split_path: str | Path,
+    synthetic_sample: bool,
     folders: dict[str, str | Path],
     embeddings_dir: str | Path,
     encoder: dict,
@@ -342,6 +343,9 @@ def train_repeats(
     predict` reads a clip's frames where the faces of training came from.
     `encoder`, `train`, `lr` and `fusion` are params.yaml's values, checked by its schema (`fusion` for the AV
     model only); `loader_workers` and `amp` are machine settings (avemo.machine) of fine-tuning.
+    `synthetic_sample`: whether the clips are the synthetic sample (data/corpus.json). Every checkpoint's
+    info records it and every (fold, seed) of this run (avemo.modeling.checkpoints), so that a folder a
+    killed run left incomplete is named as such.
     """
     started = time.monotonic()
     modalities = MODALITIES_OF[kind]
@@ -365,6 +369,10 @@ def train_repeats(
     models_dir.mkdir(parents=True, exist_ok=True)
     for old in models_dir.glob("*.pt"):  # a rerun with fewer folds or seeds leaves no stale model behind
         old.unlink()
+    run = {
+        RUN_REPEATS: [[fold, seed] for fold in folds_of(split) for seed in seeds],
+        SYNTHETIC_SAMPLE: synthetic_sample,
+    }
     print(
         f"train_{kind}: {config['arch']} at {config['image_size']} px on {device}, {trained_layers(config)} trained; "
         f"{len(folds_of(split))} fold(s) x {len(seeds)} seed(s)",
@@ -427,7 +435,7 @@ def train_repeats(
                     models_dir / checkpoint_name(fold, seed),
                     model.cpu(),
                     {**config, "fold": fold, "seed": seed},
-                    outcome,
+                    {**outcome, **run},
                 )
                 repeats.append(outcome)
                 print(

@@ -15,6 +15,11 @@ def training_parser(kind: str, description: str) -> argparse.ArgumentParser:
     sections = "`lr`, `encoder`, `train`" + (" and `fusion`" if kind == "av" else "")
     parser.add_argument("--params", default="params.yaml", help=f"params file (reads {sections})")
     parser.add_argument("--split", default="data/split.csv", help="split table written by the split stage")
+    parser.add_argument(
+        "--corpus",
+        default="data/corpus.json",
+        help="what the clips are (list_clips): every checkpoint records whether they are the synthetic sample",
+    )
     if "audio" in MODALITIES_OF[kind]:
         parser.add_argument(
             "--melspec",
@@ -66,11 +71,13 @@ def folders_of(kind: str, args: argparse.Namespace) -> dict[str, str]:
 def run_training(kind: str, args: argparse.Namespace, params: dict) -> int:
     """Train a stage's models from its parsed command line and its checked params (lr, encoder, train,
     and fusion for the AV model)."""
+    from avemo.corpus.provenance import read_corpus
     from avemo.modeling.training import train_repeats  # torch: only once the params are known to be right
 
     train_repeats(
         kind,
         split_path=args.split,
+        synthetic_sample=read_corpus(args.corpus)["synthetic_sample"],
         folders=folders_of(kind, args),
         embeddings_dir=args.embeddings,
         models_dir=args.models,
