@@ -30,11 +30,12 @@ def main() -> int:
         "--batch-size",
         type=int,
         default=None,
-        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)",
+        help="images per forward pass: speed and memory; on the CPU also the features' last digits "
+        "(default: $AVEMO_BATCH_SIZE, else 8 on the CPU, 64 on a GPU)",
     )
     args = parser.parse_args()
-    batch_size = args.batch_size or inference_batch_size()
-
+    if args.batch_size is None:
+        inference_batch_size()  # a bad $AVEMO_BATCH_SIZE is reported before the slow imports
     encoder_params = read_params(args.params, "encoder")["encoder"]
     import torch  # slow imports only once the params are known to be right
 
@@ -43,6 +44,7 @@ def main() -> int:
     from avemo.modeling.inference import pick_device
 
     device = pick_device()
+    batch_size = args.batch_size or inference_batch_size(device.type)
     torch.manual_seed(
         0
     )  # with encoder.pretrained false the random weights, and so the features, are the same every run

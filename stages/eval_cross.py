@@ -44,16 +44,22 @@ def main() -> int:
         "--batch-size",
         type=int,
         default=None,
-        help="images per forward pass: memory, not results (default: $AVEMO_BATCH_SIZE, else 64)",
+        help="images per forward pass: speed and memory; on the CPU also the last digits "
+        "(default: $AVEMO_BATCH_SIZE, else 8 on the CPU, 64 on a GPU)",
     )
     args = parser.parse_args()
-    batch_size = args.batch_size or inference_batch_size()
+    if args.batch_size is None:
+        inference_batch_size()  # a bad $AVEMO_BATCH_SIZE is reported before the slow imports
 
     params = read_params(args.params, "eval")["eval"]
+    # slow imports (torch) only once the params are known to be right
     from avemo.corpus.split_table import read_split
     from avemo.evaluation.crosstest import cross_metrics, cross_predictions, human_baseline, results_text
     from avemo.files import write_csv, write_metrics
-    from avemo.preprocess.clipindex import read_index  # slow imports (torch) only once the params are known to be right
+    from avemo.modeling.inference import pick_device
+    from avemo.preprocess.clipindex import read_index
+
+    batch_size = args.batch_size or inference_batch_size(pick_device().type)
 
     split = read_split(args.split)
     folders = {"audio": args.melspec, "video": args.faces}

@@ -24,7 +24,8 @@ def test_loader_workers_amp_and_batch_size_read_the_environment_and_a_flag_wins(
     monkeypatch.delenv("AVEMO_LOADER_WORKERS")
     monkeypatch.delenv("AVEMO_AMP")
     monkeypatch.delenv("AVEMO_BATCH_SIZE")
-    assert machine.amp_mode() == "cuda" and machine.inference_batch_size() == 64 and 0 <= machine.loader_workers() <= 8
+    assert machine.amp_mode() == "cuda" and machine.inference_batch_size() == 8 and 0 <= machine.loader_workers() <= 8
+    assert machine.inference_batch_size("cuda") == 64
 
 
 @pytest.mark.parametrize(

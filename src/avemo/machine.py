@@ -9,7 +9,9 @@ params change reruns every stage that reads it and these change no result:
 - `AVEMO_AMP` (`--amp`): mixed precision of fine-tuning: `cuda` (default: float16 on a GPU, full precision
   on the CPU), `always` (also bfloat16 on the CPU, slower than float32 on many CPUs) or `off`. Like
   another GPU model, float16 moves the last digits of a result, not its meaning.
-- `AVEMO_BATCH_SIZE` (`--batch-size`): images per forward pass of inference (embed, eval_cross); default 64.
+- `AVEMO_BATCH_SIZE` (`--batch-size`): images per forward pass of inference (embed, eval_cross); default 8
+  on the CPU (the fastest there: `python bench/embed.py --batch-sizes 4 8 16 32`), 64 on a GPU. On the CPU
+  it moves the last digits of the features (oneDNN blocks its work by the batch), not their meaning.
 
 Everything that does change results (the training batch size among them) stays in params.yaml.
 """
@@ -58,6 +60,10 @@ def amp_mode(setting: str | None = None) -> str:
     return mode
 
 
-def inference_batch_size() -> int:
-    """AVEMO_BATCH_SIZE, else 64."""
-    return _count("AVEMO_BATCH_SIZE", _setting("AVEMO_BATCH_SIZE", "64"), 1)
+INFERENCE_BATCH_SIZE = {"cpu": 8, "cuda": 64}  # small batches stay in a CPU core's cache
+
+
+def inference_batch_size(device_type: str = "cpu") -> int:
+    """AVEMO_BATCH_SIZE, else INFERENCE_BATCH_SIZE for the device type (`cpu` or `cuda`)."""
+    default = str(INFERENCE_BATCH_SIZE.get(device_type, INFERENCE_BATCH_SIZE["cuda"]))
+    return _count("AVEMO_BATCH_SIZE", _setting("AVEMO_BATCH_SIZE", default), 1)

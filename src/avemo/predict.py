@@ -248,7 +248,7 @@ class Prediction:
         return line + "".join(f"  [{note}]" for note in self.all_notes())
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def class_probabilities(models: Models, images: dict[str, torch.Tensor]) -> np.ndarray:
     """The mean over the checkpoints of softmax(logits) for one clip, given the modalities in `images`."""
     modalities = [m for m in models.modalities if m in images]

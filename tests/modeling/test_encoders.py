@@ -179,8 +179,8 @@ def test_every_arch_is_a_stem_its_blocks_and_a_tail_that_compute_the_librarys_ba
     if arch == "efficientnet_lite0":
         reference.net._global_params = reference.net._global_params._replace(drop_connect_rate=0.0)
     images = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        expected = reference(images).mean(dim=(2, 3))
+    with torch.no_grad():  # in the encoder's memory layout: the kernels (and last digits) follow it
+        expected = reference(images.contiguous(memory_format=encoder.memory_format)).mean(dim=(2, 3))
         assert len(encoder.blocks) == BLOCKS[arch] and torch.allclose(encoder.raw(images), expected, atol=1e-5)
 
 
@@ -245,6 +245,10 @@ def test_a_clips_frames_give_the_mean_of_their_raw_features_standardised_once(tr
         # one frame a clip computes what it did before frames existed, bit for bit
         single = frames[:, 0]
         assert torch.equal(encoder(single), encoder.standardise(encoder.raw(single)))
-        assert torch.equal(
-            encoder.from_frozen(encoder.frozen_part(single)), encoder.standardise(encoder.trained_part(cut[:, 0]))
+        # cut[:, 0] came out of a batch of 6 images, this of 2: channels-last kernels pick their blocking by the
+        # batch's size, so the frozen part agrees to rounding, not bit for bit
+        assert torch.allclose(
+            encoder.from_frozen(encoder.frozen_part(single)),
+            encoder.standardise(encoder.trained_part(cut[:, 0])),
+            atol=1e-5,
         )

@@ -65,7 +65,7 @@ PREDICTION_COLUMNS = ["comparison", "fold", "seed", "clip", "actor", "true", "pr
 PROBABILITY_DECIMALS = 6  # in predictions.csv: float noise of the last bits does not reach the file
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _probabilities(
     model, checkpoint: dict, rows: pd.DataFrame, modalities, classes, folders, embeddings, read, batch_size, device
 ):

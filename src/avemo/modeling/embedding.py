@@ -29,8 +29,9 @@ from avemo.modeling.encoders import Encoder
 from avemo.modeling.inputs import ClipImages, loader
 from avemo.preprocess.clipindex import USABLE, frames_per_clip, read_index, read_settings, write_settings
 
+GRAD_MODE = torch.inference_mode  # no autograd bookkeeping at all; bench/embed.py sets torch.no_grad to compare
 
-@torch.no_grad()
+
 def embed_modality(
     encoder: Encoder, modality: str, folder: str | Path, *, image_size: int, batch_size: int, device
 ) -> tuple[list[str], np.ndarray]:
@@ -54,10 +55,11 @@ def embed_modality(
         return clips, np.zeros((len(clips), 0), np.float32)
     encoder.eval()
     parts = []
-    for batch in tqdm(
-        loader(images, batch_size), desc=f"embed {modality}", unit="batch", file=sys.stderr, disable=None
-    ):
-        parts.append(encoder.frozen_part(batch[modality].to(device)).cpu())
+    batches = tqdm(loader(images, batch_size), desc=f"embed {modality}", unit="batch", file=sys.stderr, disable=None)
+    with GRAD_MODE():
+        for batch in batches:
+            # C order on the CPU: the encoder's channels-last maps are saved as numpy's usual arrays
+            parts.append(encoder.frozen_part(batch[modality].to(device)).cpu().contiguous())
     features = torch.cat(parts).numpy().astype(np.float32) if parts else np.zeros((0, encoder.feature_dim), np.float32)
     return clips, features
 

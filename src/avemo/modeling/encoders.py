@@ -142,7 +142,12 @@ class Encoder(nn.Module):
     top N blocks and the tail train: the frozen part's output is the feature map entering block -N), or
     "all" (nothing frozen: the frozen part is the identity). `frozen_part` is what the embed stage
     caches, `trained_part` what training runs on it; `raw` = trained_part(frozen_part(images)). The
-    frozen part's weights never learn and it always runs in eval mode (as the embed stage ran it)."""
+    frozen part's weights never learn and it always runs in eval mode (as the embed stage ran it).
+
+    Images enter the stem, and feature maps the trained part, in `memory_format`: channels last, the layout
+    oneDNN's CPU convolutions run fastest on (bench/embed.py measures it), whichever path computes them."""
+
+    memory_format = torch.channels_last
 
     def __init__(
         self,
@@ -222,7 +227,7 @@ class Encoder(nn.Module):
         if self.cut < 0:
             return images
         items, frames = self.frame_items(images)
-        x = self.stem(items)
+        x = self.stem(items.contiguous(memory_format=self.memory_format))
         for block in self.blocks[: self.cut]:
             x = block(x)
         x = self._pooled(self.tail(x)) if self.cut > len(self.blocks) else x
@@ -232,6 +237,7 @@ class Encoder(nn.Module):
         """Pooled raw features from the frozen part's output."""
         if self.cut > len(self.blocks):
             return x
+        x = x.contiguous(memory_format=self.memory_format)
         for module in self.trained_modules():
             x = module(x)
         return self._pooled(x)

@@ -30,7 +30,7 @@ def logits_of(model: nn.Module, batch: dict, modalities, device, from_frozen: bo
     return model(batch[modalities[0]].to(device), from_frozen=from_frozen)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(
     model: nn.Module, data: DataLoader, modalities, device, from_frozen: bool = False
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -47,7 +47,7 @@ def predict(
     return labels, predictions, loss_sum / max(len(labels), 1)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def probabilities_of(model: nn.Module, data, modalities, device, from_frozen: bool = False) -> np.ndarray:
     """Each example's class probabilities (N, classes), the softmax of its logits in float64, over a whole
     loader (eval mode): what eval_cross saves and `avemo predict` prints."""
