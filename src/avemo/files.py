@@ -63,6 +63,10 @@ def write_metrics(path: str | Path, metrics: dict) -> Path:
     return write_json(path, rounded(metrics))
 
 
+# zlib's fastest: the same pixels; a CREMA-D frame 146 kB, not 123 kB, written 3x faster than at the default 6
+PNG_COMPRESS_LEVEL = 1
+
+
 def save_png(image, path: str | Path) -> Path:
     """A PIL image as PNG, written atomically."""
-    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL))

@@ -14,16 +14,18 @@ from avemo.preprocess.clipindex import read_index
 from avemo.preprocess.extract_middle_frame import run_extract_middle_frame
 from helpers import assert_damaged_inputs_reported
 
-# SHA-256 of the PNGs and the index that the stage wrote for these clips at frame.position 0.5 before
-# frame.count existed (commit 903605c): one frame a clip must keep them byte for byte.
+# What the stage wrote for these clips at frame.position 0.5 before frame.count existed (commit 903605c), which
+# one frame a clip must keep: the SHA-256 of each frame's RGB pixels (a PNG file's bytes also follow zlib's
+# compression level, avemo.files.PNG_COMPRESS_LEVEL; the pixels are those of 903605c's files) and of the index's
+# and settings' bytes.
 BEFORE_FRAME_COUNT = {
-    "1001_DFA_ANG_XX.png": "e9e5c79092739c769039a185f82dd06c8376b0664fdfd197d427120030127e1d",
-    "1001_DFA_DIS_XX.png": "42bf287e786eb9c79c8b28abec5ec4c6742cdcb02859fe0d7aeb0d88879c5ecb",
-    "1001_DFA_FEA_XX.png": "c883edde28e43117a6eecaace504632c0d5c183328fb32aecb3aec3e6a118509",
-    "1001_DFA_HAP_XX.png": "bcd740f08121536dbf4af98465cc4daff9ff083c581e374ad32edbc8f8bf3b91",
-    "1001_DFA_NEU_XX.png": "9580be3c9450e53fc6fc4389aa7b7ae4651c5cfa150b60d051b7dd618efc5cc6",
-    "1001_DFA_SAD_XX.png": "542ef296d4641741521f1c0a632b8b95844f741cd6b796be9883d7a38c614c62",
-    "1001_IEO_ANG_HI.png": "b5f616545abc4dffd983f58c8114594e12c1b7a86d2797f8dacf5a0c5ade88be",  # the synthetic clip
+    "1001_DFA_ANG_XX.png": "d0afac14875b17c56aa28c79b3432791da76b154c42cad3e6c3b27de79ef432b",
+    "1001_DFA_DIS_XX.png": "c6014f0017b86e5ffd231144594351282ea1cbae4ca3ff82604ec5a4db9b9006",
+    "1001_DFA_FEA_XX.png": "b9a934b158190173a6c6b644b93c9a1c4e17daeca53f9f7e070802c76ef991e8",
+    "1001_DFA_HAP_XX.png": "1ccfedc0d562a6ab266579ba8fcd13714969396748f3365f80087c5ae7636233",
+    "1001_DFA_NEU_XX.png": "90277889a5d5d81c2f1d2dc7ddaa20a71d312e548e03b072652783dde2001fdf",
+    "1001_DFA_SAD_XX.png": "d8b69a97a5fa98c87e1ce97ea87819277e9cf42919f5b8dd7a480ccc68f56b68",
+    "1001_IEO_ANG_HI.png": "072de4fc6fde6422f7409a4ea52d5342a2d2b31b7c1f241aaaa1cec36de368ac",  # the synthetic clip
     "index.csv": "21c3d60efd25f846db00d004dbb6945d0e5bb9072c68209b1f5f21b75e168a30",
     "settings.json": "4534e130d5072ade292b5c4aa8ffa67c26e0921ad39c7626fd6a7abdd76b4fdb",
 }
@@ -36,7 +38,11 @@ def seven_clips(real_clips_dir, synthetic_clips_dir):
 
 
 def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Of a PNG's pixels, of any other file's bytes."""
+    if path.suffix != ".png":
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    with Image.open(path) as image:
+        return hashlib.sha256(image.tobytes()).hexdigest()
 
 
 def test_every_real_clip_gives_its_middle_frame(real_run):
