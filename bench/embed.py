@@ -12,9 +12,8 @@ params.yaml's encoder, the copy to numpy):
 
 Each line gives images/s per modality, the median of `--rounds` rounds (every way once per round, in turn,
 so that a machine's load hits all alike), and the ratio to the baseline: `before` at `--baseline-batch` (64,
-the stage's batch size before this change) with the same threads. The
-stage holds 2 threads (avemo.kernels: the thread count changes the bytes), so other thread counts are for
-comparison only.
+the stage's batch size before this change) with the same threads. The stage holds 2 threads (avemo.kernels:
+the thread count changes the bytes), so other thread counts are for comparison only.
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ from avemo.modeling import embedding
 from avemo.modeling.encoders import Encoder, build_encoder
 from avemo.params import read_params
 
-WAYS = {  # name: (grad mode, memory format)
+WAYS = {  # name: (grad mode, memory format); `now` is read from the stage's code, so it stays what the stage runs
     "before": (torch.no_grad, torch.contiguous_format),
-    "now": (torch.inference_mode, torch.channels_last),
+    "now": (embedding.GRAD_MODE, Encoder.memory_format),
 }
 VARIANTS = {
     "no_grad+channels_last": (torch.no_grad, torch.channels_last),
