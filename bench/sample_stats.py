@@ -278,16 +278,19 @@ def prepared(
 
 @dataclass(frozen=True)
 class Inputs:
-    """The folders the models read: the melspec and face_crop stages' outputs and the embed stage's."""
+    """What the models read: the melspec and face_crop stages' outputs, the embed stage's, list_clips' corpus
+    description and extract_middle_frame's folder (its settings: which frames the faces are of)."""
 
     melspec: Path
     faces: Path
     embeddings: Path
+    corpus: Path
+    frames: Path
 
     @classmethod
     def of(cls, folder: Path) -> Inputs:
         """Those that prepare writes into `folder`."""
-        return cls(folder / "melspec", folder / "faces", folder / "embeddings")
+        return cls(*(folder / name for name in ("melspec", "faces", "embeddings", "corpus.json", "frames")))
 
     def folders(self) -> dict[str, str]:
         """Each modality's input folder, as cross_predictions takes them."""
@@ -302,7 +305,8 @@ def train_and_test(split: pd.DataFrame, folder: Path, inputs: Inputs, params: di
     from avemo.evaluation.crosstest import cross_predictions
     from avemo.files import write_csv
     from avemo.machine import inference_batch_size
-    from avemo.modeling.training_command import run_training
+    from avemo.modeling.kinds import MODALITIES_OF
+    from avemo.modeling.training_command import run_training, training_parser
     from avemo.preprocess.clipindex import read_index
 
     write_csv(folder / "split.csv", split)
@@ -311,19 +315,21 @@ def train_and_test(split: pd.DataFrame, folder: Path, inputs: Inputs, params: di
     indexes = {m: read_index(f) for m, f in folders.items()}
     with open(folder / "training.log", "w") as log, contextlib.redirect_stderr(log):  # every epoch of every model
         for kind in kinds:
-            # the stage's own parsed command line, less its dvclive folder (run_training reads the folders of the
-            # modalities its kind takes)
-            stage_args = argparse.Namespace(
-                split=folder / "split.csv",
-                melspec=folders["audio"],
-                faces=folders["video"],
-                embeddings=inputs.embeddings,
-                models=models[kind],
-                metrics=folder / "metrics" / f"train_{kind}.json",
-                live=None,
-                loader_workers=None,
-                amp=None,
-            )
+            # the stage's own command line (its parser, so that a new option gets its default here too), less
+            # its dvclive folder
+            paths = {
+                "split": folder / "split.csv",
+                "corpus": inputs.corpus,
+                "embeddings": inputs.embeddings,
+                "models": models[kind],
+                "metrics": folder / "metrics" / f"train_{kind}.json",
+            }
+            if "audio" in MODALITIES_OF[kind]:
+                paths["melspec"] = inputs.melspec
+            if "video" in MODALITIES_OF[kind]:
+                paths.update(faces=inputs.faces, frames=inputs.frames)
+            stage_args = training_parser(kind, "").parse_args([f"--{k}={v}" for k, v in paths.items()])
+            stage_args.live = None
             run_training(kind, stage_args, params)
         predictions = cross_predictions(
             models, split, indexes, folders, inputs.embeddings, batch_size=inference_batch_size()
@@ -763,7 +769,9 @@ def run_seed(args, seed: int | None, several: bool) -> tuple[dict, list[str]]:
         probe_params = copy.deepcopy(params)
         probe_params["encoder"]["trainable"] = "none"
         probe_file = out / "params-probe.yaml"
-        probe_inputs = Inputs(out / "melspec", out / "faces", out / "embeddings-probe")
+        probe_inputs = Inputs(
+            out / "melspec", out / "faces", out / "embeddings-probe", out / "corpus.json", out / "frames"
+        )
         probe_times, reused = prepared(
             out,
             probe_params,
@@ -790,8 +798,10 @@ def run_seed(args, seed: int | None, several: bool) -> tuple[dict, list[str]]:
             folder = out / f"frame-{args.frame_position:g}"
             frame_params = copy.deepcopy(params)
             frame_params["frame"]["position"] = args.frame_position
-            frame_inputs = Inputs(out / "melspec", folder / "faces", folder / "embeddings")
-            moved = {"frames": folder / "frames", "faces": frame_inputs.faces, "embeddings": frame_inputs.embeddings}
+            frame_inputs = Inputs(
+                out / "melspec", folder / "faces", folder / "embeddings", out / "corpus.json", folder / "frames"
+            )
+            moved = {"frames": frame_inputs.frames, "faces": frame_inputs.faces, "embeddings": frame_inputs.embeddings}
             frame_times, reused = prepared(
                 out,
                 frame_params,
