@@ -53,3 +53,37 @@ def test_no_face_in_a_blank_frame(detector):
 def test_detect_scale_is_checked():
     with pytest.raises(ValueError, match="detect_scale"):
         faces.FaceDetector(60, 1.5)
+
+
+@pytest.fixture(scope="module")
+def frames_of_one_size(real_clips_dir, synthetic_clips_dir):
+    """The six real clips' middle frames (480x360) and the synthetic clip's frames at five positions."""
+    real = [media.middle_frame(clip).image for clip in sorted(real_clips_dir.glob("*.flv"))]
+    clip = synthetic_clips_dir / "1001_IEO_ANG_HI.flv"
+    synthetic = [frame.image for frame in media.frames_at(clip, [0.1, 0.3, 0.5, 0.7, 0.9])]
+    return {"real": real, "synthetic": synthetic}
+
+
+@pytest.mark.parametrize("frames", ["real", "synthetic"])
+def test_a_batch_of_frames_gives_the_faces_and_crops_of_one_frame_at_a_time(frames_of_one_size, frames):
+    # at params.yaml's face settings; the six real frames in one batch moved a box 4 px before per_image_nms
+    detector = faces.FaceDetector(60, 0.5)
+    images = frames_of_one_size[frames]
+    alone = [detector.best_face(image, 0.9) for image in images]
+    batched = detector.best_faces(images, 0.9)
+    assert [a is None for a in alone] == [b is None for b in batched]
+    assert sum(a is not None for a in alone) >= (6 if frames == "real" else 3)  # there are faces to compare
+    for a, b, image in zip(alone, batched, images):
+        if a is not None:
+            assert max(abs(x - y) for x, y in zip(a.box, b.box)) <= 1.0
+            assert (a.faces_found, round(a.confidence, 4)) == (b.faces_found, round(b.confidence, 4))
+            # the crop face_crop takes from the box: the same pixels
+            assert faces.square_crop_box(a.box, 0.2, *image.size) == faces.square_crop_box(b.box, 0.2, *image.size)
+
+
+def test_frames_of_different_sizes_are_detected_one_at_a_time(frames_of_one_size):
+    detector = faces.FaceDetector(60, 0.5)
+    frame = frames_of_one_size["real"][0]
+    smaller = frame.resize((frame.width * 3 // 4, frame.height * 3 // 4))
+    batched = detector.best_faces([frame, smaller], 0.9)
+    assert [b.box for b in batched] == [detector.best_face(frame, 0.9).box, detector.best_face(smaller, 0.9).box]

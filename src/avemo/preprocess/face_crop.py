@@ -47,10 +47,9 @@ class FaceCrop:
     extra: dict  # index.csv's own columns
 
 
-def crop_face(detector: faces.FaceDetector, frame: Image.Image, params: dict) -> FaceCrop:
-    """The face of one RGB frame as this stage crops it with the face settings `params`: the one way the
-    stage and `avemo predict` make it."""
-    found = detector.best_face(frame, params["min_confidence"])
+def crop_face(found: faces.Detection | None, frame: Image.Image, params: dict) -> FaceCrop:
+    """The face of one RGB frame, where the detector `found` it (None: not), as this stage crops it with the
+    face settings `params`: the one way the stage and `avemo predict` make it."""
     if found:
         box = faces.square_crop_box(found.box, params["margin"], *frame.size)
         status, reason = "ok", ""
@@ -96,8 +95,10 @@ INDEX_COLUMNS = ["confidence", "faces_found", "box"]
 def crop_clip_faces(detector: faces.FaceDetector, frames: list[Image.Image], params: dict) -> ClipFaces:
     """The faces of a clip's frames (one, or frame.count's K) as this stage crops them, each by crop_face,
     and the clip's status by the rule of the module docstring: the one way the stage and `avemo predict`
-    make them. One frame gives crop_face's status, reason and columns unchanged."""
-    crops = [crop_face(detector, frame, params) for frame in frames]
+    make them. One frame gives crop_face's status, reason and columns unchanged. The frames are detected
+    in one batch: faster, and the boxes of one at a time to a small fraction of a pixel."""
+    found = detector.best_faces(frames, params["min_confidence"])
+    crops = [crop_face(face, frame, params) for face, frame in zip(found, frames)]
     if len(crops) == 1:
         (crop,) = crops
         return ClipFaces(None if crop.image is None else [crop.image], crop.status, crop.reason, crop.extra)
