@@ -29,14 +29,11 @@ from avemo.preprocess.facedetect import FaceDetector
 
 
 def detections(detector: FaceDetector, frames: list, batch_size: int, min_confidence: float) -> tuple[list, float]:
-    """best_face of every frame, `batch_size` at a time (1: best_face itself), and the seconds it took."""
+    """best_face of every frame, `batch_size` at a time (1: one at a time, as best_face), and the seconds it took."""
     start = time.perf_counter()
-    if batch_size == 1:
-        found = [detector.best_face(frame, min_confidence) for frame in frames]
-    else:
-        found = []
-        for first in range(0, len(frames), batch_size):
-            found += detector.best_faces(frames[first : first + batch_size], min_confidence)
+    found = []
+    for first in range(0, len(frames), batch_size):
+        found += detector.best_faces(frames[first : first + batch_size], min_confidence)
     return found, time.perf_counter() - start
 
 

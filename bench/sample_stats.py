@@ -80,7 +80,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -769,9 +769,7 @@ def run_seed(args, seed: int | None, several: bool) -> tuple[dict, list[str]]:
         probe_params = copy.deepcopy(params)
         probe_params["encoder"]["trainable"] = "none"
         probe_file = out / "params-probe.yaml"
-        probe_inputs = Inputs(
-            out / "melspec", out / "faces", out / "embeddings-probe", out / "corpus.json", out / "frames"
-        )
+        probe_inputs = replace(Inputs.of(out), embeddings=out / "embeddings-probe")
         probe_times, reused = prepared(
             out,
             probe_params,
@@ -798,8 +796,8 @@ def run_seed(args, seed: int | None, several: bool) -> tuple[dict, list[str]]:
             folder = out / f"frame-{args.frame_position:g}"
             frame_params = copy.deepcopy(params)
             frame_params["frame"]["position"] = args.frame_position
-            frame_inputs = Inputs(
-                out / "melspec", folder / "faces", folder / "embeddings", out / "corpus.json", folder / "frames"
+            frame_inputs = replace(
+                Inputs.of(out), faces=folder / "faces", embeddings=folder / "embeddings", frames=folder / "frames"
             )
             moved = {"frames": frame_inputs.frames, "faces": frame_inputs.faces, "embeddings": frame_inputs.embeddings}
             frame_times, reused = prepared(

@@ -66,7 +66,7 @@ def frames_of_one_size(real_clips_dir, synthetic_clips_dir):
 
 @pytest.mark.parametrize("frames", ["real", "synthetic"])
 def test_a_batch_of_frames_gives_the_faces_and_crops_of_one_frame_at_a_time(frames_of_one_size, frames):
-    # at params.yaml's face settings; the six real frames in one batch moved a box 4 px before per_image_nms
+    # at params.yaml's face settings; the six real frames in one batch moved a box 8 px before per_image_nms
     detector = faces.FaceDetector(60, 0.5)
     images = frames_of_one_size[frames]
     alone = [detector.best_face(image, 0.9) for image in images]
