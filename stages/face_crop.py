@@ -5,7 +5,7 @@ resized to face.image_size. With no face at face.min_confidence, face.fallback d
 a centre crop marked `fallback` in index.csv, `drop` marks the clip failed. With frame.count K > 1 (the
 frames folder's settings.json says), each of a clip's K frames gets its face, <clip>_<k>.png; the clip is
 ok when all K show one, else `fallback` (centre) or `failed` (drop), the reason counting the frames
-without a face. One detector per worker.
+without a face. One detector per worker, which detects the frames of several clips in one pass.
 """
 
 import avemo.kernels  # noqa: F401  (first: holds numpy's and torch's CPU kernels; see its docstring)

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from avemo.preprocess import face_crop, media
+from avemo.preprocess import facedetect as faces
 from avemo.preprocess.clipindex import read_index, write_settings
 from avemo.preprocess.extract_middle_frame import frame_settings
 from avemo.preprocess.face_crop import run_face_crop
@@ -22,6 +23,21 @@ def test_a_face_is_found_in_every_real_frame(real_run):
         image = Image.open(out / "faces" / f"{clip}.png")
         assert image.size == (32, 32) and image.mode == "RGB"
     assert json.loads((out / "faces" / "settings.json").read_text()) == tiny("face")
+
+
+def test_the_stage_detects_clips_in_batches_with_the_crops_of_one_clip_at_a_time(real_run):
+    # the six real clips are one batch of the stage (CLIPS_PER_BATCH); `avemo predict` detects a clip alone
+    out, clips = real_run
+    assert len(clips) <= face_crop.CLIPS_PER_BATCH
+    params = tiny("face")
+    detector = faces.FaceDetector(params["min_face_size"], params["detect_scale"])
+    index = read_index(out / "faces").set_index("clip")
+    for clip in clips["clip"]:
+        frame = face_crop.open_frame(out / "frames" / f"{clip}.png")
+        alone = face_crop.crop_clip_faces(detector, [frame], params)
+        assert (alone.status, alone.extra["box"]) == (index.at[clip, "status"], index.at[clip, "box"])
+        assert float(alone.extra["confidence"]) == index.at[clip, "confidence"]
+        assert alone.images[0].tobytes() == Image.open(out / "faces" / f"{clip}.png").convert("RGB").tobytes()
 
 
 def test_a_clip_without_video_carries_the_upstream_reason(bad_run):

@@ -81,9 +81,12 @@ def test_a_batch_of_frames_gives_the_faces_and_crops_of_one_frame_at_a_time(fram
             assert faces.square_crop_box(a.box, 0.2, *image.size) == faces.square_crop_box(b.box, 0.2, *image.size)
 
 
-def test_frames_of_different_sizes_are_detected_one_at_a_time(frames_of_one_size):
+def test_frames_of_different_sizes_are_detected_size_by_size_in_their_order(frames_of_one_size):
     detector = faces.FaceDetector(60, 0.5)
-    frame = frames_of_one_size["real"][0]
+    frame, other = frames_of_one_size["real"][:2]
     smaller = frame.resize((frame.width * 3 // 4, frame.height * 3 // 4))
-    batched = detector.best_faces([frame, smaller], 0.9)
-    assert [b.box for b in batched] == [detector.best_face(frame, 0.9).box, detector.best_face(smaller, 0.9).box]
+    batched = detector.best_faces([frame, smaller, other], 0.9)
+    assert batched[1].box == detector.best_face(smaller, 0.9).box  # alone in its size: exactly one at a time
+    pair = detector.best_faces([frame, other], 0.9)  # the frames of the first size: one batch
+    assert [batched[0].box, batched[2].box] == [pair[0].box, pair[1].box]
+    assert max(abs(x - y) for x, y in zip(batched[0].box, detector.best_face(frame, 0.9).box)) <= 1.0

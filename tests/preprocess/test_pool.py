@@ -69,3 +69,24 @@ def test_the_four_stages_rerun_with_another_job_count_byte_identical(real_run, t
     run_preprocessing(real_clips_dir, tmp_path, jobs=1)
     for stage in ("audio", "melspec", "melspec_previews", "frames", "faces"):
         assert _digests(tmp_path / stage) == _digests(out / stage), stage
+
+
+def _batch_of_squares(state, tasks):
+    # a batch job: each clip's result names the batch it came in (its first clip), a bad clip fails alone
+    first = tasks[0][0]
+    return [
+        pool.failed_result(clip, ClipFailure(f"negative value {value}"))
+        if value < 0
+        else ClipResult(clip, "ok", extra={"square": value * value, "batch": first, "state": state})
+        for clip, value in tasks
+    ]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batches_are_cut_in_task_order_whatever_the_job_count(jobs):
+    tasks = [("a", 1), ("b", 2), ("c", -3), ("d", 4), ("e", 5)]
+    results = pool.run_per_clip(_batch_of_squares, tasks, jobs=jobs, initializer=_state, batch_size=2)
+    assert [r.clip for r in results] == ["a", "b", "c", "d", "e"]
+    assert [r.extra.get("batch") for r in results] == ["a", "a", None, "c", "e"]
+    assert [r.status for r in results] == ["ok", "ok", "failed", "ok", "ok"]
+    assert results[2].reason == "negative value -3" and results[4].extra["state"] == "ready"

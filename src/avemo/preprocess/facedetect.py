@@ -44,14 +44,15 @@ class FaceDetector:
         return self.best_faces([image], min_confidence)[0]
 
     def best_faces(self, images: list[Image.Image], min_confidence: float) -> list[Detection | None]:
-        """best_face of each image: one MTCNN pass over all of them where they have one size (a clip's frames
-        do), else one pass each."""
+        """best_face of each image: one MTCNN pass over the images of each size (a clip's frames have one,
+        and so do CREMA-D's clips)."""
         scaled = [self._scaled(image) for image in images]
-        if len({image.size for image in scaled}) == 1:
-            found = list(zip(*self.mtcnn.detect(scaled)))
-        else:
-            found = [self.mtcnn.detect(image) for image in scaled]
-        return [self._best(boxes, probs, min_confidence) for boxes, probs in found]
+        found: list = [None] * len(scaled)
+        for size in dict.fromkeys(image.size for image in scaled):  # each size once, in order
+            where = [i for i, image in enumerate(scaled) if image.size == size]
+            for i, (boxes, probs) in zip(where, zip(*self.mtcnn.detect([scaled[i] for i in where]))):
+                found[i] = self._best(boxes, probs, min_confidence)
+        return found
 
     def _scaled(self, image: Image.Image) -> Image.Image:
         if self.detect_scale == 1:
