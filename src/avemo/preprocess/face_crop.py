@@ -117,8 +117,8 @@ def clip_faces(found: list[faces.Detection | None], frames: list[Image.Image], p
     return ClipFaces(None, "failed", where, extra)
 
 
-# Clips whose frames a worker detects in one MTCNN pass: batches cut in clip order (the same whatever the
-# job count), as fast as 4 to 6 frames a pass with the boxes of one at a time (bench/facedetect.py).
+# Clips whose frames a worker detects in one MTCNN pass, batches cut in clip order (the same whatever the
+# job count): larger batches measured no faster (bench/facedetect.py), smaller ones slower.
 CLIPS_PER_BATCH = 8
 
 
