@@ -125,18 +125,20 @@ CLIPS_PER_BATCH = 8
 def face_crop_job(detector, tasks: list[tuple[str, list[str], list[str], dict]]) -> list[ClipResult]:
     """face_crop of a batch of clips (clip, frame PNGs, face PNGs, face params): every frame of the batch
     detected in one pass (best_faces), each clip cropped and saved by clip_faces."""
+    params = tasks[0][3]  # every task carries the stage's face settings
     results: dict[str, ClipResult] = {}
-    opened = []  # (clip, frames, dsts, params) of the clips whose frames could be read
-    for clip, srcs, dsts, params in tasks:
+    opened = []  # (clip, frames, dsts) of the clips whose frames could be read
+    for clip, srcs, dsts, _ in tasks:
         try:
-            opened.append((clip, [open_frame(src) for src in srcs], dsts, params))
+            opened.append((clip, [open_frame(src) for src in srcs], dsts))
         except ClipFailure as failure:
             results[clip] = failed_result(clip, failure)
     if opened:
-        frames = [frame for _, clip_frames, _, _ in opened for frame in clip_frames]
-        found = iter(detector.best_faces(frames, opened[0][3]["min_confidence"]))
-        for clip, clip_frames, dsts, params in opened:
-            crops = clip_faces([next(found) for _ in clip_frames], clip_frames, params)
+        found = iter(
+            detector.best_faces([frame for _, frames, _ in opened for frame in frames], params["min_confidence"])
+        )
+        for clip, frames, dsts in opened:
+            crops = clip_faces([next(found) for _ in frames], frames, params)
             for image, dst in zip(crops.images or [], dsts):
                 save_png(image, dst)
             results[clip] = ClipResult(clip, crops.status, crops.reason, crops.extra)

@@ -31,8 +31,17 @@ def _call(job, task):
         return failed_result(task[0], err)
 
 
+def _call_each(job, tasks):
+    return [_call(job, task) for task in tasks]
+
+
 def _call_batch(job, tasks):
     return job(_worker_state.get("state"), tasks)
+
+
+def failed_result(clip: str, failure: ClipFailure) -> ClipResult:
+    """The failed result of a clip whose job raised `failure`: what run_per_clip makes of it."""
+    return ClipResult(clip, "failed", str(failure))
 
 
 def run_per_clip(
@@ -56,56 +65,34 @@ def run_per_clip(
     results do not depend on it.
     """
     jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
-    bar = dict(total=len(tasks), desc=desc, unit="clip", file=sys.stderr, disable=None)
-    if batch_size > 1:
-        return _run_batches(job, tasks, batch_size, jobs, initializer, initargs, bar, uses_torch)
-    if jobs == 1:
-        _init_worker(initializer, initargs)
-        return [_call(job, task) for task in tqdm(tasks, **bar)]
-    with _workers(jobs, initializer, initargs, uses_torch) as pool:
-        futures = [pool.submit(_call, job, task) for task in tasks]
-        try:
-            return [future.result() for future in tqdm(futures, **bar)]
-        except BaseException:  # stop at the first error: the clips not started yet are never run
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def failed_result(clip: str, failure: ClipFailure) -> ClipResult:
-    """The failed result of a clip whose job raised `failure`: what run_per_clip makes of it."""
-    return ClipResult(clip, "failed", str(failure))
-
-
-def _run_batches(job, tasks, batch_size, jobs, initializer, initargs, bar, uses_torch) -> list[ClipResult]:
+    call = _call_batch if batch_size > 1 else _call_each
     batches = [tasks[first : first + batch_size] for first in range(0, len(tasks), batch_size)]
     results: list[ClipResult] = []
-    with tqdm(**bar) as progress:
+    with tqdm(total=len(tasks), desc=desc, unit="clip", file=sys.stderr, disable=None) as progress:
         if jobs == 1:
             _init_worker(initializer, initargs)
             for batch in batches:
-                results += _call_batch(job, batch)
+                results += call(job, batch)
                 progress.update(len(batch))
             return results
-        with _workers(jobs, initializer, initargs, uses_torch) as pool:
-            futures = [pool.submit(_call_batch, job, batch) for batch in batches]
+        # Forked workers start at once with the parent's modules; torch's thread pools are not fork-safe,
+        # so jobs that use torch get freshly spawned interpreters.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("spawn" if uses_torch or "fork" not in methods else "fork")
+        # Not multiprocessing.Pool: a worker that died (killed, or a write that failed as it exited) left
+        # Pool's results waiting forever; the executor raises BrokenProcessPool instead.
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_init_worker, initargs=(initializer, initargs)
+        ) as pool:
+            futures = [pool.submit(call, job, batch) for batch in batches]
             try:
                 for batch, future in zip(batches, futures):
                     results += future.result()
                     progress.update(len(batch))
-            except BaseException:  # as run_per_clip: stop at the first error
+            except BaseException:  # stop at the first error: the clips not started yet are never run
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     return results
-
-
-def _workers(jobs: int, initializer, initargs, uses_torch: bool) -> ProcessPoolExecutor:
-    # Forked workers start at once with the parent's modules; torch's thread pools are not fork-safe,
-    # so jobs that use torch get freshly spawned interpreters.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("spawn" if uses_torch or "fork" not in methods else "fork")
-    # Not multiprocessing.Pool: a worker that died (killed, or a write that failed as it exited) left Pool's
-    # results waiting forever; the executor raises BrokenProcessPool instead.
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(initializer, initargs))
 
 
 def run_and_index(
