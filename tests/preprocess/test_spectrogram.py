@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import librosa
 import numpy as np
 import pytest
@@ -42,6 +45,27 @@ def test_log_mel_equals_librosa():
     ours = _log_mel(samples, params)
     assert ours.shape == reference.shape
     assert np.abs(ours - reference).max() < 0.01  # dB
+
+
+@pytest.mark.parametrize(
+    ("sample_rate", "n_fft", "n_mels", "fmin", "fmax"),
+    [(16000, 512, 64, 50, 8000), (16000, 512, 40, 0, 8000), (22050, 2048, 128, 0, 11025), (8000, 256, 24, 300, 3400)],
+)
+def test_filterbank_is_librosas_bit_for_bit(sample_rate, n_fft, n_mels, fmin, fmax):
+    """Made without importing librosa (seconds per process), the filter bank still has librosa's bits, so the
+    spectrograms keep theirs."""
+    ours = features.mel_filterbank(sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    reference = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    assert ours.dtype == np.float32 and ours.tobytes() == reference.astype(np.float32).tobytes()
+
+
+def test_the_stage_does_not_import_librosa():
+    code = (
+        "import sys; from avemo.preprocess import melspec; "
+        "melspec.filterbank({'sample_rate': 16000, 'n_fft': 512, 'n_mels': 64, 'fmin': 50, 'fmax': 8000}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('librosa', 'scipy')))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_log_mel_puts_a_tone_in_the_right_band():
