@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from avemo.machine import default_jobs
@@ -16,8 +17,14 @@ from avemo.preprocess.clipindex import ClipFailure, ClipResult, write_index
 _worker_state: dict = {}
 
 
+# The BLAS threads of every per-clip job: the workers are the parallelism. Two threads in each of two workers
+# (avemo.kernels' count) made melspec's matrix products 3x slower on 2 cores, the threads spinning for a core.
+JOB_BLAS_THREADS = 1
+
+
 def _init_worker(initializer, initargs):
     # One set-up per worker process (e.g. one face detector), never one per clip.
+    threadpool_limits(JOB_BLAS_THREADS, user_api="blas")
     _worker_state["state"] = initializer(*initargs) if initializer else None
 
 
@@ -70,10 +77,11 @@ def run_per_clip(
     results: list[ClipResult] = []
     with tqdm(total=len(tasks), desc=desc, unit="clip", file=sys.stderr, disable=None) as progress:
         if jobs == 1:
-            _init_worker(initializer, initargs)
-            for batch in batches:
-                results += call(job, batch)
-                progress.update(len(batch))
+            with threadpool_limits(JOB_BLAS_THREADS, user_api="blas"):  # as in a worker, so the same bytes
+                _init_worker(initializer, initargs)
+                for batch in batches:
+                    results += call(job, batch)
+                    progress.update(len(batch))
             return results
         # Forked workers start at once with the parent's modules; torch's thread pools are not fork-safe,
         # so jobs that use torch get freshly spawned interpreters.
