@@ -57,7 +57,7 @@ def test_frames_at_decodes_every_frame_asked_for_in_one_pass(real_clip, monkeypa
     open_file = media._open
     monkeypatch.setattr(media, "_open", lambda path: opened.append(path) or open_file(path))
     found = media.frames_at(real_clip, [0.3, 0.5, 0.7])
-    assert len(opened) == 2  # one demuxing pass counts the frames, one decoding pass yields all three
+    assert len(opened) == 1  # opened once: its packets demuxed once, counted, then decoded up to the last frame asked
     assert [f.index for f in found] == [20, 33, 46] and {f.frame_count for f in found} == {67}
     assert found[0].time_s < found[1].time_s < found[2].time_s
     for frame in found:

@@ -128,14 +128,13 @@ class Frame:
     clip_s: float | None  # the video track's length: frames / average frame rate (None: no rate declared)
 
 
-def count_video_frames(path: str | Path) -> int:
-    """Frames in the first video track, counted from its packets (demuxing only, no decoding)."""
-    with _open(path) as container:
-        if not container.streams.video:
-            raise MediaError("no video track")
-        stream = container.streams.video[0]
-        with _decoding("video stream"):
-            return sum(1 for packet in container.demux(stream) if packet.size)
+def _video_packets(container) -> list:
+    """Every packet of the first video track (demuxing only, no decoding), the final flush packet included:
+    the frames are those of the packets with data."""
+    if not container.streams.video:
+        raise MediaError("no video track")
+    with _decoding("video stream"):
+        return list(container.demux(container.streams.video[0]))
 
 
 def frame_positions(count: int, position: float, spread: float) -> list[float]:
@@ -161,18 +160,19 @@ def frames_at(path: str | Path, positions: list[float]) -> list[Frame]:
     for position in positions:
         if not 0.0 <= position <= 1.0:
             raise ValueError(f"frame.position must be within [0, 1], got {position}")
-    frame_count = count_video_frames(path)
-    if frame_count == 0:
-        raise MediaError("video track holds no frames")
-    targets = [frame_index(p, frame_count) for p in positions]
-    wanted, found = set(targets), {}
     with _open(path) as container:
+        packets = _video_packets(container)  # demuxed once: counted, then decoded up to the last frame asked for
+        frame_count = sum(1 for packet in packets if packet.size)
+        if frame_count == 0:
+            raise MediaError("video track holds no frames")
+        targets = [frame_index(p, frame_count) for p in positions]
+        wanted, found = set(targets), {}
         stream = container.streams.video[0]
         declared = _declared_duration(container)
         rate = float(stream.average_rate) if stream.average_rate else None
         clip_s = frame_count / rate if rate else None
         with _decoding("video stream"):
-            for index, frame in enumerate(container.decode(stream)):
+            for index, frame in enumerate(frame for packet in packets for frame in packet.decode()):
                 if index in wanted:
                     found[index] = Frame(frame.to_image(), index, frame_count, float(frame.time or 0.0), clip_s)
                     if len(found) == len(wanted):
