@@ -1,5 +1,7 @@
 """Milliseconds a frame of face detection (avemo.preprocess.facedetect, as face_crop runs it): frames one at a
-time (best_face, the baseline) against batches of equal-sized frames (best_faces), alternately, in one run.
+time (best_face) against batches of equal-sized frames (best_faces), with the networks' weights channels-last
+(as FaceDetector makes them) and in torch's default NCHW layout, alternately, in one run; the baseline is NCHW
+one frame at a time, the way face_crop detected before.
 
     python bench/facedetect.py                          # the six real clips, frames at 3 positions each
     python bench/facedetect.py --batch-sizes 2 3 6 9 --positions 0.2 0.35 0.5 0.65 0.8 --rounds 5
@@ -7,8 +9,8 @@ time (best_face, the baseline) against batches of equal-sized frames (best_faces
 The frames are those at --positions of every clip of --clips (CREMA-D's frames all have one size), at
 params.yaml's face settings (min_face_size, detect_scale, min_confidence) and the stage's one torch thread a
 worker. Each line gives ms a frame, the median of --rounds rounds (every way once per round, in turn, so that
-a machine's load hits all alike), its ratio to one at a time, and the largest distance between a batch's box
-and the same frame's box alone (pixels of the frame) with how many frames found a face in one way only.
+a machine's load hits all alike), its ratio to the baseline, and the largest distance between a way's box
+and the baseline's for the same frame (pixels of the frame) with how many frames found a face in one way only.
 face_crop detects the frames of face_crop.CLIPS_PER_BATCH clips in one pass (8 frames at frame.count 1, 8 K
 at frame.count K); one frame at a time is the way it detected before.
 """
@@ -22,6 +24,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from avemo.params import read_params
 from avemo.preprocess import media
@@ -59,27 +63,37 @@ def main() -> int:
         sys.exit(f"no .flv clips in {args.clips}: pass --clips")
     face = read_params(args.params, "face")["face"]
     frames = [frame.image for clip in clips for frame in media.frames_at(clip, args.positions)]
-    detector = FaceDetector(face["min_face_size"], face["detect_scale"])
-    detections(detector, frames[:1], 1, face["min_confidence"])  # the first call pays torch's warm-up
+    detectors = {"channels-last": FaceDetector(face["min_face_size"], face["detect_scale"])}
+    detectors["NCHW"] = FaceDetector(face["min_face_size"], face["detect_scale"])
+    for net in (detectors["NCHW"].mtcnn.pnet, detectors["NCHW"].mtcnn.rnet, detectors["NCHW"].mtcnn.onet):
+        net.to(memory_format=torch.contiguous_format)
+    for detector in detectors.values():
+        detections(detector, frames[:1], 1, face["min_confidence"])  # the first call pays torch's warm-up
 
     sizes = [1, *(b for b in args.batch_sizes if b != 1)]
-    seconds = {b: [] for b in sizes}
+    ways = [(layout, b) for layout in ("NCHW", "channels-last") for b in sizes]
+    seconds = {way: [] for way in ways}
     found = {}
     for _ in range(args.rounds):
-        for b in sizes:
-            found[b], took = detections(detector, frames, b, face["min_confidence"])
-            seconds[b].append(took)
-    base = statistics.median(seconds[1])
+        for way in ways:
+            found[way], took = detections(detectors[way[0]], frames, way[1], face["min_confidence"])
+            seconds[way].append(took)
+    baseline = ("NCHW", 1)
+    base = statistics.median(seconds[baseline])
     print(
         f"{len(frames)} frames ({len(clips)} clips x {len(args.positions)} positions, {frames[0].width}x"
         f"{frames[0].height}), detect_scale {face['detect_scale']}, 1 torch thread, median of {args.rounds} rounds"
     )
-    columns = ("frames a call", "ms/frame", "x one at a time", "max box diff px", "found in one way only")
-    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (13, 9, 16, 16, 22))))
-    for b in sizes:
-        median = statistics.median(seconds[b])
-        distance, only_one = disagreement(found[1], found[b])
-        print(f"{b:>13} {1000 * median / len(frames):>9.1f} {base / median:>16.2f} {distance:>16.4f} {only_one:>22}")
+    columns = ("weights", "frames a call", "ms/frame", "x baseline", "max box diff px", "found in one way only")
+    widths = (14, 13, 9, 11, 16, 22)
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
+    for way in ways:
+        median = statistics.median(seconds[way])
+        distance, only_one = disagreement(found[baseline], found[way])
+        print(
+            f"{way[0]:>14} {way[1]:>13} {1000 * median / len(frames):>9.1f} {base / median:>11.2f} "
+            f"{distance:>16.4f} {only_one:>22}"
+        )
     return 0
 
 

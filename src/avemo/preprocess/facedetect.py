@@ -38,6 +38,10 @@ class FaceDetector:
                 setattr(detect_face, name, per_image_nms(getattr(detect_face, name)))
         self.detect_scale = detect_scale
         self.mtcnn = MTCNN(keep_all=True, min_face_size=max(12, round(min_face_size * detect_scale)), device="cpu")
+        # Channels-last weights make every conv's output channels-last, where the CPU's max-pooling is
+        # vectorised: 1.5x faster detection (bench/facedetect.py), boxes within 1e-4 px of NCHW's.
+        for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
+            net.to(memory_format=torch.channels_last)
 
     def best_face(self, image: Image.Image, min_confidence: float) -> Detection | None:
         """The most confident face at or above `min_confidence`, or None."""
