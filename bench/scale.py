@@ -1,15 +1,20 @@
-"""The whole pipeline at the release's shape and two sizes: every stage's time and peak memory per clip.
+"""The whole pipeline at the release's shape and three sizes: every stage's time and peak memory per clip,
+and what each clip more costs.
 
-    python bench/scale.py                           # 30 and 91 actors, all 12 sentences, 3 emotions
-    python bench/scale.py --actors 10 20 --sentences 3   # a quick look
+    python bench/scale.py                           # 8, 30 and 91 actors, all 12 sentences, 3 emotions
+    python bench/scale.py --actors 6 10 20 --sentences 3   # a quick look
     python bench/scale.py --emotions ANG DIS FEA HAP NEU SAD   # the six emotions
 
 For each size, a clone of this repository's HEAD in a temporary folder renders a synthetic corpus shaped
 like CREMA-D (`--actors` actors, the first `--sentences` of its 12 sentences, the IEO sentence at three
 levels, the others at XX; data.classes = `--emotions`), then `dvc repro` runs, each stage timed, with the
-peak resident memory of DVC's process tree sampled every 0.1 s while it ran. It prints a
-table per size and then, per stage, the cost per clip at both sizes and their ratio: a cost that is flat
-as the corpus grows has a ratio near 1. The clone shares nothing with this workspace (its own DVC cache).
+peak resident memory of DVC's process tree sampled every 0.1 s while it ran. It prints, per stage, the
+cost per clip at each size, which falls as the corpus grows wherever a stage has a fixed cost (start-up,
+imports, workers), and the marginal cost: the seconds a stage took more from one size to the next over the
+clips it had more. A stage whose cost is linear in the corpus (fixed + marginal x clips) has the same marginal
+cost between every two sizes: the last column is their ratio, near 1 when the cost grows linearly. Stages
+whose marginal cost is under 0.5 ms a clip are fixed costs (their ratio is noise). The clones share nothing
+with this workspace (each has its own DVC cache).
 """
 
 from __future__ import annotations
@@ -93,28 +98,51 @@ def run_size(actors: int, sentences: int, emotions: list[str], folder: Path) -> 
     return clips, costs
 
 
+MARGINAL_FLOOR_MS = 0.5  # below this a stage's cost is fixed: its marginal ratio is timing noise
+
+
+def report(sizes: dict[int, tuple[int, dict]]) -> None:
+    """Per stage: ms a clip at each size, the marginal ms a clip between consecutive sizes, their ratio."""
+    runs = [(actors, clips, costs) for actors, (clips, costs) in sizes.items()]
+    stages = [stage for stage in runs[0][2] if all(stage in costs for _, _, costs in runs)]
+    header = "".join(f"{f'{clips} clips':>12}" for _, clips, _ in runs)
+    steps = [f"{a}->{b}" for (_, a, _), (_, b, _) in zip(runs, runs[1:])]
+    marginal_header = " ".join(f"{step:>11}" for step in steps)
+    print(f"\n{'ms a clip at':<22}{header}  | marginal ms a clip {marginal_header}  ratio  peak GiB")
+    for stage in stages:
+        seconds = [costs[stage][0] for _, _, costs in runs]
+        clips = [n for _, n, _ in runs]
+        per_clip = [1000 * t / n for t, n in zip(seconds, clips)]
+        marginal = [1000 * (t2 - t1) / (n2 - n1) for t1, t2, n1, n2 in zip(seconds, seconds[1:], clips, clips[1:])]
+        fixed = max(marginal) < MARGINAL_FLOOR_MS
+        ratio = "fixed" if fixed else f"{marginal[-1] / marginal[0]:.2f}" if marginal[0] > 0 else "-"
+        peak = max(costs[stage][1] for _, _, costs in runs)
+        print(
+            f"{stage:<22}{''.join(f'{v:>12.1f}' for v in per_clip)}  | {'':<18}"
+            f"{' '.join(f'{v:>11.1f}' for v in marginal)}  {ratio:>5}  {peak:>8.2f}"
+        )
+    total = [sum(t for t, _ in costs.values()) for _, _, costs in runs]
+    print(f"{'all stages (minutes)':<22}{''.join(f'{t / 60:>12.1f}' for t in total)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--actors", type=int, nargs=2, default=[30, 91], help="actors at the two sizes (<= 91)")
+    parser.add_argument(
+        "--actors", type=int, nargs="+", default=[8, 30, 91], help="actors at each size, at least two sizes (<= 91)"
+    )
     parser.add_argument("--sentences", type=int, default=len(SENTENCES), help="sentences a clip set has (<= 12)")
     parser.add_argument("--emotions", nargs="+", default=["ANG", "HAP", "SAD"], help="emotions rendered and kept")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if len(args.actors) < 2 or sorted(set(args.actors)) != args.actors:
+        parser.error("--actors needs at least two sizes, growing")
     print(f"machine: {psutil.cpu_count()} CPUs, load average {psutil.getloadavg()[0]:.1f}")
     sizes = {}
     with tempfile.TemporaryDirectory(prefix="avemo-scale-") as folder:
         for actors in args.actors:
             print(f"{actors} actors, {args.sentences} sentences, {' '.join(args.emotions)}:")
             sizes[actors] = run_size(actors, args.sentences, args.emotions, Path(folder))
-    (small, (small_clips, small_costs)), (large, (large_clips, large_costs)) = sizes.items()
-    print(f"\nper clip: {small_clips} clips ({small} actors) against {large_clips} clips ({large} actors)")
-    print(f"{'stage':<22}{'ms a clip':>12}{'ms a clip':>12}{'ratio':>8}{'peak GiB':>10}{'peak GiB':>10}")
-    for stage in (stage for stage in small_costs if stage in large_costs):
-        a = 1000 * small_costs[stage][0] / small_clips
-        b = 1000 * large_costs[stage][0] / large_clips
-        print(
-            f"{stage:<22}{a:>12.1f}{b:>12.1f}{b / a:>8.2f}{small_costs[stage][1]:>10.2f}{large_costs[stage][1]:>10.2f}"
-        )
+    report(sizes)
     if args.json:
         args.json.write_text(json.dumps({str(k): {"clips": c, "stages": s} for k, (c, s) in sizes.items()}, indent=2))
     return 0
