@@ -10,11 +10,13 @@ like CREMA-D (`--actors` actors, the first `--sentences` of its 12 sentences, th
 levels, the others at XX; data.classes = `--emotions`), then `dvc repro` runs, each stage timed, with the
 peak resident memory of DVC's process tree sampled every 0.1 s while it ran. It prints, per stage, the
 cost per clip at each size, which falls as the corpus grows wherever a stage has a fixed cost (start-up,
-imports, workers), and the marginal cost: the seconds a stage took more from one size to the next over the
-clips it had more. A stage whose cost is linear in the corpus (fixed + marginal x clips) has the same marginal
-cost between every two sizes: the last column is their ratio, near 1 when the cost grows linearly. Stages
-whose marginal cost is under 0.5 ms a clip are fixed costs (their ratio is noise). The clones share nothing
-with this workspace (each has its own DVC cache).
+imports, workers), with `x`, its ratio between the two largest sizes; and the marginal cost: the seconds a
+stage took more from one size to the next over the clips it had more. A stage whose cost is linear in the
+corpus (fixed + marginal x clips) has the same marginal cost between every two sizes: the `ratio` column
+compares the last with the first, near 1 when the cost grows linearly (differences of timings: noisier than
+either). Stages whose marginal cost is under 1 ms a clip are fixed costs (their ratio is noise).
+`--from-json` prints the report of an earlier run's `--json`. The clones share nothing with this workspace
+(each has its own DVC cache).
 """
 
 from __future__ import annotations
@@ -98,17 +100,18 @@ def run_size(actors: int, sentences: int, emotions: list[str], folder: Path) -> 
     return clips, costs
 
 
-MARGINAL_FLOOR_MS = 0.5  # below this a stage's cost is fixed: its marginal ratio is timing noise
+MARGINAL_FLOOR_MS = 1.0  # below this a stage's cost is fixed: its marginal ratio is timing noise
 
 
 def report(sizes: dict[int, tuple[int, dict]]) -> None:
-    """Per stage: ms a clip at each size, the marginal ms a clip between consecutive sizes, their ratio."""
+    """Per stage: ms a clip at each size and the ratio of the last two (`x`), the marginal ms a clip between
+    consecutive sizes and the ratio of the last to the first."""
     runs = [(actors, clips, costs) for actors, (clips, costs) in sizes.items()]
     stages = [stage for stage in runs[0][2] if all(stage in costs for _, _, costs in runs)]
     header = "".join(f"{f'{clips} clips':>12}" for _, clips, _ in runs)
     steps = [f"{a}->{b}" for (_, a, _), (_, b, _) in zip(runs, runs[1:])]
     marginal_header = " ".join(f"{step:>11}" for step in steps)
-    print(f"\n{'ms a clip at':<22}{header}  | marginal ms a clip {marginal_header}  ratio  peak GiB")
+    print(f"\n{'ms a clip at':<22}{header}      x  | marginal ms a clip {marginal_header}  ratio  peak GiB")
     for stage in stages:
         seconds = [costs[stage][0] for _, _, costs in runs]
         clips = [n for _, n, _ in runs]
@@ -118,7 +121,7 @@ def report(sizes: dict[int, tuple[int, dict]]) -> None:
         ratio = "fixed" if fixed else f"{marginal[-1] / marginal[0]:.2f}" if marginal[0] > 0 else "-"
         peak = max(costs[stage][1] for _, _, costs in runs)
         print(
-            f"{stage:<22}{''.join(f'{v:>12.1f}' for v in per_clip)}  | {'':<18}"
+            f"{stage:<22}{''.join(f'{v:>12.1f}' for v in per_clip)}{per_clip[-1] / per_clip[-2]:>7.2f}  | {'':<18}"
             f"{' '.join(f'{v:>11.1f}' for v in marginal)}  {ratio:>5}  {peak:>8.2f}"
         )
     total = [sum(t for t, _ in costs.values()) for _, _, costs in runs]
@@ -133,7 +136,12 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=len(SENTENCES), help="sentences a clip set has (<= 12)")
     parser.add_argument("--emotions", nargs="+", default=["ANG", "HAP", "SAD"], help="emotions rendered and kept")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--from-json", type=Path, help="print the report of an earlier run's --json; run nothing")
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        report({int(actors): (size["clips"], size["stages"]) for actors, size in saved.items()})
+        return 0
     if len(args.actors) < 2 or sorted(set(args.actors)) != args.actors:
         parser.error("--actors needs at least two sizes, growing")
     print(f"machine: {psutil.cpu_count()} CPUs, load average {psutil.getloadavg()[0]:.1f}")

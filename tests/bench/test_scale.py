@@ -23,6 +23,7 @@ def test_report_gives_the_marginal_cost_and_calls_a_tiny_one_fixed(capsys):
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if "|" in line}
     melspec, split = rows["melspec"], rows["split"]
     assert melspec[1:4] == ["30.0", "16.7", "13.4"]  # ms a clip at each size: falls as the fixed cost spreads
-    assert melspec[5:8] == ["10.0", "11.0", "1.10"]  # marginal ms a clip between the sizes, their ratio
-    assert melspec[8] == "0.70"  # the largest peak
-    assert split[7] == "fixed"
+    assert melspec[4] == "0.81"  # the last two sizes' ratio (13.43 / 16.67)
+    assert melspec[6:9] == ["10.0", "11.0", "1.10"]  # marginal ms a clip between the sizes, their ratio
+    assert melspec[9] == "0.70"  # the largest peak
+    assert split[8] == "fixed"

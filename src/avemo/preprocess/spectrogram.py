@@ -5,9 +5,8 @@ spectrogram is taken; nothing is stretched, so a time step means the same everyw
 
 The spectrogram is librosa's `melspectrogram` + `power_to_db(ref=np.max)` (its defaults: centred frames,
 zero padding, periodic Hann window, Slaney mel filters), written with numpy, the filter bank too: importing
-librosa (scipy.signal with it) costs seconds in every process that makes one (2.2 s in the melspec stage on
-2 cores). tests/preprocess/test_spectrogram.py checks that both give the same numbers, the filter bank bit
-for bit.
+librosa (scipy.signal with it) costs seconds in every process that makes one. tests/preprocess/test_spectrogram.py
+checks that both give the same numbers, the filter bank bit for bit.
 """
 
 from __future__ import annotations
