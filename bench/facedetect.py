@@ -12,7 +12,7 @@ worker. Each line gives ms a frame, the median of --rounds rounds (every way onc
 a machine's load hits all alike), its ratio to the baseline, and the largest distance between a way's box
 and the baseline's for the same frame (pixels of the frame) with how many frames found a face in one way only.
 face_crop detects the frames of face_crop.CLIPS_PER_BATCH clips in one pass (8 frames at frame.count 1, 8 K
-at frame.count K); one frame at a time is the way it detected before.
+at frame.count K).
 """
 
 from __future__ import annotations
