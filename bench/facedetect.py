@@ -25,8 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from avemo.params import read_params
 from avemo.preprocess import media
 from avemo.preprocess.facedetect import FaceDetector
@@ -63,10 +61,10 @@ def main() -> int:
         sys.exit(f"no .flv clips in {args.clips}: pass --clips")
     face = read_params(args.params, "face")["face"]
     frames = [frame.image for clip in clips for frame in media.frames_at(clip, args.positions)]
-    detectors = {"channels-last": FaceDetector(face["min_face_size"], face["detect_scale"])}
-    detectors["NCHW"] = FaceDetector(face["min_face_size"], face["detect_scale"])
-    for net in (detectors["NCHW"].mtcnn.pnet, detectors["NCHW"].mtcnn.rnet, detectors["NCHW"].mtcnn.onet):
-        net.to(memory_format=torch.contiguous_format)
+    detectors = {
+        "channels-last": FaceDetector(face["min_face_size"], face["detect_scale"]),
+        "NCHW": FaceDetector(face["min_face_size"], face["detect_scale"], channels_last=False),
+    }
     for detector in detectors.values():
         detections(detector, frames[:1], 1, face["min_confidence"])  # the first call pays torch's warm-up
 

@@ -108,13 +108,13 @@ def report(sizes: dict[int, tuple[int, dict]]) -> None:
     consecutive sizes and the ratio of the last to the first."""
     runs = [(actors, clips, costs) for actors, (clips, costs) in sizes.items()]
     stages = [stage for stage in runs[0][2] if all(stage in costs for _, _, costs in runs)]
+    clips = [n for _, n, _ in runs]
     header = "".join(f"{f'{clips} clips':>12}" for _, clips, _ in runs)
     steps = [f"{a}->{b}" for (_, a, _), (_, b, _) in zip(runs, runs[1:])]
     marginal_header = " ".join(f"{step:>11}" for step in steps)
     print(f"\n{'ms a clip at':<22}{header}      x  | marginal ms a clip {marginal_header}  ratio  peak GiB")
     for stage in stages:
         seconds = [costs[stage][0] for _, _, costs in runs]
-        clips = [n for _, n, _ in runs]
         per_clip = [1000 * t / n for t, n in zip(seconds, clips)]
         marginal = [1000 * (t2 - t1) / (n2 - n1) for t1, t2, n1, n2 in zip(seconds, seconds[1:], clips, clips[1:])]
         fixed = max(marginal) < MARGINAL_FLOOR_MS

@@ -30,27 +30,24 @@ def test_run_per_clip_keeps_order_and_turns_clip_failures_into_failed_rows(jobs)
     assert results[2].extra == {"square": 9, "state": "ready"}  # the worker's initializer ran
 
 
-def _blas_threads(state, clip):
+def _blas_thread_counts():
     from threadpoolctl import threadpool_info
 
-    return ClipResult(
-        clip, "ok", extra={"threads": [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]}
-    )
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def _blas_threads(state, clip):
+    return ClipResult(clip, "ok", extra={"threads": _blas_thread_counts()})
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_jobs_run_on_one_blas_thread_and_the_caller_keeps_its_own(jobs):
     # two threads in each of two workers made melspec 3x slower on 2 cores
-    from threadpoolctl import threadpool_info
-
-    def caller_threads():
-        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-    before = caller_threads()
+    before = _blas_thread_counts()
     assert before and max(before) == 2  # avemo.kernels' count (conftest imports it first)
     results = pool.run_per_clip(_blas_threads, [("a",), ("b",), ("c",)], jobs=jobs)
     assert all(set(r.extra["threads"]) == {pool.JOB_BLAS_THREADS} == {1} for r in results)
-    assert caller_threads() == before
+    assert _blas_thread_counts() == before
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -21,10 +21,11 @@ class FaceDetector:
     Build one per worker, never per frame (it loads three networks). Detecting on a half-size copy
     roughly halves the time, most of which goes into resizing the full frame for every pyramid level;
     `min_face_size` stays in frame pixels. Frames of one size are detected in one batch (best_faces), with
-    the detections of one at a time to a small fraction of a pixel: see per_image_nms.
+    the detections of one at a time to a small fraction of a pixel: see per_image_nms. `channels_last=False`
+    keeps torch's default layout (the benchmark's and the test's comparison).
     """
 
-    def __init__(self, min_face_size: int, detect_scale: float):
+    def __init__(self, min_face_size: int, detect_scale: float, channels_last: bool = True):
         import torch
         from facenet_pytorch import MTCNN
         from facenet_pytorch.models.utils import detect_face
@@ -41,8 +42,9 @@ class FaceDetector:
         # Channels-last weights make every conv's output channels-last, where the CPU's max-pooling is
         # vectorised: faster detection (bench/facedetect.py), boxes within a thousandth of a pixel of the
         # default layout's (tests/preprocess/test_facedetect.py).
-        for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
-            net.to(memory_format=torch.channels_last)
+        if channels_last:
+            for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
+                net.to(memory_format=torch.channels_last)
 
     def best_face(self, image: Image.Image, min_confidence: float) -> Detection | None:
         """The most confident face at or above `min_confidence`, or None."""

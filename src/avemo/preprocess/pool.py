@@ -24,8 +24,12 @@ JOB_BLAS_THREADS = 1
 
 def _init_worker(initializer, initargs):
     # One set-up per worker process (e.g. one face detector), never one per clip.
-    threadpool_limits(JOB_BLAS_THREADS, user_api="blas")
     _worker_state["state"] = initializer(*initargs) if initializer else None
+
+
+def _start_worker(initializer, initargs):
+    threadpool_limits(JOB_BLAS_THREADS, user_api="blas")  # for the worker's life
+    _init_worker(initializer, initargs)
 
 
 def _call(job, task):
@@ -90,7 +94,7 @@ def run_per_clip(
         # Not multiprocessing.Pool: a worker that died (killed, or a write that failed as it exited) left
         # Pool's results waiting forever; the executor raises BrokenProcessPool instead.
         with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_worker, initargs=(initializer, initargs)
+            jobs, mp_context=context, initializer=_start_worker, initargs=(initializer, initargs)
         ) as pool:
             futures = [pool.submit(call, job, batch) for batch in batches]
             try:
