@@ -25,7 +25,7 @@ BEFORE_FRAME_COUNT = {
     "1001_DFA_HAP_XX.png": "1ccfedc0d562a6ab266579ba8fcd13714969396748f3365f80087c5ae7636233",
     "1001_DFA_NEU_XX.png": "90277889a5d5d81c2f1d2dc7ddaa20a71d312e548e03b072652783dde2001fdf",
     "1001_DFA_SAD_XX.png": "d8b69a97a5fa98c87e1ce97ea87819277e9cf42919f5b8dd7a480ccc68f56b68",
-    "1001_IEO_ANG_HI.png": "072de4fc6fde6422f7409a4ea52d5342a2d2b31b7c1f241aaaa1cec36de368ac",  # the synthetic clip
+    "1001_IEO_ANG_HI.png": "71c903f5cf7cb35be1f012c8a7ef1b76fb3b8dee349d54246151d4f7377699cc",  # the synthetic clip
     "index.csv": "21c3d60efd25f846db00d004dbb6945d0e5bb9072c68209b1f5f21b75e168a30",
     "settings.json": "4534e130d5072ade292b5c4aa8ffa67c26e0921ad39c7626fd6a7abdd76b4fdb",
 }
