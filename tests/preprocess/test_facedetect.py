@@ -108,3 +108,56 @@ def test_channels_last_weights_find_the_faces_of_the_default_layout(frames_of_on
         if a is not None:
             assert max(abs(x - y) for x, y in zip(a.box, b.box)) <= 1e-3
             assert faces.square_crop_box(a.box, 0.2, *image.size) == faces.square_crop_box(b.box, 0.2, *image.size)
+
+
+@pytest.mark.parametrize("boxes_per_image", [40, 600], ids=["torchvision's offset trick", "its loop over images"])
+def test_batched_nms_keeps_what_torchvisions_keeps_in_its_order(boxes_per_image):
+    """facedetect's batched_nms (torchvision's code on its compiled NMS) against torchvision.ops.batched_nms:
+    on both of its paths (up to 4000 coordinates, and more), with tied scores, as MTCNN's saturated
+    probabilities tie."""
+    import torch
+    from torchvision.ops import batched_nms
+
+    generator = torch.Generator().manual_seed(0)
+    images = 3
+    corners = torch.rand(images * boxes_per_image, 2, generator=generator) * 60  # crowded: many overlap
+    boxes = torch.cat([corners, corners + 10 + torch.rand(images * boxes_per_image, 2, generator=generator) * 40], 1)
+    scores = torch.rand(images * boxes_per_image, generator=generator).clamp(max=0.7)  # 30% of them tie at 0.7
+    idxs = torch.arange(images).repeat_interleave(boxes_per_image)
+    for threshold in (0.5, 0.7):
+        kept = faces.batched_nms(boxes, scores, idxs, threshold)
+        assert 0 < len(kept) < len(boxes) and torch.equal(kept, batched_nms(boxes, scores, idxs, threshold))
+
+
+def test_the_detector_imports_no_torchvision_and_finds_the_faces_it_finds_with_it(real_clips_dir, tmp_path):
+    """FaceDetector in a process that has not imported torchvision leaves it unimported (1.5 s less per face
+    worker) and finds the same faces, to the last bit, as in one that imported it first; torchvision imports
+    as usual afterwards."""
+    import json
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+if sys.argv[2] == "first":
+    import torchvision
+from avemo.preprocess import facedetect, media
+from pathlib import Path
+detector = facedetect.FaceDetector(60, 0.5)
+frames = [media.middle_frame(clip).image for clip in sorted(Path(sys.argv[1]).glob("*.flv"))]
+found = [(d.box, d.confidence, d.faces_found) if d else None for d in detector.best_faces(frames, 0.9)]
+imported = "torchvision" in sys.modules
+from torchvision.transforms import functional
+print(json.dumps({"found": found, "torchvision": imported, "real": hasattr(functional, "to_tensor")}))
+"""
+    runs = {
+        order: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script, str(real_clips_dir), order], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for order in ("first", "never")
+    }
+    assert runs["first"]["torchvision"] and not runs["never"]["torchvision"]
+    assert runs["never"]["found"] == runs["first"]["found"] and sum(f is not None for f in runs["first"]["found"]) == 6
+    assert runs["never"]["real"]

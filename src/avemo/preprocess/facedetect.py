@@ -3,7 +3,11 @@ a square crop with margin clamped to the frame, and a centre-crop fallback when 
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
@@ -27,9 +31,8 @@ class FaceDetector:
 
     def __init__(self, min_face_size: int, detect_scale: float, channels_last: bool = True):
         import torch
-        from facenet_pytorch import MTCNN
-        from facenet_pytorch.models.utils import detect_face
 
+        MTCNN, detect_face = import_mtcnn()
         if not 0 < detect_scale <= 1:
             raise ValueError(f"face.detect_scale must be in (0, 1], got {detect_scale}")
         # Parallelism comes from worker processes; one thread each also keeps results identical across runs.
@@ -79,6 +82,66 @@ class FaceDetector:
         if confidence < min_confidence:
             return None
         return Detection(box, confidence, len(candidates))
+
+
+def import_mtcnn():
+    """facenet-pytorch's MTCNN class and its detect_face module, without importing torchvision where it is
+    not imported yet. detect_face imports torchvision for batched_nms alone (and `functional` for a crop
+    this package never asks for), and torchvision's import costs each face worker 1.5 s (torch._dynamo,
+    via roi_align: `python -X importtime`). So while facenet-pytorch imports, stand-ins take torchvision's
+    place: batched_nms, the same code on torchvision's own compiled NMS (its extension library, loaded as
+    torchvision loads it), and a `functional` that imports the real one on first use. They leave sys.modules
+    after the import, so that a later `import torchvision` gets the real package."""
+    if "torchvision" in sys.modules or "facenet_pytorch" in sys.modules:
+        from facenet_pytorch import MTCNN
+        from facenet_pytorch.models.utils import detect_face
+
+        return MTCNN, detect_face
+    import torch
+
+    package = Path(importlib.util.find_spec("torchvision").origin).parent
+    torch.ops.load_library(str(next(package.glob("_C_stable*"))))  # torchvision/extension.py's library
+    stand_ins = {
+        name: types.ModuleType(name)
+        for name in ("torchvision", "torchvision.ops", "torchvision.ops.boxes", "torchvision.transforms")
+    }
+    stand_ins["torchvision.ops.boxes"].batched_nms = batched_nms
+    stand_ins["torchvision.transforms"].functional = _RealOnFirstUse("torchvision.transforms.functional")
+    sys.modules.update(stand_ins)
+    try:
+        from facenet_pytorch import MTCNN
+        from facenet_pytorch.models.utils import detect_face
+    finally:
+        for name in stand_ins:
+            del sys.modules[name]
+    return MTCNN, detect_face
+
+
+class _RealOnFirstUse(types.ModuleType):
+    """A module's name that imports the module on the first attribute asked of it."""
+
+    def __getattr__(self, attribute):
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+def batched_nms(boxes, scores, idxs, iou_threshold: float):
+    """torchvision.ops.batched_nms (torchvision 0.29.1's code, without its logging and scripting), on
+    torch.ops.torchvision.nms: the same kept boxes in the same order (tests/preprocess/test_facedetect.py)."""
+    import torch
+
+    if boxes.numel() > (4000 if boxes.device.type == "cpu" else 100_000):
+        keep_mask = torch.zeros_like(scores, dtype=torch.bool)
+        for class_id in torch.unique(idxs):
+            curr_indices = torch.where(idxs == class_id)[0]
+            curr_keep_indices = torch.ops.torchvision.nms(boxes[curr_indices], scores[curr_indices], iou_threshold)
+            keep_mask[curr_indices[curr_keep_indices]] = True
+        keep_indices = torch.where(keep_mask)[0]
+        return keep_indices[scores[keep_indices].sort(descending=True)[1]]
+    if boxes.numel() == 0:
+        return torch.empty((0,), dtype=torch.int64, device=boxes.device)
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    return torch.ops.torchvision.nms(boxes + offsets[:, None], scores, iou_threshold)
 
 
 def per_image_nms(batched_nms):
