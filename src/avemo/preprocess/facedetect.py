@@ -92,11 +92,20 @@ def import_mtcnn():
     place: batched_nms, the same code on torchvision's own compiled NMS (its extension library, loaded as
     torchvision loads it), and a `functional` that imports the real one on first use. They leave sys.modules
     after the import, so that a later `import torchvision` gets the real package."""
-    if "torchvision" in sys.modules or "facenet_pytorch" in sys.modules:
+    imported = "torchvision" in sys.modules or "facenet_pytorch" in sys.modules
+    stand_ins = {} if imported else _torchvision_stand_ins()
+    sys.modules.update(stand_ins)
+    try:
         from facenet_pytorch import MTCNN
         from facenet_pytorch.models.utils import detect_face
+    finally:
+        for name in stand_ins:
+            del sys.modules[name]
+    return MTCNN, detect_face
 
-        return MTCNN, detect_face
+
+def _torchvision_stand_ins() -> dict:
+    """The modules facenet-pytorch imports from torchvision, by name, as import_mtcnn says."""
     import torch
 
     package = Path(importlib.util.find_spec("torchvision").origin).parent
@@ -107,14 +116,7 @@ def import_mtcnn():
     }
     stand_ins["torchvision.ops.boxes"].batched_nms = batched_nms
     stand_ins["torchvision.transforms"].functional = _RealOnFirstUse("torchvision.transforms.functional")
-    sys.modules.update(stand_ins)
-    try:
-        from facenet_pytorch import MTCNN
-        from facenet_pytorch.models.utils import detect_face
-    finally:
-        for name in stand_ins:
-            del sys.modules[name]
-    return MTCNN, detect_face
+    return stand_ins
 
 
 class _RealOnFirstUse(types.ModuleType):
